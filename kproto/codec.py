@@ -1,0 +1,158 @@
+"""Frames: size-prefixed requests and responses, their headers, and a sans-I/O frame reader.
+
+A request frame is ``int32 size`` + request header + body; a response frame is
+``int32 size`` + response header + body. Request header v0 is (api_key,
+api_version, correlation_id), v1 adds a nullable client id (never compact, even in
+v2), v2 adds tagged fields. Response header v0 is the correlation id, v1 adds tagged
+fields.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from kproto._wire import Reader, Writer, pack_i32, records_size
+from kproto.errors import DecodeError
+from kproto.schema import Int16, Int32, Message, Schema, String, field
+
+REQUEST_HEADER = Schema("RequestHeader", versions="0-2", flexible="2+", fields=[
+    field("request_api_key", Int16),
+    field("request_api_version", Int16),
+    field("correlation_id", Int32),
+    field("client_id", String, "1+", nullable="1+", flexible="none", default=None),
+])
+
+RESPONSE_HEADER = Schema("ResponseHeader", versions="0-1", flexible="1+", fields=[
+    field("correlation_id", Int32),
+])
+
+_peek = struct.Struct(">hhi").unpack_from
+
+DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
+
+
+def peek_request_header(frame: bytes) -> tuple[int, int, int]:
+    """(api_key, api_version, correlation_id) of a request frame, without decoding the rest."""
+    if len(frame) < 8:
+        raise DecodeError(f"request frame of {len(frame)} bytes is shorter than a header")
+    return _peek(frame)
+
+
+def decode_request(frame: bytes, message: Message, api_version: int) -> tuple[dict, dict]:
+    """Decode a whole request frame (without its size prefix) into (header, body)."""
+    io = Reader(frame)
+    try:
+        header = REQUEST_HEADER.read(io, message.request_header_version(api_version))
+        body = message.request.read(io, api_version)
+    except DecodeError:
+        raise
+    except Exception as exc:
+        raise DecodeError(f"{message.name} v{api_version} request: {exc!r}") from None
+    if io.tell() != len(frame):
+        raise DecodeError(f"{message.name} v{api_version} request: {len(frame) - io.tell()} trailing bytes")
+    return header, body
+
+
+def encode_request(message: Message, api_version: int, correlation_id: int, body: dict,
+                   client_id: str | None = "kproto") -> bytes:
+    """A whole request frame, size prefix included."""
+    io = Writer()
+    io.write(b"\0\0\0\0")
+    header = {"request_api_key": message.api_key, "request_api_version": api_version,
+              "correlation_id": correlation_id, "client_id": client_id}
+    REQUEST_HEADER.write(header, io, message.request_header_version(api_version))
+    message.request.write(body, io, api_version)
+    size = io.tell() - 4
+    io.seek(0)
+    io.write(pack_i32(size))
+    return io.getvalue()
+
+
+def encode_response(message: Message, api_version: int, correlation_id: int, body: dict) -> list:
+    """A whole response frame as parts to send in order.
+
+    Parts are bytes, or the sized chunks (file ranges) a records field was built
+    from, which the transport sends itself. Mostly this is a single bytes part.
+    """
+    io = Writer()
+    if message.response_header_version(api_version) == 0:
+        io.write(b"\0\0\0\0" + pack_i32(correlation_id))
+    else:
+        io.write(b"\0\0\0\0" + pack_i32(correlation_id) + b"\0")
+    message.response.write(body, io, api_version)
+    size = io.tell() - 4 + sum(chunk.size for _, chunk in io.slices)
+    io.seek(0)
+    io.write(pack_i32(size))
+    data = io.getvalue()
+    if not io.slices:
+        return [data]
+    parts: list = []
+    start = 0
+    for position, chunk in io.slices:
+        if position > start:
+            parts.append(data[start:position])
+        parts.append(chunk)
+        start = position
+    if start < len(data):
+        parts.append(data[start:])
+    return parts
+
+
+def decode_response(frame: bytes, message: Message, api_version: int) -> tuple[int, dict]:
+    """Decode a whole response frame (without its size prefix) into (correlation_id, body)."""
+    io = Reader(frame)
+    try:
+        header = RESPONSE_HEADER.read(io, message.response_header_version(api_version))
+        body = message.response.read(io, api_version)
+    except DecodeError:
+        raise
+    except Exception as exc:
+        raise DecodeError(f"{message.name} v{api_version} response: {exc!r}") from None
+    if io.tell() != len(frame):
+        raise DecodeError(f"{message.name} v{api_version} response: {len(frame) - io.tell()} trailing bytes")
+    return header["correlation_id"], body
+
+
+class FrameReader:
+    """Splits a byte stream into frames (size prefix removed). Holds no socket.
+
+    ``feed(data)`` then ``next_frame()`` until it returns None ("need more data").
+    A negative or oversized size raises DecodeError as soon as the prefix is seen.
+    """
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES):
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray()
+        self._position = 0
+
+    def feed(self, data: bytes) -> None:
+        if self._position:
+            del self._buffer[:self._position]
+            self._position = 0
+        self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as frames."""
+        return len(self._buffer) - self._position
+
+    def next_frame(self) -> bytes | None:
+        buffer, position = self._buffer, self._position
+        if len(buffer) - position < 4:
+            return None
+        size = int.from_bytes(buffer[position:position + 4], "big", signed=True)
+        if size < 0 or size > self.max_frame_bytes:
+            raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
+        end = position + 4 + size
+        if len(buffer) < end:
+            return None
+        with memoryview(buffer) as view:
+            frame = bytes(view[position + 4:end])
+        self._position = end
+        return frame
+
+
+__all__ = [
+    "REQUEST_HEADER", "RESPONSE_HEADER", "DEFAULT_MAX_FRAME_BYTES", "FrameReader", "peek_request_header",
+    "decode_request", "encode_request", "encode_response", "decode_response", "records_size",
+]
