@@ -1,0 +1,175 @@
+"""Broker settings: defaults, a Kafka-style server.properties file, and command-line overrides."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+log = logging.getLogger("kbroker.config")
+
+
+@dataclass
+class BrokerConfig:
+    host: str = "127.0.0.1"
+    port: int = 9092
+    advertised_host: str | None = None      # defaults to host (or 127.0.0.1 when host is 0.0.0.0)
+    advertised_port: int | None = None      # defaults to port
+    data_dir: Path | None = Path("kbroker-data")   # None: in-memory log
+    node_id: int = 1
+    num_partitions: int = 1
+    default_replication_factor: int = 1
+    auto_create_topics: bool = True
+    log_level: str = "INFO"
+    # the log engine's defaults for every topic (storage.LogConfig)
+    segment_bytes: int = 1073741824
+    segment_ms: int = 604800000
+    index_interval_bytes: int = 4096
+    message_max_bytes: int = 1048588
+    message_timestamp_type: str = "CreateTime"
+    retention_ms: int = 604800000
+    retention_bytes: int = -1
+    cleanup_policy: str = "delete"
+    # network
+    socket_request_max_bytes: int = 104857600
+    # groups and offsets
+    group_initial_rebalance_delay_ms: int = 3000
+    group_min_session_timeout_ms: int = 6000
+    group_max_session_timeout_ms: int = 1800000
+    group_max_size: int = 2147483647
+    offsets_retention_minutes: int = 10080
+    offsets_topic_num_partitions: int = 50
+    offsets_retention_check_interval_ms: int = 600000
+    extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
+
+    @property
+    def advertised(self) -> tuple[str, int]:
+        host = self.advertised_host or (self.host if self.host not in ("", "0.0.0.0", "::") else "127.0.0.1")
+        return host, self.advertised_port or self.port
+
+
+def _int(value: str) -> int:
+    return int(value.strip())
+
+
+def _bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return text == "true"
+
+
+def _hours(value: str) -> int:
+    return int(value) * 3600 * 1000
+
+
+def _minutes(value: str) -> int:
+    return int(value) * 60 * 1000
+
+
+def _listener(value: str) -> tuple[str, int]:
+    """The first PLAINTEXT listener of a list like ``PLAINTEXT://127.0.0.1:9092,CONTROLLER://:9093``."""
+    listeners = [item.strip() for item in value.split(",") if item.strip()]
+    for item in listeners:
+        name, _, address = item.partition("://")
+        if name.upper() in ("PLAINTEXT", "") or len(listeners) == 1:
+            host, _, port = address.rpartition(":")
+            if len(listeners) > 1:
+                log.warning("only the listener %s is served; others ignored: %s", item, value)
+            return host.strip("[]"), int(port)
+    raise ValueError(f"no PLAINTEXT listener in {value!r}")
+
+
+# Kafka property name -> (BrokerConfig attribute, converter)
+PROPERTIES = {
+    "log.dirs": ("data_dir", lambda v: Path(v.split(",")[0].strip())),
+    "log.dir": ("data_dir", lambda v: Path(v.split(",")[0].strip())),
+    "node.id": ("node_id", _int),
+    "broker.id": ("node_id", _int),
+    "num.partitions": ("num_partitions", _int),
+    "default.replication.factor": ("default_replication_factor", _int),
+    "auto.create.topics.enable": ("auto_create_topics", _bool),
+    "log.segment.bytes": ("segment_bytes", _int),
+    "log.roll.ms": ("segment_ms", _int),
+    "log.roll.hours": ("segment_ms", _hours),
+    "log.index.interval.bytes": ("index_interval_bytes", _int),
+    "message.max.bytes": ("message_max_bytes", _int),
+    "log.message.timestamp.type": ("message_timestamp_type", str.strip),
+    "log.retention.ms": ("retention_ms", _int),
+    "log.retention.minutes": ("retention_ms", _minutes),
+    "log.retention.hours": ("retention_ms", _hours),
+    "log.retention.bytes": ("retention_bytes", _int),
+    "log.cleanup.policy": ("cleanup_policy", str.strip),
+    "socket.request.max.bytes": ("socket_request_max_bytes", _int),
+    "group.initial.rebalance.delay.ms": ("group_initial_rebalance_delay_ms", _int),
+    "group.min.session.timeout.ms": ("group_min_session_timeout_ms", _int),
+    "group.max.session.timeout.ms": ("group_max_session_timeout_ms", _int),
+    "group.max.size": ("group_max_size", _int),
+    "offsets.retention.minutes": ("offsets_retention_minutes", _int),
+    "offsets.topic.num.partitions": ("offsets_topic_num_partitions", _int),
+    "offsets.retention.check.interval.ms": ("offsets_retention_check_interval_ms", _int),
+}
+
+# Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
+IGNORED = {
+    "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
+    "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
+    "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
+    "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr", "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
+    "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
+}
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Java .properties: ``key=value``, ``key: value`` or ``key value``; ``#``/``!`` comments; ``\\`` continues a line."""
+    result: dict[str, str] = {}
+    logical = ""
+    for raw in text.splitlines():
+        line = raw.strip() if not logical else raw.lstrip()
+        if not logical and (not line or line[0] in "#!"):
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            logical += line[:-1]
+            continue
+        line, logical = logical + line, ""
+        for i, ch in enumerate(line):
+            if ch in "=: \t":
+                key, value = line[:i], line[i + 1:].strip()
+                if ch in " \t" and value[:1] in ("=", ":"):
+                    value = value[1:].strip()
+                break
+        else:
+            key, value = line, ""
+        result[key.strip()] = value
+    return result
+
+
+def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfig:
+    """Set what a server.properties says; unknown keys are warned about, never fatal."""
+    for key, value in props.items():
+        try:
+            if key == "listeners":
+                config.host, config.port = _listener(value)
+            elif key == "advertised.listeners":
+                config.advertised_host, config.advertised_port = _listener(value)
+            elif key in PROPERTIES:
+                attr, convert = PROPERTIES[key]
+                setattr(config, attr, convert(value))
+            elif key in IGNORED:
+                config.extra[key] = value
+            else:
+                config.extra[key] = value
+                log.warning("unknown setting %s=%s ignored", key, value)
+        except ValueError as exc:
+            raise ValueError(f"bad value for {key}: {exc}") from None
+    return config
+
+
+def load_properties_file(path: str | Path) -> dict[str, str]:
+    return parse_properties(Path(path).read_text(encoding="utf-8"))
+
+
+def config_names() -> list[str]:
+    return [f.name for f in fields(BrokerConfig)]

@@ -1,0 +1,153 @@
+"""The broker's shared state: the log, cluster identity, topic creation, and data notifications."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+
+from broker.config import BrokerConfig
+from broker.producer_ids import ProducerIdManager
+from broker.registry import SERVED
+from storage import LogConfig, Storage, TopicInfo
+
+log = logging.getLogger("kbroker")
+
+
+def log_defaults(config: BrokerConfig) -> LogConfig:
+    return LogConfig(
+        segment_bytes=config.segment_bytes, segment_ms=config.segment_ms,
+        index_interval_bytes=config.index_interval_bytes, max_message_bytes=config.message_max_bytes,
+        message_timestamp_type=config.message_timestamp_type, retention_ms=config.retention_ms,
+        retention_bytes=config.retention_bytes, cleanup_policy=config.cleanup_policy)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class DataDirInUse(Exception):
+    pass
+
+
+class Broker:
+    """Everything the handlers share. Created once per process; closed on shutdown."""
+
+    def __init__(self, config: BrokerConfig):
+        self.config = config
+        self.node_id = config.node_id
+        self._lock_file = None
+        if config.data_dir is not None:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_data_dir(config.data_dir)
+            self.cluster_id = self._load_or_create_meta(config.data_dir)
+        else:
+            self.cluster_id = _new_cluster_id()
+        self.storage = Storage.open(config.data_dir, log_defaults(config))
+        self.producer_ids = ProducerIdManager(config.data_dir)
+        self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
+        self._api_versions: list[dict] | None = None
+        self.topic_deleted_hooks: list = []
+
+    # -- identity --------------------------------------------------------------
+
+    def _lock_data_dir(self, data_dir: Path) -> None:
+        self._lock_file = open(data_dir / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise DataDirInUse(f"{data_dir} is in use by another broker") from None
+
+    def _load_or_create_meta(self, data_dir: Path) -> str:
+        """Kafka's meta.properties: the cluster id survives restarts."""
+        path = data_dir / "meta.properties"
+        if path.exists():
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "cluster.id" and value.strip():
+                    return value.strip()
+        cluster_id = _new_cluster_id()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
+        os.replace(tmp, path)
+        return cluster_id
+
+    @property
+    def advertised(self) -> tuple[str, int]:
+        return self.config.advertised
+
+    def api_versions(self) -> list[dict]:
+        """The ApiVersions answer: exactly the registry."""
+        if self._api_versions is None:
+            self._api_versions = [
+                {"api_key": key, "min_version": s.versions.low, "max_version": s.versions.high}
+                for key, s in sorted(SERVED.items())]
+        return self._api_versions
+
+    # -- topics ------------------------------------------------------------------
+
+    def delete_topic(self, name: str) -> None:
+        """Delete a topic's log, wake whoever waits on it, and tell the hooks (committed offsets)."""
+        info = self.storage.topic(name)
+        self.storage.delete_topic(name)
+        if info is not None:
+            for index in range(info.num_partitions):
+                self.notify_append(name, index)
+        for hook in self.topic_deleted_hooks:
+            hook(name)
+
+    def auto_create(self, name: str) -> TopicInfo | None:
+        """Create ``name`` with the default partition count if auto-creation is on."""
+        if not self.config.auto_create_topics:
+            return None
+        info = self.storage.create_topic(name, self.config.num_partitions, {})
+        log.info("auto-created topic %s with %d partition(s)", name, info.num_partitions)
+        return info
+
+    # -- waiting for data ----------------------------------------------------------
+
+    def notify_append(self, topic: str, partition: int) -> None:
+        waiters = self._waiters.pop((topic, partition), None)
+        if waiters:
+            for event in waiters:
+                event.set()
+
+    async def wait_for_data(self, keys: list[tuple[str, int]], timeout_s: float) -> None:
+        """Return when any of the partitions gets data, or after ``timeout_s``."""
+        event = anyio.Event()
+        for key in keys:
+            self._waiters.setdefault(key, set()).add(event)
+        try:
+            with anyio.move_on_after(timeout_s):
+                await event.wait()
+        finally:
+            for key in keys:
+                waiters = self._waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(event)
+                    if not waiters:
+                        del self._waiters[key]
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        """Background work that lives as long as the server (timers of the coordinators)."""
+        task_status.started()
+
+    def close(self) -> None:
+        self.storage.close()
+        self.producer_ids.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -1,0 +1,109 @@
+"""Fetch 4-17: whole batches from the log, long-polling until min_bytes or max_wait_ms.
+
+Sessionless: every request is a full fetch and the answer's session id is 0, which
+clients read as "no session", so they keep sending full fetches. v13+ names topics
+by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the first
+partition with data returns at least one whole batch even when it exceeds the limits;
+later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
+"""
+
+from uuid import UUID
+
+import anyio
+
+from broker.errors import storage_error_code
+from broker.registry import handles
+from kproto.errors import ErrorCode
+from kproto.messages import FETCH
+from storage.errors import StorageError
+
+READ_COMMITTED = 1
+
+
+def _errors(req: dict, api_version: int, code: int) -> dict:
+    return {"throttle_time_ms": 0, "error_code": code, "session_id": 0, "responses": []}
+
+
+class _Partition:
+    """One partition of the request and the response entry being filled in."""
+
+    __slots__ = ("log", "topic", "offset", "max_bytes", "entry")
+
+    def __init__(self, log, topic, offset, max_bytes, entry):
+        self.log, self.topic, self.offset, self.max_bytes, self.entry = log, topic, offset, max_bytes, entry
+
+
+def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
+    """Response skeleton, the readable partitions, and whether any partition is in error."""
+    storage = ctx.broker.storage
+    by_id = ctx.api_version >= 13
+    responses, readable, errors = [], [], False
+    for topic in req["topics"]:
+        info = storage.topic_by_id(UUID(bytes=topic["topic_id"])) if by_id else storage.topic(topic["topic"])
+        partitions = []
+        responses.append({"topic": topic["topic"], "topic_id": topic["topic_id"], "partitions": partitions})
+        for part in topic["partitions"]:
+            index = part["partition"]
+            entry = {"partition_index": index, "error_code": 0, "high_watermark": -1, "last_stable_offset": -1,
+                     "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
+                     "records": b""}
+            partitions.append(entry)
+            if info is None:
+                entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            elif not 0 <= index < info.num_partitions:
+                entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            elif part["current_leader_epoch"] > 0:
+                entry["error_code"] = ErrorCode.UNKNOWN_LEADER_EPOCH
+            else:
+                readable.append(_Partition(storage.partition(info.name, index), info.name, part["fetch_offset"],
+                                           part["partition_max_bytes"], entry))
+                continue
+            errors = True
+    return responses, readable, errors
+
+
+def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) -> tuple[int, bool]:
+    """Fill every entry from the log; (bytes gathered, whether any partition is in error)."""
+    total, errors = 0, False
+    for p in partitions:
+        log, entry = p.log, p.entry
+        entry["high_watermark"] = log.high_watermark
+        entry["last_stable_offset"] = log.last_stable_offset
+        entry["log_start_offset"] = log.log_start_offset
+        entry["records"] = b""
+        end = log.last_stable_offset if read_committed else log.high_watermark
+        if p.offset == end and p.offset >= log.log_start_offset:
+            continue
+        limit = min(p.max_bytes, max_bytes - total)
+        try:
+            result = log.read(p.offset, max(limit, 1))
+        except StorageError as exc:
+            entry["error_code"] = storage_error_code(exc)
+            errors = True
+            continue
+        if result.size == 0 or (total and result.size > limit):
+            continue   # only the first partition with data may exceed the limits
+        entry["records"] = result.chunks
+        total += result.size
+    return total, errors
+
+
+@handles(FETCH, "4-17", may_wait=True, error_response=_errors)
+async def fetch(ctx, req: dict) -> dict:
+    read_committed = req["isolation_level"] == READ_COMMITTED
+    responses, partitions, errors = _resolve(ctx, req)
+    if read_committed:
+        for p in partitions:
+            p.entry["aborted_transactions"] = []
+    total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+    wait_ms, min_bytes = req["max_wait_ms"], req["min_bytes"]
+    if total < min_bytes and wait_ms > 0 and partitions and not (errors or read_errors):
+        deadline = anyio.current_time() + wait_ms / 1000
+        keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
+        while total < min_bytes and not read_errors:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                break
+            await ctx.broker.wait_for_data(keys, remaining)
+            total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+    return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

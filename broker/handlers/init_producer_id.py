@@ -1,0 +1,24 @@
+"""InitProducerId 0-5: a new producer id (epoch 0) for each idempotent producer.
+
+Ids come in blocks reserved on disk, so they are never reused after a restart.
+Transactional ids need the transaction coordinator, which kbroker does not have yet:
+they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a clear, non-retriable error.
+"""
+
+from broker.registry import handles
+from kproto.errors import ErrorCode
+from kproto.messages import INIT_PRODUCER_ID
+
+
+def _errors(req: dict, api_version: int, code: int) -> dict:
+    return {"throttle_time_ms": 0, "error_code": code, "producer_id": -1, "producer_epoch": -1}
+
+
+@handles(INIT_PRODUCER_ID, "0-5", error_response=_errors)
+async def init_producer_id(ctx, req: dict) -> dict:
+    if (req["producer_id"] == -1) != (req["producer_epoch"] == -1):
+        return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUEST)
+    if req["transactional_id"] is not None:
+        return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    return {"throttle_time_ms": 0, "error_code": 0,
+            "producer_id": ctx.broker.producer_ids.next_id(), "producer_epoch": 0}

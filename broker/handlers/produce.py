@@ -1,0 +1,102 @@
+"""Produce 3-11 (0-2 advertised, answered UNSUPPORTED_VERSION as Kafka 4 does).
+
+The hot path: each partition's records are one RecordBatch, kept as the client's
+bytes. Storage checks the CRC, rewrites the base offset and appends; no record is
+decoded. acks=0 gets no response; if such a request fails, the connection is closed
+so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
+"""
+
+from broker.connection import CloseConnection
+from broker.core import now_ms
+from broker.errors import storage_error_code
+from broker.registry import handles
+from kproto.errors import ErrorCode
+from kproto.messages import PRODUCE
+from storage import validate_topic_name
+from storage.errors import StorageError
+
+BATCH_OVERHEAD = 61   # a RecordBatch header
+
+
+def _partition_error(index: int, code: int, message: str | None = None) -> dict:
+    return {"index": index, "error_code": code, "base_offset": -1, "log_append_time_ms": -1,
+            "log_start_offset": -1, "record_errors": [], "error_message": message}
+
+
+def _errors(req: dict, api_version: int, code: int) -> dict:
+    return {"responses": [{"name": t["name"], "partition_responses": [
+        _partition_error(p["index"], code) for p in t["partition_data"]]} for t in req["topic_data"]],
+        "throttle_time_ms": 0}
+
+
+def one_batch_error(records) -> str | None:
+    """Kafka's rule for Produce v3+: exactly one whole magic-2 batch per partition."""
+    if records is None or len(records) < BATCH_OVERHEAD:
+        return "Produce requests must have at least one record batch per partition"
+    size = 12 + int.from_bytes(records[8:12], "big", signed=True)
+    if records[16] != 2:
+        return "Produce requests are only allowed to contain record batches with magic version 2"
+    if size != len(records):
+        return "Produce requests must contain exactly one whole record batch per partition"
+    return None
+
+
+@handles(PRODUCE, "0-11", error_response=_errors)
+async def produce(ctx, req: dict) -> dict | None:
+    if ctx.api_version < 3:
+        return _errors(req, ctx.api_version, ErrorCode.UNSUPPORTED_VERSION)
+    acks = req["acks"]
+    if acks not in (-1, 0, 1):
+        return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
+    broker = ctx.broker
+    storage = broker.storage
+    now = now_ms()
+    failed = False
+    responses = []
+    for topic in req["topic_data"]:
+        name = topic["name"]
+        info = storage.topic(name)
+        topic_error = 0
+        if info is None:
+            try:
+                validate_topic_name(name)
+                info = broker.auto_create(name)
+            except StorageError as exc:
+                topic_error = storage_error_code(exc)
+            if info is None and not topic_error:
+                topic_error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        partitions = []
+        for part in topic["partition_data"]:
+            index = part["index"]
+            if topic_error:
+                partitions.append(_partition_error(index, topic_error))
+                failed = True
+                continue
+            if not 0 <= index < info.num_partitions:
+                partitions.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                failed = True
+                continue
+            records = part["records"]
+            problem = one_batch_error(records)
+            if problem is not None:
+                partitions.append(_partition_error(index, ErrorCode.INVALID_RECORD, problem))
+                failed = True
+                continue
+            try:
+                result = storage.partition(name, index).append(records, now)
+            except StorageError as exc:
+                partitions.append(_partition_error(index, storage_error_code(exc), str(exc) or None))
+                failed = True
+                continue
+            if not result.duplicate:
+                broker.notify_append(name, index)
+            partitions.append({"index": index, "error_code": 0, "base_offset": result.base_offset,
+                               "log_append_time_ms": result.log_append_time_ms,
+                               "log_start_offset": result.log_start_offset,
+                               "record_errors": [], "error_message": None})
+        responses.append({"name": name, "partition_responses": partitions})
+    if acks == 0:
+        if failed:
+            raise CloseConnection("an acks=0 produce request failed; closing so the client notices")
+        return None
+    return {"responses": responses, "throttle_time_ms": 0}

@@ -1,0 +1,49 @@
+"""The registry of served APIs: one handler per API, registered with the versions it serves.
+
+ApiVersions is answered from this registry, so what we advertise is exactly what
+we serve. A handler is ``async def handler(ctx, request) -> response dict | None``
+(None: no response, as for acks=0 produce).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from kproto.schema import Message, Versions
+
+Handler = Callable[[Any, dict], Awaitable[dict | None]]
+ErrorResponse = Callable[[dict, int, int], dict]   # (request, api_version, error code) -> response
+
+
+@dataclass(frozen=True)
+class Served:
+    message: Message
+    versions: Versions           # advertised and served
+    handler: Handler
+    error_response: ErrorResponse | None
+    may_wait: bool               # the handler can wait (long poll): flush earlier responses first
+
+
+SERVED: dict[int, Served] = {}
+
+
+def handles(message: Message, versions: str, *, error_response: ErrorResponse | None = None,
+            may_wait: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``message`` at ``versions`` (which must be declared in kproto)."""
+    served = Versions(versions)
+    if served.low not in message.versions or served.high not in message.versions:
+        raise ValueError(f"{message.name} v{versions} is not declared (declared v{message.versions.text})")
+
+    def register(handler: Handler) -> Handler:
+        if message.api_key in SERVED:
+            raise ValueError(f"{message.name} already has a handler")
+        SERVED[message.api_key] = Served(message, served, handler, error_response, may_wait)
+        return handler
+
+    return register
+
+
+def top_level_error(request: dict, api_version: int, code: int) -> dict:
+    """The default error answer: the response's top-level error code."""
+    return {"error_code": code}

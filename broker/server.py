@@ -1,0 +1,67 @@
+"""The TCP server: accept connections, serve each one, shut down cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import anyio
+from anyio.abc import SocketStream
+
+import broker.handlers  # noqa: F401  (registers every handler)
+from broker.config import BrokerConfig
+from broker.connection import Connection
+from broker.core import Broker, DataDirInUse
+
+log = logging.getLogger("kbroker")
+
+
+async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+    """Listen and serve until cancelled."""
+    config = broker.config
+    listener = await anyio.create_tcp_listener(local_host=config.host or None, local_port=config.port)
+
+    async def handle(stream: SocketStream) -> None:
+        try:
+            await Connection(broker, stream).serve()
+        except Exception:  # never let one connection take the server down
+            log.exception("connection handler failed")
+
+    async with listener, anyio.create_task_group() as tg:
+        await tg.start(broker.start_background)
+        host, port = broker.advertised
+        log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
+                 config.host, config.port, host, port, config.data_dir or "memory")
+        task_status.started()
+        await listener.serve(handle, task_group=tg)
+
+
+async def _main(config: BrokerConfig) -> None:
+    broker = Broker(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            async def stop_on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for signum in signals:
+                        log.info("received %s, shutting down", signal.Signals(signum).name)
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(stop_on_signal)
+            await serve(broker)
+    finally:
+        with anyio.CancelScope(shield=True):
+            broker.close()
+            log.info("log flushed, bye")
+
+
+def run(config: BrokerConfig) -> int:
+    try:
+        anyio.run(_main, config)
+    except DataDirInUse as exc:
+        log.error("%s", exc)
+        return 1
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    return 0
