@@ -103,7 +103,11 @@ class Connection:
                 return
             if api_version not in message.versions:
                 raise CloseConnection(f"{message.name} v{api_version} is not a version we know")
-        header, request = decode_request(frame, message, api_version)
+        try:
+            header, request = decode_request(frame, message, api_version)
+        except DecodeError:
+            log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
+            raise
         ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
         if api_version not in served.versions:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)

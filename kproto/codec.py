@@ -38,8 +38,13 @@ def peek_request_header(frame: bytes) -> tuple[int, int, int]:
     return _peek(frame)
 
 
-def decode_request(frame: bytes, message: Message, api_version: int) -> tuple[dict, dict]:
-    """Decode a whole request frame (without its size prefix) into (header, body)."""
+def decode_request(frame: bytes, message: Message, api_version: int, *, strict: bool = False) -> tuple[dict, dict]:
+    """Decode a whole request frame (without its size prefix) into (header, body).
+
+    Bytes after the body are ignored, as Kafka ignores them: librdkafka's Metadata
+    v9+ request for all topics leaves a 4-byte array-count placeholder where one
+    varint byte belongs, and Kafka serves it. ``strict`` refuses them instead.
+    """
     io = Reader(frame)
     try:
         header = REQUEST_HEADER.read(io, message.request_header_version(api_version))
@@ -48,7 +53,7 @@ def decode_request(frame: bytes, message: Message, api_version: int) -> tuple[di
         raise
     except Exception as exc:
         raise DecodeError(f"{message.name} v{api_version} request: {exc!r}") from None
-    if io.tell() != len(frame):
+    if strict and io.tell() != len(frame):
         raise DecodeError(f"{message.name} v{api_version} request: {len(frame) - io.tell()} trailing bytes")
     return header, body
 

@@ -1,0 +1,1 @@
+"""``make bench``: kbroker and Tansu side by side, ratios reported."""

@@ -1,0 +1,162 @@
+"""Committed offsets, kept in the internal topic ``__consumer_offsets`` as Kafka keeps them.
+
+Every commit is appended as one RecordBatch of Kafka's own key/value records to the
+partition of the group (Java's ``abs(group.hashCode()) % partitions``), and held in
+a dict for reading. At start the topic is replayed; a tombstone (null value) deletes.
+Nothing is acknowledged before it is in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kproto.coordinator_records import (
+    OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_versioned, encode_offset_key, encode_offset_value, key_version)
+from kproto.errors import DecodeError
+from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+
+log = logging.getLogger("kbroker.offsets")
+
+OFFSETS_TOPIC = "__consumer_offsets"
+OFFSETS_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600"}
+READ_CHUNK_BYTES = 16 << 20
+
+
+def java_string_hash(text: str) -> int:
+    """Java's String.hashCode, over UTF-16 code units, as a signed 32-bit int."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def partition_for(group_id: str, partitions: int) -> int:
+    return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True)
+class CommittedOffset:
+    offset: int
+    leader_epoch: int
+    metadata: str
+    commit_timestamp: int
+
+
+class OffsetStore:
+    def __init__(self, storage: Storage, num_partitions: int):
+        self._storage = storage
+        self._num_partitions = num_partitions
+        self._offsets: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
+        self._load()
+
+    # -- reading -----------------------------------------------------------------
+
+    def group_offsets(self, group_id: str) -> dict[tuple[str, int], CommittedOffset]:
+        return self._offsets.get(group_id, {})
+
+    def get(self, group_id: str, topic: str, partition: int) -> CommittedOffset | None:
+        return self._offsets.get(group_id, {}).get((topic, partition))
+
+    def groups(self) -> list[str]:
+        """Groups that have committed offsets."""
+        return list(self._offsets)
+
+    # -- writing -------------------------------------------------------------------
+
+    def commit(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset], now_ms: int) -> None:
+        """Append the commits durably, then make them visible."""
+        if not offsets:
+            return
+        self._append(group_id, [
+            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition),
+                   value=encode_offset_value(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp))
+            for (topic, partition), c in offsets.items()], now_ms)
+        self._offsets.setdefault(group_id, {}).update(offsets)
+
+    def delete(self, group_id: str, keys: list[tuple[str, int]], now_ms: int) -> None:
+        """Tombstones for some of a group's offsets."""
+        group = self._offsets.get(group_id, {})
+        keys = [k for k in keys if k in group]
+        if not keys:
+            return
+        self._append(group_id, [Record(timestamp=now_ms, key=encode_offset_key(group_id, t, p), value=None)
+                                for t, p in keys], now_ms)
+        for key in keys:
+            del group[key]
+        if not group:
+            self._offsets.pop(group_id, None)
+
+    def delete_group(self, group_id: str, now_ms: int) -> None:
+        self.delete(group_id, list(self._offsets.get(group_id, {})), now_ms)
+
+    def delete_topic(self, topic: str, now_ms: int) -> None:
+        for group_id in list(self._offsets):
+            self.delete(group_id, [k for k in self._offsets[group_id] if k[0] == topic], now_ms)
+
+    def expire(self, now_ms: int, retention_ms: int, empty_since) -> int:
+        """Delete offsets of groups that are empty: ``empty_since(group)`` gives when the group
+        became empty (None: it has members). A group that never had members expires each
+        offset by its own commit time, as Kafka does. Returns how many offsets went."""
+        removed = 0
+        for group_id in list(self._offsets):
+            since = empty_since(group_id)
+            if since is None:
+                continue
+            expired = [key for key, c in self._offsets[group_id].items()
+                       if max(since, c.commit_timestamp) + retention_ms <= now_ms]
+            self.delete(group_id, expired, now_ms)
+            removed += len(expired)
+        return removed
+
+    def _append(self, group_id: str, records: list[Record], now_ms: int) -> None:
+        partition = partition_for(group_id, self._ensure_topic())
+        self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
+
+    def _ensure_topic(self) -> int:
+        info = self._storage.topic(OFFSETS_TOPIC)
+        if info is None:
+            info = self._storage.create_topic(OFFSETS_TOPIC, self._num_partitions, OFFSETS_TOPIC_CONFIGS,
+                                              internal=True)
+        return info.num_partitions
+
+    # -- start-up --------------------------------------------------------------------
+
+    def _load(self) -> None:
+        info = self._storage.topic(OFFSETS_TOPIC)
+        if info is None:
+            return
+        count = 0
+        for partition in range(info.num_partitions):
+            plog = self._storage.partition(OFFSETS_TOPIC, partition)
+            offset = plog.log_start_offset
+            while offset < plog.log_end_offset:
+                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
+                if not data:
+                    break
+                for batch in iter_batches(data):
+                    for record in decode_records(batch):
+                        if record.offset >= offset:
+                            count += self._replay(record)
+                    offset = max(offset, read_header(batch).last_offset + 1)
+        log.info("loaded %d committed offsets of %d groups", count, len(self._offsets))
+
+    def _replay(self, record: Record) -> int:
+        try:
+            if record.key is None or key_version(record.key) not in (0, 1):
+                return 0   # group metadata and other coordinator records
+            _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
+            group = self._offsets.setdefault(key["group"], {})
+            if record.value is None:
+                group.pop((key["topic"], key["partition"]), None)
+                if not group:
+                    del self._offsets[key["group"]]
+                return 0
+            _, value = decode_versioned(record.value, OFFSET_COMMIT_VALUE)
+        except DecodeError as exc:
+            log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
+            return 0
+        group[(key["topic"], key["partition"])] = CommittedOffset(
+            value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"])
+        return 1
