@@ -6,13 +6,13 @@ import base64
 import fcntl
 import logging
 import os
-import time
 import uuid
 from pathlib import Path
 
 import anyio
 
 from broker.config import BrokerConfig
+from broker.groups.service import GroupService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import LogConfig, Storage, TopicInfo
@@ -26,10 +26,6 @@ def log_defaults(config: BrokerConfig) -> LogConfig:
         index_interval_bytes=config.index_interval_bytes, max_message_bytes=config.message_max_bytes,
         message_timestamp_type=config.message_timestamp_type, retention_ms=config.retention_ms,
         retention_bytes=config.retention_bytes, cleanup_policy=config.cleanup_policy)
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class DataDirInUse(Exception):
@@ -54,6 +50,7 @@ class Broker:
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
         self.topic_deleted_hooks: list = []
+        self.groups = GroupService(self)
 
     # -- identity --------------------------------------------------------------
 
@@ -138,8 +135,11 @@ class Broker:
     # -- lifecycle ---------------------------------------------------------------
 
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        """Background work that lives as long as the server (timers of the coordinators)."""
-        task_status.started()
+        """Background work that lives as long as the server: the group timers, offset expiry."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.groups.run_timers)
+            tg.start_soon(self.groups.run_offset_expiry)
+            task_status.started()
 
     def close(self) -> None:
         self.storage.close()

@@ -21,6 +21,7 @@ log = logging.getLogger("kbroker.offsets")
 OFFSETS_TOPIC = "__consumer_offsets"
 OFFSETS_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600"}
 READ_CHUNK_BYTES = 16 << 20
+COMMIT_TIME = -1   # expire() retention counted from each offset's commit time
 
 
 def java_string_hash(text: str) -> int:
@@ -95,17 +96,22 @@ class OffsetStore:
         for group_id in list(self._offsets):
             self.delete(group_id, [k for k in self._offsets[group_id] if k[0] == topic], now_ms)
 
-    def expire(self, now_ms: int, retention_ms: int, empty_since) -> int:
-        """Delete offsets of groups that are empty: ``empty_since(group)`` gives when the group
-        became empty (None: it has members). A group that never had members expires each
-        offset by its own commit time, as Kafka does. Returns how many offsets went."""
+    def expire(self, now_ms: int, retention_ms: int, expires_from) -> int:
+        """Delete offsets whose retention has run out; returns how many went.
+
+        ``expires_from(group_id, topic)`` says when an offset's retention starts: a time
+        (the group became empty then), COMMIT_TIME (from the offset's own commit, for
+        groups without members), or None (keep it), as Kafka's expiration condition.
+        """
         removed = 0
         for group_id in list(self._offsets):
-            since = empty_since(group_id)
-            if since is None:
-                continue
-            expired = [key for key, c in self._offsets[group_id].items()
-                       if max(since, c.commit_timestamp) + retention_ms <= now_ms]
+            expired = []
+            for (topic, partition), c in self._offsets[group_id].items():
+                start = expires_from(group_id, topic)
+                if start is None:
+                    continue
+                if (c.commit_timestamp if start == COMMIT_TIME else start) + retention_ms <= now_ms:
+                    expired.append((topic, partition))
             self.delete(group_id, expired, now_ms)
             removed += len(expired)
         return removed

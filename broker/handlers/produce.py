@@ -7,7 +7,7 @@ so the client notices, as Kafka does. Unknown topics are auto-created when allow
 """
 
 from broker.connection import CloseConnection
-from broker.core import now_ms
+from broker.clock import now_ms
 from broker.errors import storage_error_code
 from broker.registry import handles
 from kproto.errors import ErrorCode

@@ -1,0 +1,15 @@
+"""Classic consumer-group coordinator (JoinGroup/SyncGroup/Heartbeat/LeaveGroup...).
+
+A pure, synchronous state machine after Apache Kafka's classic group coordinator;
+see coordinator.py for the public API and its return shapes.
+"""
+
+from .config import GroupCoordinatorConfig
+from .coordinator import GroupCoordinator, OffsetExpiration, legacy_leave_error
+from .group import GroupState
+from .responses import Completion, Completions, Token
+
+__all__ = [
+    "Completion", "Completions", "GroupCoordinator", "GroupCoordinatorConfig",
+    "GroupState", "OffsetExpiration", "Token", "legacy_leave_error",
+]

@@ -1,0 +1,30 @@
+"""JoinGroup 0-9: join a classic group and wait for its rebalance to complete.
+
+The request is parked in the group coordinator until every member has joined or the
+rebalance timeout passes (v0 has no rebalance timeout: the session timeout serves).
+v4+ first answers MEMBER_ID_REQUIRED with a member id; v5+ has static membership.
+"""
+
+from broker.registry import handles
+from kproto.messages import JOIN_GROUP
+
+
+def _errors(req: dict, api_version: int, code: int) -> dict:
+    return {"throttle_time_ms": 0, "error_code": code, "generation_id": -1,
+            "protocol_name": None if api_version >= 7 else "", "leader": "", "member_id": req["member_id"],
+            "members": []}
+
+
+@handles(JOIN_GROUP, "0-9", may_wait=True, error_response=_errors)
+async def join_group(ctx, req: dict) -> dict:
+    version = ctx.api_version
+    response = await ctx.broker.groups.wait_for(
+        "join", req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
+        "/" + ctx.client_host, req["session_timeout_ms"],
+        req["rebalance_timeout_ms"] if version >= 1 else req["session_timeout_ms"],
+        req["protocol_type"], [(p["name"], p["metadata"]) for p in req["protocols"]],
+        version >= 4, req["reason"], supports_skip_assignment=version >= 9)
+    if version < 7 and response["protocol_name"] is None:
+        response["protocol_name"] = ""
+    response["throttle_time_ms"] = 0
+    return response

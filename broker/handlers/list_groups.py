@@ -1,0 +1,10 @@
+"""ListGroups 0-5: the groups this broker coordinates; v4+ filter by state, v5+ by type."""
+
+from broker.registry import handles
+from kproto.messages import LIST_GROUPS
+
+
+@handles(LIST_GROUPS, "0-5")
+async def list_groups(ctx, req: dict) -> dict:
+    groups = ctx.broker.groups.coordinator.list_groups(req["states_filter"], req["types_filter"])
+    return {"throttle_time_ms": 0, "error_code": 0, "groups": groups}
