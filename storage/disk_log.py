@@ -1,0 +1,281 @@
+"""The file engine: a partition directory of segments, as Kafka lays it out.
+
+`<data_dir>/<topic>-<partition>/` holds `<base offset>.log|.index|.timeindex` segments,
+`partition.metadata`, and producer snapshots `<offset>.snapshot` (see producer_state).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from array import array
+from bisect import bisect_right
+
+from .config import LogConfig
+from .errors import StorageError
+from .log import PartitionLog
+from .producer_state import ProducerStateManager
+from .records import ATTR_CONTROL, INT32_MAX, NO_SEQUENCE, increment_sequence
+from .recovery import recover_segment
+from .results import FileSlice, ReadResult
+from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, LogSegment
+from .topics import atomic_write, fsync_dir, read_partition_metadata, write_partition_metadata
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_SUFFIX = ".snapshot"
+SNAPSHOTS_TO_KEEP = 2
+_LEFTOVER_SUFFIXES = (".tmp", ".deleted", ".cleaned", ".swap")
+
+
+def _offset_files(names: list[str], suffix: str) -> list[int]:
+    """Sorted offsets of the files named `<digits><suffix>`."""
+    offsets = []
+    for name in names:
+        if name.endswith(suffix) and name[: -len(suffix)].isdigit():
+            offsets.append(int(name[: -len(suffix)]))
+    return sorted(offsets)
+
+
+class DiskPartitionLog(PartitionLog):
+    def __init__(self, topic: str, partition: int, directory: str, config: LogConfig) -> None:
+        super().__init__(topic, partition, config)
+        self.directory = directory
+        self.segments: list[LogSegment] = []
+        self._base_offsets = array("q")
+        self._snapshot_offset = -1  # offset of the newest snapshot, if it matches the state
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        topic: str,
+        partition: int,
+        directory: str,
+        config: LogConfig,
+        topic_id: uuid.UUID,
+        clean_shutdown: bool,
+    ) -> DiskPartitionLog:
+        """Open (creating if needed) and recover a partition directory."""
+        directory = str(directory)
+        os.makedirs(directory, exist_ok=True)
+        existing_id = read_partition_metadata(directory)
+        if existing_id is None:
+            write_partition_metadata(directory, topic_id)
+        elif existing_id != topic_id:
+            raise StorageError(f"{directory} belongs to topic id {existing_id}, not {topic_id}")
+        log = cls(topic, partition, directory, config)
+        log._load(clean_shutdown)
+        return log
+
+    # ------------------------------------------------------------ loading
+
+    def _load(self, clean_shutdown: bool) -> None:
+        names = os.listdir(self.directory)
+        log_bases = _offset_files(names, LOG_SUFFIX)
+        for name in names:
+            stem = name.rsplit(".", 1)[0]
+            orphan_index = (name.endswith(INDEX_SUFFIX) or name.endswith(TIME_INDEX_SUFFIX)) and (
+                not stem.isdigit() or int(stem) not in log_bases
+            )
+            if orphan_index or name.endswith(_LEFTOVER_SUFFIXES):
+                os.unlink(os.path.join(self.directory, name))
+        snapshots = _offset_files(names, SNAPSHOT_SUFFIX)
+
+        if not log_bases:
+            self.segments = [LogSegment.create(self.directory, 0)]
+        else:
+            self.segments = self._load_segments(log_bases, snapshots, clean_shutdown)
+            self.segments[-1].open_for_append()
+        self._base_offsets = array("q", (segment.base_offset for segment in self.segments))
+        self.log_start_offset = self.segments[0].base_offset
+        self.log_end_offset = self.segments[-1].next_offset
+        self._load_producer_state(snapshots)
+
+    def _load_segments(self, log_bases: list[int], snapshots: list[int], clean_shutdown: bool) -> list[LogSegment]:
+        segments = [LogSegment(self.directory, base) for base in log_bases]
+        for segment, following in zip(segments, segments[1:]):
+            segment.size = os.path.getsize(segment.log_path)
+            segment.next_offset = following.base_offset
+        # After a clean shutdown only the active segment is checked, from its last index entry;
+        # otherwise every segment from the newest snapshot on, whole (a snapshot is written
+        # after the log before it was fsynced).
+        if clean_shutdown:
+            recover_from = len(segments) - 1
+        elif snapshots:
+            recover_from = max(0, bisect_right(log_bases, snapshots[-1]) - 1)
+        else:
+            recover_from = 0
+        interval = self.config.index_interval_bytes
+        active = len(segments) - 1
+        for i, segment in enumerate(segments):
+            if i >= recover_from or not segment.load_indexes():
+                trusted = clean_shutdown and i == active
+                truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
+                if truncated:
+                    logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
+            if i + 1 < len(segments) and segment.next_offset != segments[i + 1].base_offset:
+                logger.warning(
+                    "%s: ends at offset %d, next segment starts at %d: deleting the segments after it",
+                    segment.log_path,
+                    segment.next_offset,
+                    segments[i + 1].base_offset,
+                )
+                for later in segments[i + 1 :]:
+                    later.delete()
+                del segments[i + 1 :]
+                break
+        for segment in segments[:-1]:
+            segment.close_writers()
+        return segments
+
+    def _load_producer_state(self, snapshots: list[int]) -> None:
+        """Newest usable snapshot, then the batch headers after it; drop snapshots past the log."""
+        state, replay_from = None, self.log_start_offset
+        for offset in reversed(snapshots):
+            path = self._snapshot_path(offset)
+            if not self.log_start_offset <= offset <= self.log_end_offset:
+                os.unlink(path)
+            elif state is None:
+                try:
+                    with open(path, "rb") as file:
+                        state = ProducerStateManager.from_snapshot(file.read())
+                    replay_from = offset
+                except (OSError, ValueError) as exc:
+                    logger.warning("%s: ignoring producer snapshot: %s", path, exc)
+                    os.unlink(path)
+        self.producer_state = state or ProducerStateManager()
+        if replay_from < self.log_end_offset:
+            self._replay_producer_state(replay_from)
+        elif state is not None:
+            self._snapshot_offset = replay_from
+
+    def _replay_producer_state(self, offset: int) -> None:
+        """Apply the producer fields of every batch header from offset to the end."""
+        update = self.producer_state.update
+        i = bisect_right(self._base_offsets, offset) - 1
+        position = self.segments[i].find_position(offset)
+        for segment in self.segments[i:]:
+            for header in segment.iter_header_tuples(position):
+                if header[9] >= 0:  # producer_id; see log.py for the tuple's fields
+                    base_offset, last_offset_delta, base_sequence = header[0], header[6], header[11]
+                    last_sequence = NO_SEQUENCE if base_sequence < 0 else increment_sequence(base_sequence, last_offset_delta)
+                    update(
+                        header[9],
+                        header[10],
+                        base_sequence,
+                        last_sequence,
+                        base_offset,
+                        base_offset + last_offset_delta,
+                        header[8],
+                        bool(header[5] & ATTR_CONTROL),
+                    )
+            position = 0
+
+    # ------------------------------------------------------------ snapshots
+
+    def _snapshot_path(self, offset: int) -> str:
+        return os.path.join(self.directory, f"{offset:020d}{SNAPSHOT_SUFFIX}")
+
+    def _write_snapshot(self) -> None:
+        """Snapshot producer state at log_end_offset; keep the newest SNAPSHOTS_TO_KEEP."""
+        offset = self.log_end_offset
+        if offset == self._snapshot_offset:
+            return
+        atomic_write(self._snapshot_path(offset), self.producer_state.to_snapshot())
+        self._snapshot_offset = offset
+        snapshots = _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX)
+        for old in snapshots[:-SNAPSHOTS_TO_KEEP]:
+            os.unlink(self._snapshot_path(old))
+
+    # ------------------------------------------------------------ append
+
+    def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
+        config = self.config
+        active = self.segments[-1]
+        if active.size > 0:
+            if (
+                active.size + total > config.segment_bytes
+                or now_ms - active.rolling_base_ms > config.segment_ms
+                or batches[-1][1] - active.base_offset > INT32_MAX
+            ):
+                active = self._roll()
+        active.append(iov, total, batches, config.index_interval_bytes, now_ms)
+        self._snapshot_offset = -1
+
+    def _roll(self) -> LogSegment:
+        """Seal the active segment (fsync), snapshot producer state, start a new segment."""
+        self.segments[-1].seal()
+        self._write_snapshot()
+        segment = LogSegment.create(self.directory, self.log_end_offset)
+        fsync_dir(self.directory)
+        self.segments.append(segment)
+        self._base_offsets.append(segment.base_offset)
+        return segment
+
+    # ------------------------------------------------------------ reads
+
+    def read(self, offset: int, max_bytes: int) -> ReadResult:
+        empty = self._check_read_offset(offset)
+        if empty is not None:
+            return empty
+        segments = self.segments
+        i = bisect_right(self._base_offsets, offset) - 1
+        segment = segments[i]
+        position = segment.find_position(offset)
+        chunks = []
+        size = 0
+        while True:
+            end, next_offset = segment.read_end(position, max_bytes - size, size == 0)
+            if end > position:
+                chunks.append(FileSlice(segment.read_file(), position, end - position))
+                size += end - position
+            segment.remember_read(next_offset, end)
+            i += 1
+            if end < segment.size or i == len(segments) or size >= max_bytes:
+                break
+            segment = segments[i]
+            position = 0
+        return self._result(chunks, size)
+
+    def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
+        for segment in self.segments:
+            if segment.max_timestamp >= timestamp_ms:
+                found = segment.offset_for_timestamp(timestamp_ms)
+                if found is not None:
+                    return found
+        return None
+
+    def max_timestamp(self) -> tuple[int, int]:
+        best = None
+        for segment in self.segments:
+            if best is None or segment.max_timestamp > best.max_timestamp:
+                best = segment
+        if best is None or best.max_timestamp < 0:
+            return -1, -1
+        return best.offset_of_record_with_max_timestamp(), best.max_timestamp
+
+    # ------------------------------------------------------------ lifecycle
+
+    def flush(self) -> None:
+        if not self._closed:
+            self.segments[-1].flush()
+
+    def close(self) -> None:
+        """Flush (fsync), snapshot producer state, close every file."""
+        if self._closed:
+            return
+        active = self.segments[-1]
+        active.time_index.maybe_append(active.max_timestamp, active.offset_of_max_timestamp)  # as Kafka's close
+        active.flush()
+        self._write_snapshot()
+        for segment in self.segments:
+            segment.close()
+        self._closed = True
+
+    def close_files(self) -> None:
+        """Close without flushing or snapshotting (the directory is about to be deleted)."""
+        for segment in self.segments:
+            segment.close(flush=False)
+        self._closed = True

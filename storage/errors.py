@@ -1,0 +1,57 @@
+"""Storage exceptions. The broker maps each class to one Kafka error code."""
+
+
+class StorageError(Exception):
+    """Base of every error raised by the storage package."""
+
+
+class CorruptRecordError(StorageError):
+    """A batch is truncated or its CRC-32C does not match."""
+
+
+class InvalidRecordError(StorageError):
+    """A batch header is inconsistent (bad length, counts, codec)."""
+
+
+class RecordTooLargeError(StorageError):
+    """A batch is larger than the topic's max.message.bytes."""
+
+
+class UnsupportedMessageFormatError(StorageError):
+    """A batch has a magic other than 2."""
+
+
+class OffsetOutOfRangeError(StorageError):
+    """A read below log_start_offset or above log_end_offset."""
+
+
+class TopicExistsError(StorageError):
+    """create_topic of a name already in use."""
+
+
+class UnknownTopicOrPartitionError(StorageError):
+    """No such topic, or no such partition in it."""
+
+
+class UnknownTopicError(UnknownTopicOrPartitionError):
+    """No topic of that name (topic-level operations)."""
+
+
+class InvalidTopicError(StorageError):
+    """A topic name Kafka would refuse."""
+
+
+class InvalidPartitionsError(StorageError):
+    """A partition count that is not allowed."""
+
+
+class InvalidConfigError(StorageError):
+    """An unknown topic config key or a bad value."""
+
+
+class OutOfOrderSequenceError(StorageError):
+    """An idempotent producer skipped or reused a sequence number."""
+
+
+class InvalidProducerEpochError(StorageError):
+    """An idempotent producer wrote with an epoch older than the current one."""

@@ -1,0 +1,316 @@
+"""Kafka RecordBatch v2 (magic 2): header, batch iteration, record decoding and building.
+
+Batch layout (big-endian), positions in bytes:
+  0 base_offset int64 | 8 batch_length int32 | 12 partition_leader_epoch int32 | 16 magic int8
+  17 crc uint32 (CRC-32C of bytes 21..end) | 21 attributes int16 | 23 last_offset_delta int32
+  27 base_timestamp int64 | 35 max_timestamp int64 | 43 producer_id int64 | 51 producer_epoch int16
+  53 base_sequence int32 | 57 records_count int32 | 61 records (compressed as a whole if a codec is set)
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Iterable, Iterator, NamedTuple
+
+from crc32c import crc32c
+
+from .codecs import Compression, compress, decompress
+from .errors import CorruptRecordError, UnsupportedMessageFormatError
+
+HEADER = struct.Struct(">qiibIhiqqqhii")
+HEADER_BYTES = HEADER.size  # 61
+LOG_OVERHEAD = 12  # base_offset + batch_length: what batch_length does not count
+BATCH_LENGTH_MIN = HEADER_BYTES - LOG_OVERHEAD  # 49
+# The first 27 bytes, through last_offset_delta: enough to walk a log by offset.
+HEADER_PREFIX = struct.Struct(">qiibIhi")
+HEADER_PREFIX_BYTES = HEADER_PREFIX.size
+
+PARTITION_LEADER_EPOCH_POS = 12
+MAGIC_POS = 16
+CRC_POS = 17
+ATTRIBUTES_POS = 21
+MAX_TIMESTAMP_POS = 35
+
+CURRENT_MAGIC = 2
+ATTR_COMPRESSION_MASK = 0x07
+ATTR_TIMESTAMP_TYPE = 0x08
+ATTR_TRANSACTIONAL = 0x10
+ATTR_CONTROL = 0x20
+
+NO_SEQUENCE = -1
+INT32_MAX = 2**31 - 1
+
+_INT16 = struct.Struct(">h")
+_UINT32 = struct.Struct(">I")
+_INT64 = struct.Struct(">q")
+_BODY = struct.Struct(">hiqqqhii")  # attributes .. records_count
+_FRONT = struct.Struct(">qiibI")  # base_offset .. crc
+
+
+class TimestampType(IntEnum):
+    CREATE_TIME = 0
+    LOG_APPEND_TIME = 1
+
+
+class BatchHeader(NamedTuple):
+    base_offset: int
+    batch_length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    records_count: int
+
+    @property
+    def size(self) -> int:
+        """Bytes of the whole batch, header included."""
+        return self.batch_length + LOG_OVERHEAD
+
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def compression(self) -> Compression:
+        return Compression(self.attributes & ATTR_COMPRESSION_MASK)
+
+    @property
+    def timestamp_type(self) -> TimestampType:
+        return TimestampType((self.attributes & ATTR_TIMESTAMP_TYPE) >> 3)
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self.attributes & ATTR_TRANSACTIONAL)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self.attributes & ATTR_CONTROL)
+
+    @property
+    def last_sequence(self) -> int:
+        if self.base_sequence == NO_SEQUENCE:
+            return NO_SEQUENCE
+        return increment_sequence(self.base_sequence, self.last_offset_delta)
+
+
+@dataclass
+class Record:
+    """One record; offset and timestamp are absolute."""
+
+    offset: int = 0
+    timestamp: int = -1
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+
+
+def increment_sequence(sequence: int, increment: int) -> int:
+    """Kafka's sequence arithmetic: int32, wrapping from 2**31-1 to 0."""
+    if sequence > INT32_MAX - increment:
+        return increment - (INT32_MAX - sequence) - 1
+    return sequence + increment
+
+
+def read_header(buffer: bytes | bytearray | memoryview, position: int = 0) -> BatchHeader:
+    """The batch header at position (magic not checked)."""
+    if len(buffer) - position < HEADER_BYTES:
+        raise CorruptRecordError("truncated record batch header")
+    return BatchHeader._make(HEADER.unpack_from(buffer, position))
+
+
+def batch_crc(batch: bytes | bytearray | memoryview) -> int:
+    """CRC-32C as stored in the batch: over attributes to the end."""
+    return crc32c(memoryview(batch)[ATTRIBUTES_POS:])
+
+
+def iter_batches(buffer: bytes | bytearray | memoryview) -> Iterator[memoryview]:
+    """Yield each whole batch of buffer as a memoryview; CorruptRecordError on a partial one."""
+    view = memoryview(buffer)
+    position = 0
+    end = len(view)
+    while position < end:
+        if end - position < LOG_OVERHEAD:
+            raise CorruptRecordError("truncated record batch")
+        (batch_length,) = struct.unpack_from(">i", view, position + 8)
+        size = batch_length + LOG_OVERHEAD
+        if batch_length < BATCH_LENGTH_MIN or position + size > end:
+            raise CorruptRecordError("truncated record batch")
+        yield view[position : position + size]
+        position += size
+
+
+def iter_headers(buffer: bytes | bytearray | memoryview) -> Iterator[BatchHeader]:
+    for batch in iter_batches(buffer):
+        yield read_header(batch)
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_records(batch: bytes | bytearray | memoryview, *, verify_crc: bool = False) -> list[Record]:
+    """All records of one batch, decompressed; CorruptRecordError on malformed bytes."""
+    view = memoryview(batch)
+    header = read_header(view)
+    if header.magic != CURRENT_MAGIC:
+        raise UnsupportedMessageFormatError(f"magic {header.magic}")
+    if header.size > len(view):
+        raise CorruptRecordError("truncated record batch")
+    if verify_crc and crc32c(view[ATTRIBUTES_POS : header.size]) != header.crc:
+        raise CorruptRecordError("record batch CRC mismatch")
+    data = view[HEADER_BYTES : header.size]
+    if header.attributes & ATTR_COMPRESSION_MASK:
+        data = decompress(header.attributes & ATTR_COMPRESSION_MASK, data)
+    log_append_time = header.attributes & ATTR_TIMESTAMP_TYPE
+    try:
+        return _decode_records(bytes(data), header, log_append_time)
+    except (IndexError, UnicodeDecodeError, ValueError) as exc:
+        raise CorruptRecordError(f"malformed record: {exc}") from exc
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    """Zigzag varint/varlong (up to 10 bytes) at position; returns (value, next position)."""
+    result = 0
+    shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (result >> 1) ^ -(result & 1), position
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint longer than 10 bytes")
+
+
+def _read_bytes(data: bytes, position: int) -> tuple[bytes | None, int]:
+    length, position = _read_varint(data, position)
+    if length < 0:
+        return None, position
+    end = position + length
+    if end > len(data):
+        raise ValueError("field runs past the end of the records")
+    return data[position:end], end
+
+
+def _decode_records(data: bytes, header: BatchHeader, log_append_time: int) -> list[Record]:
+    records = []
+    position = 0
+    for _ in range(header.records_count):
+        length, position = _read_varint(data, position)
+        end = position + length
+        if length < 0 or end > len(data):
+            raise ValueError("record length runs past the end of the records")
+        position += 1  # attributes, unused
+        timestamp_delta, position = _read_varint(data, position)
+        offset_delta, position = _read_varint(data, position)
+        key, position = _read_bytes(data, position)
+        value, position = _read_bytes(data, position)
+        header_count, position = _read_varint(data, position)
+        headers = []
+        for _ in range(header_count):
+            header_key, position = _read_bytes(data, position)
+            if header_key is None:
+                raise ValueError("null header key")
+            header_value, position = _read_bytes(data, position)
+            headers.append((header_key.decode("utf-8"), header_value))
+        if position != end:
+            raise ValueError("record length does not match its fields")
+        timestamp = header.max_timestamp if log_append_time else header.base_timestamp + timestamp_delta
+        records.append(Record(header.base_offset + offset_delta, timestamp, key, value, headers))
+    if position != len(data):
+        raise ValueError("bytes left after the last record")
+    return records
+
+
+# ---------------------------------------------------------------- building
+
+
+def _write_varint(out: bytearray, value: int) -> None:
+    value = (value << 1) ^ (value >> 63)
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _write_bytes(out: bytearray, value: bytes | None) -> None:
+    if value is None:
+        _write_varint(out, -1)
+    else:
+        _write_varint(out, len(value))
+        out += value
+
+
+def _encode_record(out: bytearray, record: Record, offset_delta: int, base_timestamp: int) -> None:
+    body = bytearray(b"\x00")  # attributes
+    _write_varint(body, record.timestamp - base_timestamp)
+    _write_varint(body, offset_delta)
+    _write_bytes(body, record.key)
+    _write_bytes(body, record.value)
+    _write_varint(body, len(record.headers))
+    for header_key, header_value in record.headers:
+        _write_bytes(body, header_key.encode("utf-8"))
+        _write_bytes(body, header_value)
+    _write_varint(out, len(body))
+    out += body
+
+
+def build_batch(
+    records: Iterable[Record | bytes],
+    *,
+    base_offset: int = 0,
+    compression: int = Compression.NONE,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = NO_SEQUENCE,
+    timestamp_type: int = TimestampType.CREATE_TIME,
+    is_transactional: bool = False,
+    is_control: bool = False,
+    partition_leader_epoch: int = -1,
+    snappy_xerial: bool = True,
+) -> bytes:
+    """A valid v2 batch of records (bytes are taken as values); offsets are base_offset + index."""
+    items = [r if isinstance(r, Record) else Record(value=bytes(r)) for r in records]
+    if not items:
+        raise ValueError("a record batch needs at least one record")
+    base_timestamp = items[0].timestamp
+    max_timestamp = max(r.timestamp for r in items)
+    data = bytearray()
+    for index, record in enumerate(items):
+        _encode_record(data, record, index, base_timestamp)
+    if compression != Compression.NONE:
+        data = compress(compression, bytes(data), snappy_xerial=snappy_xerial)
+    attributes = (
+        int(compression)
+        | (ATTR_TIMESTAMP_TYPE if timestamp_type == TimestampType.LOG_APPEND_TIME else 0)
+        | (ATTR_TRANSACTIONAL if is_transactional else 0)
+        | (ATTR_CONTROL if is_control else 0)
+    )
+    body = _BODY.pack(
+        attributes,
+        len(items) - 1,
+        base_timestamp,
+        max_timestamp,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(items),
+    ) + bytes(data)
+    front = _FRONT.pack(base_offset, len(body) + 9, partition_leader_epoch, CURRENT_MAGIC, crc32c(body))
+    return front + body
+
+
+def set_log_append_time(batch: bytearray, now_ms: int) -> None:
+    """Mark a batch LogAppendTime with max_timestamp now_ms, and recompute its CRC."""
+    (attributes,) = _INT16.unpack_from(batch, ATTRIBUTES_POS)
+    _INT16.pack_into(batch, ATTRIBUTES_POS, attributes | ATTR_TIMESTAMP_TYPE)
+    _INT64.pack_into(batch, MAX_TIMESTAMP_POS, now_ms)
+    _UINT32.pack_into(batch, CRC_POS, crc32c(memoryview(batch)[ATTRIBUTES_POS:]))

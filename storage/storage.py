@@ -1,0 +1,232 @@
+"""Storage: the topics of a data directory (or of memory) and their partition logs."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from .config import LogConfig
+from .disk_log import DiskPartitionLog
+from .errors import (
+    InvalidPartitionsError,
+    InvalidTopicError,
+    TopicExistsError,
+    UnknownTopicError,
+    UnknownTopicOrPartitionError,
+)
+from .log import PartitionLog
+from .memory_log import MemoryPartitionLog
+from .topics import (
+    TopicInfo,
+    colliding_name,
+    fsync_dir,
+    new_topic_id,
+    partition_dir_name,
+    read_topics_file,
+    validate_topic_name,
+    write_topics_file,
+)
+
+logger = logging.getLogger(__name__)
+
+CLEAN_SHUTDOWN_FILE = ".kbroker_clean_shutdown"
+DELETE_SUFFIX = "-delete"
+
+
+class Storage:
+    """Topics and partition logs; on disk under data_dir, or in memory when data_dir is None."""
+
+    def __init__(self, data_dir: str | None, defaults: LogConfig) -> None:
+        self.data_dir = data_dir
+        self.defaults = defaults
+        self._topics: dict[str, TopicInfo] = {}
+        self._topics_by_id: dict[uuid.UUID, TopicInfo] = {}
+        self._logs: dict[str, list[PartitionLog]] = {}
+        self._closed = False
+
+    @classmethod
+    def open(cls, data_dir: Path | str | None, defaults: LogConfig | None = None) -> Storage:
+        """Open a data directory (created if missing, recovered after a crash); None: in memory."""
+        storage = cls(None if data_dir is None else str(data_dir), defaults or LogConfig())
+        if storage.data_dir is not None:
+            storage._load()
+        return storage
+
+    def _load(self) -> None:
+        data_dir = self.data_dir
+        os.makedirs(data_dir, exist_ok=True)
+        marker = os.path.join(data_dir, CLEAN_SHUTDOWN_FILE)
+        clean_shutdown = os.path.exists(marker)
+        for name in os.listdir(data_dir):
+            path = os.path.join(data_dir, name)
+            if name.endswith(DELETE_SUFFIX) and os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+        for info in read_topics_file(data_dir):
+            self._add_topic(info, clean_shutdown)
+        if clean_shutdown:
+            os.unlink(marker)
+            fsync_dir(data_dir)
+
+    # ------------------------------------------------------------ topics
+
+    def topics(self) -> dict[str, TopicInfo]:
+        return dict(self._topics)
+
+    def topic(self, name: str) -> TopicInfo | None:
+        return self._topics.get(name)
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> TopicInfo | None:
+        return self._topics_by_id.get(topic_id)
+
+    def create_topic(
+        self,
+        name: str,
+        num_partitions: int,
+        configs: dict[str, str] | None = None,
+        internal: bool = False,
+        topic_id: uuid.UUID | None = None,
+    ) -> TopicInfo:
+        validate_topic_name(name)
+        if name in self._topics:
+            raise TopicExistsError(f"topic {name!r} already exists")
+        for existing in self._topics:
+            if colliding_name(existing) == colliding_name(name):
+                raise InvalidTopicError(f"topic {name!r} collides with existing topic {existing!r}")
+        if not isinstance(num_partitions, int) or num_partitions < 1:
+            raise InvalidPartitionsError(f"number of partitions must be at least 1, not {num_partitions}")
+        configs = dict(configs or {})
+        self.defaults.with_overrides(configs)  # raises InvalidConfigError
+        if topic_id is None:
+            topic_id = new_topic_id()
+        elif topic_id in self._topics_by_id:
+            raise TopicExistsError(f"topic id {topic_id} is already used by {self._topics_by_id[topic_id].name!r}")
+        info = TopicInfo(name, topic_id, num_partitions, configs, internal)
+        if self.data_dir is not None:
+            for partition in range(num_partitions):
+                self._remove_stale_dir(name, partition)
+        self._save(extra=info)
+        self._add_topic(info, clean_shutdown=True)
+        return info
+
+    def delete_topic(self, name: str) -> None:
+        """Forget a topic and remove its directories."""
+        info = self._require(name)
+        logs = self._logs.pop(name)
+        del self._topics[name]
+        del self._topics_by_id[info.topic_id]
+        doomed = []
+        for log in logs:
+            if isinstance(log, DiskPartitionLog):
+                log.close_files()
+                doomed.append(self._rename_for_delete(log.directory))
+        self._save()
+        for path in doomed:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def create_partitions(self, name: str, total: int) -> None:
+        """Grow a topic to total partitions."""
+        info = self._require(name)
+        if not isinstance(total, int) or total <= info.num_partitions:
+            raise InvalidPartitionsError(
+                f"topic {name!r} has {info.num_partitions} partitions; {total} is not more"
+            )
+        new = dataclasses.replace(info, num_partitions=total)
+        if self.data_dir is not None:
+            for partition in range(info.num_partitions, total):
+                self._remove_stale_dir(name, partition)
+        self._replace(new)
+        self._save()
+        config = self.defaults.with_overrides(new.configs)
+        logs = self._logs[name]
+        for partition in range(info.num_partitions, total):
+            logs.append(self._open_log(new, partition, config, clean_shutdown=True))
+
+    def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        """Replace the topic's config overrides (InvalidConfigError leaves them unchanged)."""
+        info = self._require(name)
+        configs = dict(configs)
+        config = self.defaults.with_overrides(configs)
+        self._replace(dataclasses.replace(info, configs=configs))
+        self._save()
+        for log in self._logs[name]:
+            log.config = config
+
+    def partition(self, name: str, index: int) -> PartitionLog:
+        logs = self._logs.get(name)
+        if logs is None or not 0 <= index < len(logs):
+            raise UnknownTopicOrPartitionError(f"no partition {name}-{index}")
+        return logs[index]
+
+    # ------------------------------------------------------------ lifecycle
+
+    def flush(self) -> None:
+        for logs in self._logs.values():
+            for log in logs:
+                log.flush()
+
+    def close(self) -> None:
+        """Flush and close every log, then mark the shutdown clean."""
+        if self._closed:
+            return
+        for logs in self._logs.values():
+            for log in logs:
+                log.close()
+        self._closed = True
+        if self.data_dir is not None:
+            marker = os.path.join(self.data_dir, CLEAN_SHUTDOWN_FILE)
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.fsync(fd)
+            os.close(fd)
+            fsync_dir(self.data_dir)
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ internals
+
+    def _require(self, name: str) -> TopicInfo:
+        info = self._topics.get(name)
+        if info is None:
+            raise UnknownTopicError(f"no topic {name!r}")
+        return info
+
+    def _replace(self, info: TopicInfo) -> None:
+        self._topics[info.name] = info
+        self._topics_by_id[info.topic_id] = info
+
+    def _save(self, extra: TopicInfo | None = None) -> None:
+        if self.data_dir is not None:
+            topics = list(self._topics.values()) + ([extra] if extra else [])
+            write_topics_file(self.data_dir, topics)
+
+    def _add_topic(self, info: TopicInfo, clean_shutdown: bool) -> None:
+        config = self.defaults.with_overrides(info.configs)
+        logs = [self._open_log(info, partition, config, clean_shutdown) for partition in range(info.num_partitions)]
+        self._topics[info.name] = info
+        self._topics_by_id[info.topic_id] = info
+        self._logs[info.name] = logs
+
+    def _open_log(self, info: TopicInfo, partition: int, config: LogConfig, clean_shutdown: bool) -> PartitionLog:
+        if self.data_dir is None:
+            return MemoryPartitionLog(info.name, partition, config)
+        directory = os.path.join(self.data_dir, partition_dir_name(info.name, partition))
+        return DiskPartitionLog.open(info.name, partition, directory, config, info.topic_id, clean_shutdown)
+
+    def _rename_for_delete(self, directory: str) -> str:
+        target = f"{directory}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
+        os.rename(directory, target)
+        return target
+
+    def _remove_stale_dir(self, name: str, partition: int) -> None:
+        """A directory left by a topic of the same name that no longer exists (crash mid-delete)."""
+        directory = os.path.join(self.data_dir, partition_dir_name(name, partition))
+        if os.path.exists(directory):
+            logger.warning("%s: removing a directory no topic owns", directory)
+            shutil.rmtree(self._rename_for_delete(directory), ignore_errors=True)

@@ -1,0 +1,72 @@
+"""LogConfig from Kafka config strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import TOPIC_CONFIG_DEFAULTS, InvalidConfigError, LogConfig
+
+
+def test_defaults_are_kafkas():
+    assert TOPIC_CONFIG_DEFAULTS == {
+        "segment.bytes": "1073741824",
+        "segment.ms": "604800000",
+        "index.interval.bytes": "4096",
+        "max.message.bytes": "1048588",
+        "message.timestamp.type": "CreateTime",
+        "retention.ms": "604800000",
+        "retention.bytes": "-1",
+        "cleanup.policy": "delete",
+    }
+
+
+def test_overrides_apply_over_broker_defaults():
+    defaults = LogConfig(segment_bytes=5000, index_interval_bytes=100)
+    config = defaults.with_overrides(
+        {"segment.ms": "60000", "message.timestamp.type": "LogAppendTime", "cleanup.policy": "compact, delete",
+         "retention.bytes": " 123 "}
+    )
+    assert config == LogConfig(
+        segment_bytes=5000,
+        segment_ms=60000,
+        index_interval_bytes=100,
+        message_timestamp_type="LogAppendTime",
+        cleanup_policy="compact,delete",
+        retention_bytes=123,
+    )
+    assert config.log_append_time
+    assert defaults.with_overrides({}) is defaults
+    assert config.topic_configs()["segment.bytes"] == "5000"
+
+
+@pytest.mark.parametrize(
+    "configs",
+    [
+        {"segment.bytes": "13"},
+        {"segment.bytes": "2147483648"},
+        {"segment.bytes": "1e6"},
+        {"segment.bytes": "1_000"},
+        {"segment.ms": "0"},
+        {"index.interval.bytes": "-1"},
+        {"max.message.bytes": "lots"},
+        {"message.timestamp.type": "createtime"},
+        {"retention.ms": "-2"},
+        {"cleanup.policy": "delete,forever"},
+        {"no.such.key": "1"},
+        {"segment.bytes": None},
+    ],
+)
+def test_bad_values_and_unknown_keys_are_refused(configs):
+    with pytest.raises(InvalidConfigError):
+        LogConfig().with_overrides(configs)
+
+
+def test_broker_properties():
+    config = LogConfig.from_broker_properties(
+        {"log.segment.bytes": "1024", "log.roll.hours": "1", "log.retention.hours": "-1", "message.max.bytes": "99",
+         "log.retention.minutes": "2", "unrelated": "x"}
+    )
+    assert (config.segment_bytes, config.segment_ms, config.max_message_bytes) == (1024, 3600000, 99)
+    assert config.retention_ms == 120000  # minutes win over hours, as in Kafka
+    assert LogConfig.from_broker_properties({"log.roll.ms": "5", "log.roll.hours": "1"}).segment_ms == 5
+    assert LogConfig.from_broker_properties({"log.retention.hours": "-1"}).retention_ms == -1
