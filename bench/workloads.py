@@ -114,3 +114,64 @@ def consume_throughput(broker, count: int, size: int) -> dict:
     with CpuMeter(broker.pid) as cpu:
         _, elapsed = consume(broker.bootstrap, topic, count)
     return {"msgs/s": count / elapsed, "MB/s": count * size / elapsed / 1e6, "broker cores": cpu.seconds / elapsed}
+
+
+def group_assignment(broker, members: int) -> dict:
+    """Time for ``members`` consumers subscribing at once until every partition is assigned,
+    then, after one leaves, until the others own every partition again."""
+    topic = create_topic(broker.bootstrap, partitions=max(members, 1))
+    group = f"bench-group-{uuid.uuid4().hex[:6]}"
+    assigned: list[set] = [set() for _ in range(members)]
+
+    def tracker(index):
+        def on_assign(consumer, partitions):
+            assigned[index] = {p.partition for p in partitions}
+
+        def on_revoke(consumer, partitions):
+            assigned[index] = set()
+        return on_assign, on_revoke
+
+    consumers = [Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
+                           "session.timeout.ms": 10000, "heartbeat.interval.ms": 200,
+                           "partition.assignment.strategy": "range"}) for _ in range(members)]
+    start = time.perf_counter()
+    for index, consumer in enumerate(consumers):
+        on_assign, on_revoke = tracker(index)
+        consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+
+    def wait_all_assigned(active: list[int], deadline_s: float = 60) -> float:
+        begin = time.perf_counter()
+        while True:
+            for index in active:
+                consumers[index].poll(0.005)
+            owned = [p for index in active for p in assigned[index]]
+            if (all(assigned[index] for index in active) and len(owned) == members
+                    and len(set(owned)) == members):
+                return time.perf_counter()
+            if time.perf_counter() - begin > deadline_s:
+                raise RuntimeError(f"partitions never all assigned: {assigned}")
+
+    joined = wait_all_assigned(list(range(members))) - start
+    result = {"join s": joined}
+    if members > 1:
+        leaving = consumers[-1]
+        left_at = time.perf_counter()
+        leaving.close()
+        assigned[-1] = set()
+        result["rebalance s"] = wait_all_assigned(list(range(members - 1))) - left_at
+    for consumer in consumers[:-1] if members > 1 else consumers:
+        consumer.close()
+    return result
+
+
+def produce_ceiling(broker, batch_bytes: int, requests: int) -> dict:
+    """Raw pipelined Produce requests of one batch each, from the kproto load generator."""
+    from bench.loadgen import batch_of, pipelined_produce
+
+    topic = create_topic(broker.bootstrap)
+    batch = batch_of(batch_bytes, record_bytes=min(1000, batch_bytes // 2))
+    pipelined_produce(broker.bootstrap, topic, batch, min(200, requests))   # warm up
+    with CpuMeter(broker.pid) as cpu:
+        elapsed = pipelined_produce(broker.bootstrap, topic, batch, requests)
+    return {"requests/s": requests / elapsed, "MB/s": requests * len(batch) / elapsed / 1e6,
+            "broker µs/request": cpu.seconds / requests * 1e6}
