@@ -122,10 +122,14 @@ def read_varlong(io) -> int:
 
 
 def write_varint(io, value: int) -> None:
+    if not -0x80000000 <= value <= 0x7FFFFFFF:
+        raise ValueError(f"varint {value} is outside 32 bits")  # the mask below would wrap it silently
     io.write(encode_uvarint(((value << 1) ^ (value >> 31)) & 0xFFFFFFFF))
 
 
 def write_varlong(io, value: int) -> None:
+    if not -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
+        raise ValueError(f"varlong {value} is outside 64 bits")
     io.write(encode_uvarint(((value << 1) ^ (value >> 63)) & 0xFFFFFFFFFFFFFFFF))
 
 

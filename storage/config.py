@@ -41,13 +41,16 @@ class LogConfig:
             return self
         changes = {}
         for key, value in configs.items():
-            spec = _TOPIC_KEYS.get(key)
-            if spec is None:
-                raise InvalidConfigError(f"unknown topic config {key!r}")
             if value is None:
                 raise InvalidConfigError(f"topic config {key!r} has no value")
-            field_name, parse = spec
-            changes[field_name] = parse(key, str(value))
+            spec = _TOPIC_KEYS.get(key)
+            if spec is not None:
+                field_name, parse = spec
+                changes[field_name] = parse(key, str(value))
+            elif key in _KAFKA_ONLY_KEYS:
+                _KAFKA_ONLY_KEYS[key][1](key, str(value))
+            else:
+                raise InvalidConfigError(f"Unknown topic config name: {key}")
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -63,8 +66,10 @@ class LogConfig:
         return cls().with_overrides(topic_configs)
 
     def topic_configs(self) -> dict[str, str]:
-        """Every supported topic config key with this config's value as a string."""
-        return {key: str(getattr(self, field_name)) for key, (field_name, _) in _TOPIC_KEYS.items()}
+        """Every topic config key Kafka knows, with this config's value (or Kafka's default) as a string."""
+        values = {key: default for key, (default, _) in _KAFKA_ONLY_KEYS.items()}
+        values.update((key, str(getattr(self, field_name))) for key, (field_name, _) in _TOPIC_KEYS.items())
+        return dict(sorted(values.items()))
 
 
 def _parse_integer(key: str, value: str, low: int, high: int) -> int:
@@ -120,6 +125,73 @@ _TOPIC_KEYS = {
     "retention.ms": ("retention_ms", _long_at_least(-1)),
     "retention.bytes": ("retention_bytes", _long_at_least(INT64_MIN)),
     "cleanup.policy": ("cleanup_policy", _cleanup_policy),
+}
+
+def _double_at_least(low: float, high: float):
+    def parse(key: str, value: str) -> float:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise InvalidConfigError(f"{key}: {value!r} is not a number") from None
+        if not low <= number <= high:
+            raise InvalidConfigError(f"{key}: {number} is outside [{low}, {high}]")
+        return number
+
+    return parse
+
+
+def _boolean(key: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        raise InvalidConfigError(f"{key}: {value!r} is not true or false")
+    return text == "true"
+
+
+def _one_of(*choices: str):
+    def parse(key: str, value: str) -> str:
+        if value.strip() not in choices:
+            raise InvalidConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+        return value.strip()
+
+    return parse
+
+
+def _any_text(key: str, value: str) -> str:
+    return value
+
+
+# Topic configs Kafka accepts that this engine stores and shows but does not act on
+# (replication, compression by the broker, compaction tuning, tiered storage):
+# key -> (Kafka's default, validator). Refusing them would break admin tools that set them.
+_KAFKA_ONLY_KEYS = {
+    "compression.type": ("producer", _one_of("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
+    "compression.gzip.level": ("-1", _int_at_least(-1, 9)),
+    "compression.lz4.level": ("9", _int_at_least(1, 17)),
+    "compression.zstd.level": ("3", _int_at_least(-131072, 22)),
+    "delete.retention.ms": ("86400000", _long_at_least(0)),
+    "file.delete.delay.ms": ("60000", _long_at_least(0)),
+    "flush.messages": (str(INT64_MAX), _long_at_least(1)),
+    "flush.ms": (str(INT64_MAX), _long_at_least(0)),
+    "follower.replication.throttled.replicas": ("", _any_text),
+    "leader.replication.throttled.replicas": ("", _any_text),
+    "local.retention.bytes": ("-2", _long_at_least(-2)),
+    "local.retention.ms": ("-2", _long_at_least(-2)),
+    "max.compaction.lag.ms": (str(INT64_MAX), _long_at_least(1)),
+    "message.downconversion.enable": ("true", _boolean),
+    "message.format.version": ("3.0-IV1", _any_text),
+    "message.timestamp.after.max.ms": (str(INT64_MAX), _long_at_least(0)),
+    "message.timestamp.before.max.ms": (str(INT64_MAX), _long_at_least(0)),
+    "message.timestamp.difference.max.ms": (str(INT64_MAX), _long_at_least(0)),
+    "min.cleanable.dirty.ratio": ("0.5", _double_at_least(0.0, 1.0)),
+    "min.compaction.lag.ms": ("0", _long_at_least(0)),
+    "min.insync.replicas": ("1", _int_at_least(1)),
+    "preallocate": ("false", _boolean),
+    "remote.log.copy.disable": ("false", _boolean),
+    "remote.log.delete.on.disable": ("false", _boolean),
+    "remote.storage.enable": ("false", _boolean),
+    "segment.index.bytes": ("10485760", _int_at_least(4)),
+    "segment.jitter.ms": ("0", _long_at_least(0)),
+    "unclean.leader.election.enable": ("false", _boolean),
 }
 
 # broker key -> (topic key, multiplier); the coarser keys lose to the finer ones below

@@ -8,7 +8,7 @@ from storage import TOPIC_CONFIG_DEFAULTS, InvalidConfigError, LogConfig
 
 
 def test_defaults_are_kafkas():
-    assert TOPIC_CONFIG_DEFAULTS == {
+    acted_on = {
         "segment.bytes": "1073741824",
         "segment.ms": "604800000",
         "index.interval.bytes": "4096",
@@ -18,6 +18,23 @@ def test_defaults_are_kafkas():
         "retention.bytes": "-1",
         "cleanup.policy": "delete",
     }
+    assert {k: TOPIC_CONFIG_DEFAULTS[k] for k in acted_on} == acted_on
+    # Kafka's other topic configs are listed with Kafka's defaults too (stored, not acted on).
+    assert TOPIC_CONFIG_DEFAULTS["compression.type"] == "producer"
+    assert TOPIC_CONFIG_DEFAULTS["min.insync.replicas"] == "1"
+    assert TOPIC_CONFIG_DEFAULTS["unclean.leader.election.enable"] == "false"
+    assert len(TOPIC_CONFIG_DEFAULTS) == 36
+
+
+def test_kafka_configs_this_engine_does_not_act_on_are_accepted_and_validated():
+    config = LogConfig().with_overrides({"min.insync.replicas": "2", "compression.type": "lz4"})
+    assert config == LogConfig()
+    with pytest.raises(InvalidConfigError):
+        LogConfig().with_overrides({"min.insync.replicas": "0"})
+    with pytest.raises(InvalidConfigError):
+        LogConfig().with_overrides({"compression.type": "brotli"})
+    with pytest.raises(InvalidConfigError, match="Unknown topic config name: no.such.key"):
+        LogConfig().with_overrides({"no.such.key": "1"})
 
 
 def test_overrides_apply_over_broker_defaults():
