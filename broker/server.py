@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 
 import anyio
@@ -55,7 +56,18 @@ async def _main(config: BrokerConfig) -> None:
             log.info("log flushed, bye")
 
 
+def raise_open_files_limit() -> None:
+    """Segments keep their files open (as Kafka's do): allow as many as the hard limit."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+    except (ValueError, OSError):
+        pass
+
+
 def run(config: BrokerConfig) -> int:
+    raise_open_files_limit()
     try:
         anyio.run(_main, config)
     except DataDirInUse as exc:

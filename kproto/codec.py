@@ -67,6 +67,8 @@ def encode_request(message: Message, api_version: int, correlation_id: int, body
               "correlation_id": correlation_id, "client_id": client_id}
     REQUEST_HEADER.write(header, io, message.request_header_version(api_version))
     message.request.write(body, io, api_version)
+    if io.slices:
+        raise ValueError("a request's records must be bytes, not file ranges")
     size = io.tell() - 4
     io.seek(0)
     io.write(pack_i32(size))
