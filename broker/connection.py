@@ -13,7 +13,6 @@ import logging
 import os
 import struct
 import traceback
-from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import SocketAttribute, SocketStream
@@ -34,16 +33,19 @@ class CloseConnection(Exception):
     """The peer broke the protocol: close this connection only."""
 
 
-@dataclass
 class RequestContext:
     """What a handler knows of the request beyond its body."""
-    broker: object
-    api_version: int
-    correlation_id: int
-    client_id: str | None
-    client_host: str
-    connection: "Connection"
-    extra: dict = field(default_factory=dict)
+
+    __slots__ = ("broker", "api_version", "correlation_id", "client_id", "client_host", "connection")
+
+    def __init__(self, broker, api_version: int, correlation_id: int, client_id: str | None, client_host: str,
+                 connection: "Connection"):
+        self.broker = broker
+        self.api_version = api_version
+        self.correlation_id = correlation_id
+        self.client_id = client_id
+        self.client_host = client_host
+        self.connection = connection
 
 
 class Connection:

@@ -33,11 +33,17 @@ ZERO_UUID = bytes(16)
 
 
 class Reader(BytesIO):
-    """A BytesIO over one frame that also keeps a zero-copy view of it for records."""
+    """A BytesIO over one frame (bytes), which also gives zero-copy views of it for records.
 
-    def __init__(self, data: bytes):
-        super().__init__(data)
-        self.view = memoryview(data)
+    A BytesIO made from bytes shares them until written to, and ``getvalue()`` hands
+    back that very object, so ``view`` copies nothing.
+    """
+
+    __slots__ = ()
+
+    @property
+    def view(self) -> memoryview:
+        return memoryview(self.getvalue())
 
 
 class Writer(BytesIO):
@@ -47,9 +53,8 @@ class Writer(BytesIO):
     position of the frame and are sent separately (e.g. with sendfile).
     """
 
-    def __init__(self):
-        super().__init__()
-        self.slices: list = []
+    slices: tuple | list = ()   # a list once the first chunk is noted
+
 
 
 def read_exact(io, n: int) -> bytes:
@@ -74,10 +79,17 @@ def write_bool(io, value: bool) -> None:
 
 def read_uvarint(io, max_bytes: int = 5) -> int:
     """Unsigned LEB128, at most ``max_bytes`` long (5 for 32 bits, 10 for 64)."""
+    byte = io.read(1)
+    if byte and byte[0] < 0x80:
+        return byte[0]
+    return _read_uvarint_rest(io, byte, max_bytes)
+
+
+def _read_uvarint_rest(io, byte: bytes, max_bytes: int = 5) -> int:
+    """The rest of a varint whose first byte (already read) is ``byte``."""
     result = 0
     shift = 0
     for _ in range(max_bytes):
-        byte = io.read(1)
         if not byte:
             raise DecodeError("varint cut short")
         b = byte[0]
@@ -85,12 +97,24 @@ def read_uvarint(io, max_bytes: int = 5) -> int:
         if b < 0x80:
             return result
         shift += 7
+        byte = io.read(1)
     raise DecodeError(f"varint longer than {max_bytes} bytes")
+
+
+def _compact_length(io) -> int:
+    """A compact length: unsigned varint N+1, so -1 is null."""
+    byte = io.read(1)
+    if byte and byte[0] < 0x80:
+        return byte[0] - 1
+    return _read_uvarint_rest(io, byte) - 1
+
+
+_BYTE = [bytes((i,)) for i in range(256)]
 
 
 def encode_uvarint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _BYTE[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -157,17 +181,23 @@ def read_nullable_string(io) -> str | None:
 
 
 def read_compact_string(io) -> str:
-    n = read_uvarint(io) - 1
+    n = _compact_length(io)
     if n < 0:
         raise DecodeError("null in a non-nullable compact string")
-    return _decode_utf8(read_exact(io, n))
+    data = io.read(n)
+    if len(data) != n:
+        raise DecodeError(f"needed {n} bytes, frame had {len(data)}")
+    return _decode_utf8(data)
 
 
 def read_compact_nullable_string(io) -> str | None:
-    n = read_uvarint(io) - 1
+    n = _compact_length(io)
     if n < 0:
         return None
-    return _decode_utf8(read_exact(io, n))
+    data = io.read(n)
+    if len(data) != n:
+        raise DecodeError(f"needed {n} bytes, frame had {len(data)}")
+    return _decode_utf8(data)
 
 
 def write_string(io, value: str) -> None:
@@ -185,8 +215,8 @@ def write_nullable_string(io, value: str | None) -> None:
 
 def write_compact_string(io, value: str) -> None:
     data = value.encode("utf-8")
-    io.write(encode_uvarint(len(data) + 1))
-    io.write(data)
+    n = len(data) + 1
+    io.write((_BYTE[n] if n < 0x80 else encode_uvarint(n)) + data)
 
 
 def write_compact_nullable_string(io, value: str | None) -> None:
@@ -211,14 +241,14 @@ def read_nullable_bytes(io) -> bytes | None:
 
 
 def read_compact_bytes(io) -> bytes:
-    n = read_uvarint(io) - 1
+    n = _compact_length(io)
     if n < 0:
         raise DecodeError("null in non-nullable compact bytes")
     return read_exact(io, n)
 
 
 def read_compact_nullable_bytes(io) -> bytes | None:
-    n = read_uvarint(io) - 1
+    n = _compact_length(io)
     if n < 0:
         return None
     return read_exact(io, n)
@@ -255,7 +285,7 @@ def _records_view(io, n: int):
         return None
     start = io.tell()
     end = start + n
-    view = io.view[start:end]
+    view = memoryview(io.getvalue())[start:end]
     if len(view) != n:
         raise DecodeError(f"records need {n} bytes, frame had {len(view)}")
     io.seek(end)
@@ -267,7 +297,7 @@ def read_records(io):
 
 
 def read_compact_records(io):
-    return _records_view(io, read_uvarint(io) - 1)
+    return _records_view(io, _compact_length(io))
 
 
 def records_size(value) -> int:
@@ -283,6 +313,8 @@ def _write_record_chunks(io, value) -> None:
             if isinstance(chunk, (bytes, bytearray, memoryview)):
                 io.write(chunk)
             else:
+                if not io.slices:
+                    io.slices = []
                 io.slices.append((io.tell(), chunk))
     else:
         io.write(value)
@@ -325,7 +357,7 @@ def read_array_count(io) -> int:
 
 
 def read_compact_array_count(io) -> int:
-    return read_uvarint(io) - 1
+    return _compact_length(io)
 
 
 def write_array_count(io, value) -> None:
@@ -333,7 +365,11 @@ def write_array_count(io, value) -> None:
 
 
 def write_compact_array_count(io, value) -> None:
-    io.write(encode_uvarint(0 if value is None else len(value) + 1))
+    if value is None:
+        io.write(b"\x00")
+    else:
+        n = len(value) + 1
+        io.write(_BYTE[n] if n < 0x80 else encode_uvarint(n))
 
 
 # -- tagged fields ------------------------------------------------------------
@@ -348,6 +384,11 @@ def write_tagged_section(io, items) -> None:
         io.write(encode_uvarint(tag))
         io.write(encode_uvarint(len(data)))
         io.write(data)
+
+
+def write_unknown_tags(io, fields: dict) -> None:
+    """A tagged-field section holding only kept unknown tags ``{tag: bytes}``."""
+    write_tagged_section(io, sorted(fields.items()))
 
 
 def skip_tagged_section(io) -> dict:

@@ -31,11 +31,16 @@ UNKNOWN_TAGS = "_unknown_tagged_fields"
 
 
 class Primitive(Construct):
-    """A Kafka primitive: one parse expression over ``io``, one build statement over ``obj`` and ``io``."""
+    """A Kafka primitive: one parse expression over ``io``, one build statement over ``obj`` and ``io``.
 
-    def __init__(self, kafka_name: str, parse_expr: str, build_expr: str):
+    ``fixed``: the ``struct`` format letter of a fixed-width primitive, so a compiled
+    struct can read or write a run of them with one call.
+    """
+
+    def __init__(self, kafka_name: str, parse_expr: str, build_expr: str, fixed: str | None = None):
         super().__init__()
         self.kafka_name = kafka_name
+        self.fixed = fixed
         self.parse_expr = parse_expr
         self.build_expr = build_expr
         self._reader = eval(f"lambda io: {parse_expr}", _NAMESPACE)  # noqa: S307 - our own constant text
@@ -60,18 +65,18 @@ class Primitive(Construct):
         return self.build_expr
 
 
-INT8 = Primitive("int8", "unpack_i8(io.read(1))[0]", "io.write(pack_i8(obj))")
-INT16 = Primitive("int16", "unpack_i16(io.read(2))[0]", "io.write(pack_i16(obj))")
-INT32 = Primitive("int32", "unpack_i32(io.read(4))[0]", "io.write(pack_i32(obj))")
-INT64 = Primitive("int64", "unpack_i64(io.read(8))[0]", "io.write(pack_i64(obj))")
-UINT16 = Primitive("uint16", "unpack_u16(io.read(2))[0]", "io.write(pack_u16(obj))")
-UINT32 = Primitive("uint32", "unpack_u32(io.read(4))[0]", "io.write(pack_u32(obj))")
-FLOAT64 = Primitive("float64", "unpack_f64(io.read(8))[0]", "io.write(pack_f64(obj))")
-BOOL = Primitive("bool", "unpack_i8(io.read(1))[0] != 0", "io.write(b'\\x01' if obj else b'\\x00')")
+INT8 = Primitive("int8", "unpack_i8(io.read(1))[0]", "io.write(pack_i8(obj))", fixed="b")
+INT16 = Primitive("int16", "unpack_i16(io.read(2))[0]", "io.write(pack_i16(obj))", fixed="h")
+INT32 = Primitive("int32", "unpack_i32(io.read(4))[0]", "io.write(pack_i32(obj))", fixed="i")
+INT64 = Primitive("int64", "unpack_i64(io.read(8))[0]", "io.write(pack_i64(obj))", fixed="q")
+UINT16 = Primitive("uint16", "unpack_u16(io.read(2))[0]", "io.write(pack_u16(obj))", fixed="H")
+UINT32 = Primitive("uint32", "unpack_u32(io.read(4))[0]", "io.write(pack_u32(obj))", fixed="I")
+FLOAT64 = Primitive("float64", "unpack_f64(io.read(8))[0]", "io.write(pack_f64(obj))", fixed="d")
+BOOL = Primitive("bool", "unpack_i8(io.read(1))[0] != 0", "io.write(b'\\x01' if obj else b'\\x00')", fixed="?")
 UVARINT = Primitive("uvarint", "read_uvarint(io)", "write_uvarint(io, obj)")
 VARINT = Primitive("varint", "read_varint(io)", "write_varint(io, obj)")
 VARLONG = Primitive("varlong", "read_varlong(io)", "write_varlong(io, obj)")
-UUID = Primitive("uuid", "read_uuid(io)", "write_uuid(io, obj)")
+UUID = Primitive("uuid", "read_uuid(io)", "write_uuid(io, obj)")  # not fused: a UUID object or 16 bytes, checked
 
 STRING = Primitive("string", "read_string(io)", "write_string(io, obj)")
 NULLABLE_STRING = Primitive("nullable_string", "read_nullable_string(io)", "write_nullable_string(io, obj)")
@@ -116,7 +121,7 @@ class KArray(Construct):
         n = self._read_count(io)
         if n < 0 and not self.nullable:
             raise DecodeError("null in a non-nullable array")
-        if n > len(io.view) - io.tell():
+        if n > len(io.getvalue()) - io.tell():
             raise DecodeError(f"array of {n} elements is longer than the frame")
         return n
 
@@ -145,7 +150,7 @@ class KArray(Construct):
                 n = {reader}(io)
                 if n < 0:
                     {null}
-                if n > len(io.view) - io.tell():
+                if n > len(io.getvalue()) - io.tell():
                     raise DecodeError('array longer than the frame')
                 return [{self.element._compileparse(code)} for _ in range(n)]
         """)
@@ -241,22 +246,66 @@ class KStruct(Construct):
 
     # -- compiled ------------------------------------------------------------
 
+    def _runs(self) -> list[list[tuple[str, Construct, Any]]]:
+        """The fields split into runs: consecutive fixed-width primitives together."""
+        runs: list[list] = []
+        for item in self.fields:
+            fixed = getattr(item[1], "fixed", None)
+            if fixed and runs and getattr(runs[-1][0][1], "fixed", None):
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        return runs
+
+    @staticmethod
+    def _fused(code, run) -> str:
+        """Module-level struct for a run of fixed-width fields; its name."""
+        fmt = ">" + "".join(sub.fixed for _, sub, _ in run)
+        name = "fused_" + fmt[1:].replace("?", "o")
+        code.append(f"{name} = struct.Struct({fmt!r})")
+        return name
+
+    parser_name = builder_name = ""   # the generated functions' names, once compiled
+
     def _emitparse(self, code):
         code.append(PRELUDE)
-        fname = f"parse_struct_{code.allocateId()}"
-        items = [f"{name!r}: {sub._compileparse(code)}" for name, sub, _ in self.fields]
+        fname = self.parser_name = f"parse_struct_{code.allocateId()}"
+        items = []
+        for run in self._runs():
+            if len(run) == 1:
+                name, sub, _ = run[0]
+                items.append(f"{name!r}: {sub._compileparse(code)}")
+                continue
+            fused = self._fused(code, run)   # one read and one unpack for the run
+            for i, (name, _, _) in enumerate(run):
+                value = f"(fused := {fused}.unpack(io.read({fused}.size)))[0]" if i == 0 else f"fused[{i}]"
+                items.append(f"{name!r}: {value}")
         items += [f"{name!r}: {d!r}" for name, d in self.absent]
-        if self.tagged is not None:
-            items.append(f"**{self._emit_parse_tags(code)}(io)")
+        if self.tagged is None:
+            code.append(f"""
+                def {fname}(io):
+                    return {{{", ".join(items)}}}
+            """)
+            return f"{fname}(io)"
+        # Flexible: fields in one dict literal (evaluated in order), known tags at their
+        # defaults; the tag section is nearly always empty, a single zero byte.
+        items += [f"{name!r}: {d!r}" for _, name, _, d in self.tagged]
+        tags = self._emit_parse_tags(code)
         code.append(f"""
             def {fname}(io):
-                return {{{", ".join(items)}}}
+                result = {{{", ".join(items)}}}
+                tag_count = io.read(1)
+                if tag_count != b'\\x00':
+                    if not tag_count:
+                        raise DecodeError('tagged fields cut short')
+                    io.seek(-1, 1)
+                    result.update({tags}(io))
+                return result
         """)
         return f"{fname}(io)"
 
     def _emit_parse_tags(self, code) -> str:
         fname = f"parse_tags_{code.allocateId()}"
-        defaults = ", ".join(f"{name!r}: {d!r}" for _, name, _, d in self.tagged)
         branches = ""
         for tag, name, sub, _ in self.tagged:
             tag_parser = f"parse_tag_{code.allocateId()}"
@@ -270,7 +319,7 @@ class KStruct(Construct):
                         continue"""
         code.append(f"""
             def {fname}(io):
-                result = {{{defaults}}}
+                result = {{}}
                 for _ in range(read_uvarint(io)):
                     tag = read_uvarint(io)
                     data = read_exact(io, read_uvarint(io)){branches}
@@ -281,13 +330,18 @@ class KStruct(Construct):
 
     def _emitbuild(self, code):
         code.append(PRELUDE)
-        fname = f"build_struct_{code.allocateId()}"
+        fname = self.builder_name = f"build_struct_{code.allocateId()}"
         lines = []
-        for name, sub, d in self.fields:
-            lines.append(f"obj = fields.get({name!r}, {d!r})")
-            lines.append(sub._compilebuild(code))
+        for run in self._runs():
+            if len(run) == 1:
+                name, sub, d = run[0]
+                lines.append(f"obj = fields.get({name!r}, {_constant(code, d)})")
+                lines.append(sub._compilebuild(code))
+                continue
+            values = ", ".join(f"fields.get({name!r}, {_constant(code, d)})" for name, _, d in run)
+            lines.append(f"io.write({self._fused(code, run)}.pack({values}))")
         if self.tagged is not None:
-            lines.append(f"{self._emit_build_tags(code)}(fields, io)")
+            lines += self._emit_build_tags(code)
         body = "\n                ".join(lines) or "pass"
         code.append(f"""
             def {fname}(fields, io):
@@ -295,27 +349,41 @@ class KStruct(Construct):
         """)
         return f"{fname}(obj, io)"
 
-    def _emit_build_tags(self, code) -> str:
-        fname = f"build_tags_{code.allocateId()}"
-        lines = []
+    def _emit_build_tags(self, code) -> list[str]:
+        """Statements writing the tag section: known tags that differ from their default
+        (a default not passed in is the very constant, so the usual check is ``is``),
+        then kept unknown tags; mostly just the zero byte of an empty section."""
+        if not self.tagged:
+            return [f"unknown = fields.get({UNKNOWN_TAGS!r})",
+                    "write_unknown_tags(io, unknown) if unknown else io.write(b'\\x00')"]
+        lines = ["items = None"]
         for tag, name, sub, d in self.tagged:
             tag_builder = f"build_tag_{code.allocateId()}"
             code.append(f"""
                 def {tag_builder}(obj, io):
                     {sub._compilebuild(code)}
             """)
-            lines.append(f"obj = fields.get({name!r}, {d!r})")
-            lines.append(f"if obj != {d!r}:")
-            lines.append(f"    out = Writer(); {tag_builder}(obj, out); items.append(({tag}, out.getvalue()))")
-        body = "\n                ".join(lines)
-        code.append(f"""
-            def {fname}(fields, io):
-                items = []
-                {body}
-                unknown = fields.get({UNKNOWN_TAGS!r})
-                if unknown:
-                    items.extend(unknown.items())
-                    items.sort()
-                write_tagged_section(io, items)
-        """)
-        return fname
+            default = _constant(code, d)
+            differs = f"obj is not {default} and obj != {default}" if isinstance(d, (list, dict)) \
+                else f"obj != {default}"
+            lines += [f"obj = fields.get({name!r}, {default})",
+                      f"if {differs}:",
+                      f"    out = Writer(); {tag_builder}(obj, out)",
+                      f"    items = (items or []) + [({tag}, out.getvalue())]"]
+        lines += [f"unknown = fields.get({UNKNOWN_TAGS!r})",
+                  "if items is None and not unknown:",
+                  "    io.write(b'\\x00')",
+                  "else:",
+                  "    write_tagged_section(io, sorted((items or []) + list((unknown or {}).items())))"]
+        return lines
+
+
+def _constant(code, value) -> str:
+    """Source for a default in generated build code: immutable literals inline, lists and
+    dicts as module constants (shared: builders only read them, never change them)."""
+    if not isinstance(value, (list, dict)):
+        return repr(value)
+    text = repr(value)
+    name = f"DEFAULT_{abs(hash(text)):x}"
+    code.append(f"{name} = {text}")
+    return name

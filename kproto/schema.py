@@ -224,6 +224,8 @@ class Schema:
         self.fields = list(fields)
         self._structs: dict[int, c.KStruct] = {}
         self._compiled: dict[int, Any] = {}
+        self._readers: dict[int, Any] = {}
+        self._writers: dict[int, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Schema {self.name} v{self.versions.text}>"
@@ -240,7 +242,11 @@ class Schema:
         """The compiled construct for one version; ``.parsefunc(io, None)``, ``.buildfunc(obj, io, None)``."""
         compiled = self._compiled.get(version)
         if compiled is None:
-            compiled = self._compiled[version] = self.struct(version).compile()
+            struct = self.struct(version)
+            compiled = self._compiled[version] = struct.compile()
+            # The generated functions themselves, called without construct's wrappers.
+            self._readers[version] = getattr(compiled.module, struct.parser_name)
+            self._writers[version] = getattr(compiled.module, struct.builder_name)
         return compiled
 
     def default(self, version: int) -> dict:
@@ -248,10 +254,18 @@ class Schema:
 
     def read(self, io: Reader, version: int) -> dict:
         """Parse from a Reader positioned at this struct (compiled path)."""
-        return self.compiled(version).parsefunc(io, None)
+        reader = self._readers.get(version)
+        if reader is None:
+            self.compiled(version)
+            reader = self._readers[version]
+        return reader(io)
 
     def write(self, obj: dict, io: Writer, version: int) -> None:
-        self.compiled(version).buildfunc(obj, io, None)
+        writer = self._writers.get(version)
+        if writer is None:
+            self.compiled(version)
+            writer = self._writers[version]
+        writer(obj, io)
 
     def parse(self, data: bytes, version: int, *, compiled: bool = True) -> dict:
         """Parse a whole buffer holding exactly this struct; any failure is a DecodeError."""
