@@ -88,6 +88,22 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) ->
     return total, errors
 
 
+def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
+    """After a wait: give partitions whose topic was deleted (or re-created) meanwhile the topic's error."""
+    storage = ctx.broker.storage
+    code = ErrorCode.UNKNOWN_TOPIC_ID if ctx.api_version >= 13 else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    gone = False
+    for p in partitions:
+        try:
+            live = storage.partition(p.topic, p.entry["partition_index"]) is p.log
+        except StorageError:
+            live = False
+        if not live:
+            p.entry.update(error_code=code, records=b"", high_watermark=-1, last_stable_offset=-1, log_start_offset=-1)
+            gone = True
+    return gone
+
+
 @handles(FETCH, "4-17", may_wait=True, error_response=_errors)
 async def fetch(ctx, req: dict) -> dict:
     read_committed = req["isolation_level"] == READ_COMMITTED
@@ -105,5 +121,7 @@ async def fetch(ctx, req: dict) -> dict:
             if remaining <= 0:
                 break
             await ctx.broker.wait_for_data(keys, remaining)
+            if _mark_deleted(ctx, partitions):
+                break   # as Kafka completes a delayed fetch whose partition went away
             total, read_errors = _read(partitions, req["max_bytes"], read_committed)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}
