@@ -97,7 +97,8 @@ class Connection:
         if served is None:
             raise CloseConnection(f"unknown or unserved API key {api_key}")
         message = served.message
-        if api_version not in served.versions:
+        supported = served.low <= api_version <= served.high
+        if not supported:
             if api_key == ApiKey.API_VERSIONS:
                 # Answer in v0 with our ranges, whatever version was asked: the client retries lower.
                 body = {"error_code": ErrorCode.UNSUPPORTED_VERSION, "api_keys": self.broker.api_versions()}
@@ -111,7 +112,7 @@ class Connection:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
         ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
-        if api_version not in served.versions:
+        if not supported:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
         else:
             if served.may_wait and self._pending:

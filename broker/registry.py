@@ -23,6 +23,8 @@ class Served:
     handler: Handler
     error_response: ErrorResponse | None
     may_wait: bool               # the handler can wait (long poll): flush earlier responses first
+    low: int                     # versions.low and .high, for the per-request check
+    high: int
 
 
 SERVED: dict[int, Served] = {}
@@ -38,7 +40,7 @@ def handles(message: Message, versions: str, *, error_response: ErrorResponse | 
     def register(handler: Handler) -> Handler:
         if message.api_key in SERVED:
             raise ValueError(f"{message.name} already has a handler")
-        SERVED[message.api_key] = Served(message, served, handler, error_response, may_wait)
+        SERVED[message.api_key] = Served(message, served, handler, error_response, may_wait, served.low, served.high)
         return handler
 
     return register

@@ -82,10 +82,10 @@ def read_uvarint(io, max_bytes: int = 5) -> int:
     byte = io.read(1)
     if byte and byte[0] < 0x80:
         return byte[0]
-    return _read_uvarint_rest(io, byte, max_bytes)
+    return read_uvarint_rest(io, byte, max_bytes)
 
 
-def _read_uvarint_rest(io, byte: bytes, max_bytes: int = 5) -> int:
+def read_uvarint_rest(io, byte: bytes, max_bytes: int = 5) -> int:
     """The rest of a varint whose first byte (already read) is ``byte``."""
     result = 0
     shift = 0
@@ -101,12 +101,12 @@ def _read_uvarint_rest(io, byte: bytes, max_bytes: int = 5) -> int:
     raise DecodeError(f"varint longer than {max_bytes} bytes")
 
 
-def _compact_length(io) -> int:
+def read_compact_length(io) -> int:
     """A compact length: unsigned varint N+1, so -1 is null."""
     byte = io.read(1)
     if byte and byte[0] < 0x80:
         return byte[0] - 1
-    return _read_uvarint_rest(io, byte) - 1
+    return read_uvarint_rest(io, byte) - 1
 
 
 _BYTE = [bytes((i,)) for i in range(256)]
@@ -181,7 +181,7 @@ def read_nullable_string(io) -> str | None:
 
 
 def read_compact_string(io) -> str:
-    n = _compact_length(io)
+    n = read_compact_length(io)
     if n < 0:
         raise DecodeError("null in a non-nullable compact string")
     data = io.read(n)
@@ -191,7 +191,7 @@ def read_compact_string(io) -> str:
 
 
 def read_compact_nullable_string(io) -> str | None:
-    n = _compact_length(io)
+    n = read_compact_length(io)
     if n < 0:
         return None
     data = io.read(n)
@@ -241,14 +241,14 @@ def read_nullable_bytes(io) -> bytes | None:
 
 
 def read_compact_bytes(io) -> bytes:
-    n = _compact_length(io)
+    n = read_compact_length(io)
     if n < 0:
         raise DecodeError("null in non-nullable compact bytes")
     return read_exact(io, n)
 
 
 def read_compact_nullable_bytes(io) -> bytes | None:
-    n = _compact_length(io)
+    n = read_compact_length(io)
     if n < 0:
         return None
     return read_exact(io, n)
@@ -297,7 +297,7 @@ def read_records(io):
 
 
 def read_compact_records(io):
-    return _records_view(io, _compact_length(io))
+    return _records_view(io, read_compact_length(io))
 
 
 def records_size(value) -> int:
@@ -357,7 +357,7 @@ def read_array_count(io) -> int:
 
 
 def read_compact_array_count(io) -> int:
-    return _compact_length(io)
+    return read_compact_length(io)
 
 
 def write_array_count(io, value) -> None:

@@ -87,15 +87,18 @@ def encode_response(message: Message, api_version: int, correlation_id: int, bod
     else:
         io.write(b"\0\0\0\0" + pack_i32(correlation_id) + b"\0")
     message.response.write(body, io, api_version)
-    size = io.tell() - 4 + sum(chunk.size for _, chunk in io.slices)
+    slices = io.slices
+    size = io.tell() - 4
+    if slices:
+        size += sum(chunk.size for _, chunk in slices)
     io.seek(0)
     io.write(pack_i32(size))
     data = io.getvalue()
-    if not io.slices:
+    if not slices:
         return [data]
     parts: list = []
     start = 0
-    for position, chunk in io.slices:
+    for position, chunk in slices:
         if position > start:
             parts.append(data[start:position])
         parts.append(chunk)

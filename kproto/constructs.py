@@ -143,16 +143,23 @@ class KArray(Construct):
     def _emitparse(self, code):
         code.append(PRELUDE)
         fname = f"parse_array_{code.allocateId()}"
-        reader = "read_compact_array_count" if self.compact else "read_array_count"
         null = "return None" if self.nullable else "raise DecodeError('null in a non-nullable array')"
+        count = ("(c[0] - 1 if (c := io.read(1)) and c[0] < 0x80 else read_uvarint_rest(io, c) - 1)"
+                 if self.compact else "read_array_count(io)")
         code.append(f"""
             def {fname}(io):
-                n = {reader}(io)
+                n = {count}
+                if n == 1:
+                    return [{self.element._compileparse(code)}]
                 if n < 0:
                     {null}
                 if n > len(io.getvalue()) - io.tell():
                     raise DecodeError('array longer than the frame')
-                return [{self.element._compileparse(code)} for _ in range(n)]
+                items = []
+                append = items.append
+                for _ in range(n):
+                    append({self.element._compileparse(code)})
+                return items
         """)
         return f"{fname}(io)"
 

@@ -309,9 +309,9 @@ class Message:
         return f"<Message {self.name} key={self.api_key} v{self.versions.text}>"
 
     def request_header_version(self, version: int) -> int:
-        return 2 if version in self.flexible else 1
+        return 2 if self.flexible.low <= version <= self.flexible.high else 1
 
     def response_header_version(self, version: int) -> int:
         if self._fixed_response_header is not None:
             return self._fixed_response_header
-        return 1 if version in self.flexible else 0
+        return 1 if self.flexible.low <= version <= self.flexible.high else 0

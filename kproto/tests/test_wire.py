@@ -441,3 +441,17 @@ class _Interpreted(c.Construct):
 
     def _emitbuild(self, code):
         raise NotImplementedError
+
+
+def test_long_compact_arrays_and_strings_take_the_multi_byte_varint_path():
+    """Counts and lengths of 127+ need a 2-byte varint: the compiled slow path must work."""
+    from kproto.messages import METADATA
+
+    body = {"topics": [{"topic_id": bytes(16), "name": f"t{i}"} for i in range(300)],
+            "allow_auto_topic_creation": True, "include_topic_authorized_operations": False}
+    long_name = "x" * 200
+    body["topics"][7]["name"] = long_name
+    data = METADATA.request.build(body, 12)
+    assert METADATA.request.parse(data, 12)["topics"][7]["name"] == long_name
+    assert len(METADATA.request.parse(data, 12)["topics"]) == 300
+    assert METADATA.request.parse(data, 12, compiled=False) == METADATA.request.parse(data, 12)
