@@ -4,10 +4,12 @@ so nothing but the broker is measured (no client library in the way)."""
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
+from bench.workloads import CpuMeter, create_topic
 from kproto.codec import decode_response, encode_request
-from kproto.messages import PRODUCE
+from kproto.messages import FETCH, PRODUCE
 from storage import Record, build_batch
 
 PRODUCE_VERSION = 9
@@ -69,3 +71,86 @@ def pipelined_produce(bootstrap: str, topic: str, batch: bytes, requests: int, w
     if code:
         raise RuntimeError(f"produce failed with error {code}")
     return elapsed
+
+
+def produce_ceiling(broker, batch_bytes: int, requests: int) -> dict:
+    """Raw pipelined Produce requests of one batch each, from the kproto load generator."""
+    topic = create_topic(broker.bootstrap)
+    batch = batch_of(batch_bytes, record_bytes=min(1000, batch_bytes // 2))
+    pipelined_produce(broker.bootstrap, topic, batch, min(200, requests))   # warm up
+    with CpuMeter(broker.pid) as cpu:
+        elapsed = pipelined_produce(broker.bootstrap, topic, batch, requests)
+    return {"requests/s": requests / elapsed, "MB/s": requests * len(batch) / elapsed / 1e6,
+            "broker µs/request": cpu.seconds / requests * 1e6}
+
+
+def fetch_ceiling(broker, total_bytes: int = 1 << 30, batch_bytes: int = 1 << 20) -> dict:
+    """Fill one partition with ``total_bytes`` (raw 1 MB batches), then read it all with one
+    raw consumer (Fetch v11 requests of up to 64 MB, records not decoded): GB/s from the page cache."""
+    topic = create_topic(broker.bootstrap)
+    batch = batch_of(batch_bytes, record_bytes=1000)
+    pipelined_produce(broker.bootstrap, topic, batch, total_bytes // len(batch), window=8)
+    host, _, port = broker.bootstrap.rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    view = memoryview(bytearray(80 << 20))
+    offset = received = 0
+    with CpuMeter(broker.pid) as cpu:
+        start = time.perf_counter()
+        while received < total_bytes - len(batch):
+            body = {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 1, "max_bytes": 64 << 20,
+                    "isolation_level": 0, "session_id": 0, "session_epoch": -1,
+                    "topics": [{"topic": topic, "partitions": [{"partition": 0, "fetch_offset": offset,
+                                                                "partition_max_bytes": 64 << 20}]}]}
+            sock.sendall(encode_request(FETCH, FETCH_VERSION, 1, body, "kbroker-loadgen"))
+            size = int.from_bytes(_recv_exactly(sock, view, 4), "big")
+            records = _records_of(_recv_exactly(sock, view, size), len(topic))
+            if not len(records):
+                raise RuntimeError(f"fetch at offset {offset} returned no records")
+            received += len(records)
+            offset = _next_offset(records)
+        elapsed = time.perf_counter() - start
+    sock.close()
+    return {"GB/s": received / elapsed / 1e9, "broker cores": cpu.seconds / elapsed}
+
+
+FETCH_VERSION = 11
+_I32 = struct.Struct(">i")
+
+
+def _recv_exactly(sock: socket.socket, view: memoryview, n: int) -> memoryview:
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:n], n - got)
+        if not k:
+            raise ConnectionError("broker closed the connection")
+        got += k
+    return view[:n]
+
+
+def _records_of(frame: memoryview, topic_length: int) -> memoryview:
+    """The records of a Fetch v11 response for one topic and one partition, without copying.
+
+    correlation id 4, throttle 4, error 2, session 4, topics 4, name 2+n, partitions 4,
+    index 4, error 2, high watermark 8, last stable 8, log start 8, aborted (-1 or n x 16),
+    preferred replica 4, records length 4, records.
+    """
+    position = 4 + 4 + 2 + 4 + 4 + 2 + topic_length + 4 + 4 + 2 + 8 + 8 + 8
+    aborted = _I32.unpack_from(frame, position)[0]
+    position += 4 + max(aborted, 0) * 16 + 4
+    length = _I32.unpack_from(frame, position)[0]
+    return frame[position + 4:position + 4 + max(length, 0)]
+
+
+def _next_offset(records: memoryview) -> int:
+    """One past the last offset of the last whole batch."""
+    position, next_offset = 0, None
+    while len(records) - position >= 61:
+        base = int.from_bytes(records[position:position + 8], "big")
+        length = _I32.unpack_from(records, position + 8)[0]
+        if position + 12 + length > len(records):
+            break
+        next_offset = base + _I32.unpack_from(records, position + 23)[0] + 1
+        position += 12 + length
+    if next_offset is None:
+        raise RuntimeError("no whole batch in the fetch response")
+    return next_offset

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from bench import footprint, groups, loadgen
 from bench import workloads as w
 
 
@@ -20,22 +21,33 @@ class Test:
 
 
 SUITE: dict[str, Test] = {
-    "produce_100b": Test("produce 200k x 100 B, acks=1", ["msgs/s", "MB/s", "broker cores"],
+    "produce_100b": Test("produce 200k x 100 B, acks=1, 1 partition", ["msgs/s", "MB/s", "broker cores"],
                          lambda b: w.produce_throughput(b.start(), 200_000, 100)),
-    "produce_1kb": Test("produce 50k x 1 KB, acks=1", ["msgs/s", "MB/s", "broker cores"],
+    "produce_1kb": Test("produce 50k x 1 KB, acks=1", ["MB/s", "msgs/s", "broker cores"],
                         lambda b: w.produce_throughput(b.start(), 50_000, 1000)),
-    "consume_100b": Test("consume 200k x 100 B", ["msgs/s", "MB/s", "broker cores"],
+    "produce_small": Test("produce 100k x 100 B in 10-message requests, linger.ms=0",
+                          ["msgs/s", "broker µs/request", "broker cores"],
+                          lambda b: w.produce_small_requests(b.start())),
+    "consume_100b": Test("consume 200k x 100 B by assignment, from earliest", ["msgs/s", "MB/s", "broker cores"],
                          lambda b: w.consume_throughput(b.start(), 200_000, 100)),
-    "consume_1kb": Test("consume 50k x 1 KB", ["msgs/s", "MB/s", "broker cores"],
-                        lambda b: w.consume_throughput(b.start(), 50_000, 1000)),
-    "ceiling_1mb": Test("broker ceiling: pipelined Produce, 1 MB batches", ["MB/s", "requests/s", "broker µs/request"],
-                        lambda b: w.produce_ceiling(b.start(), 1 << 20, 1000)),
-    "ceiling_1kb": Test("broker ceiling: pipelined Produce, 1 KB batches", ["requests/s", "MB/s", "broker µs/request"],
-                        lambda b: w.produce_ceiling(b.start(), 1024, 50_000)),
+    "latency": Test("end-to-end latency, 1,000 msg/s for 10 s, acks=all", ["p50 ms", "p99 ms", "max ms"],
+                    lambda b: w.end_to_end_latency(b.start())),
+    "startup": Test("start-up: launch to first Metadata answer / idle RSS", ["first Metadata s", "idle RSS MB"],
+                    lambda b: footprint.startup(b)),
+    "memory": Test("memory after producing 1M x 100 B", ["RSS MB"],
+                   lambda b: footprint.memory_after_produce(b.start())),
     "group_1": Test("consumer group of 1: all assigned", ["join s"],
-                    lambda b: w.group_assignment(b.start(), 1), KBROKER_GROUPS),
+                    lambda b: groups.group_assignment(b.start(), 1), KBROKER_GROUPS),
+    "group_2": Test("consumer group of 2: all assigned, then one leaves", ["join s", "rebalance s"],
+                    lambda b: groups.group_assignment(b.start(), 2), KBROKER_GROUPS),
     "group_4": Test("consumer group of 4: all assigned, then one leaves", ["join s", "rebalance s"],
-                    lambda b: w.group_assignment(b.start(), 4), KBROKER_GROUPS),
-    "group_16": Test("consumer group of 16: all assigned, then one leaves", ["join s", "rebalance s"],
-                     lambda b: w.group_assignment(b.start(), 16), KBROKER_GROUPS),
+                    lambda b: groups.group_assignment(b.start(), 4), KBROKER_GROUPS),
+    "many_topics": Test("100 topics x 10 partitions", ["spread msgs/s", "spread / one", "Metadata p50 ms"],
+                        lambda b: footprint.many_topics(b.start())),
+    "ceiling_1mb": Test("broker ceiling: pipelined Produce, 1 MB batches", ["MB/s", "requests/s", "broker µs/request"],
+                        lambda b: loadgen.produce_ceiling(b.start(), 1 << 20, 1000)),
+    "ceiling_1kb": Test("broker ceiling: pipelined Produce, 1 KB batches", ["requests/s", "MB/s", "broker µs/request"],
+                        lambda b: loadgen.produce_ceiling(b.start(), 1024, 50_000)),
+    "fetch_ceiling": Test("fetch ceiling: one consumer reading a 1 GB partition", ["GB/s", "broker cores"],
+                          lambda b: loadgen.fetch_ceiling(b.start())),
 }

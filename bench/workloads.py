@@ -6,7 +6,9 @@ from /proc over the measured interval, so it counts the broker's cores only.
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 import time
 import uuid
 
@@ -116,62 +118,82 @@ def consume_throughput(broker, count: int, size: int) -> dict:
     return {"msgs/s": count / elapsed, "MB/s": count * size / elapsed / 1e6, "broker cores": cpu.seconds / elapsed}
 
 
-def group_assignment(broker, members: int) -> dict:
-    """Time for ``members`` consumers subscribing at once until every partition is assigned,
-    then, after one leaves, until the others own every partition again."""
-    topic = create_topic(broker.bootstrap, partitions=max(members, 1))
-    group = f"bench-group-{uuid.uuid4().hex[:6]}"
-    assigned: list[set] = [set() for _ in range(members)]
+def produce_small_requests(broker, count: int = 100_000, size: int = 100, per_request: int = 10) -> dict:
+    """Produce in requests of ``per_request`` messages (linger.ms=0): msgs/s and broker CPU per request.
 
-    def tracker(index):
-        def on_assign(consumer, partitions):
-            assigned[index] = {p.partition for p in partitions}
-
-        def on_revoke(consumer, partitions):
-            assigned[index] = set()
-        return on_assign, on_revoke
-
-    consumers = [Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
-                           "session.timeout.ms": 10000, "heartbeat.interval.ms": 200,
-                           "partition.assignment.strategy": "range"}) for _ in range(members)]
-    start = time.perf_counter()
-    for index, consumer in enumerate(consumers):
-        on_assign, on_revoke = tracker(index)
-        consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
-
-    def wait_all_assigned(active: list[int], deadline_s: float = 60) -> float:
-        begin = time.perf_counter()
-        while True:
-            for index in active:
-                consumers[index].poll(0.005)
-            owned = [p for index in active for p in assigned[index]]
-            if (all(assigned[index] for index in active) and len(owned) == members
-                    and len(set(owned)) == members):
-                return time.perf_counter()
-            if time.perf_counter() - begin > deadline_s:
-                raise RuntimeError(f"partitions never all assigned: {assigned}")
-
-    joined = wait_all_assigned(list(range(members))) - start
-    result = {"join s": joined}
-    if members > 1:
-        leaving = consumers[-1]
-        left_at = time.perf_counter()
-        leaving.close()
-        assigned[-1] = set()
-        result["rebalance s"] = wait_all_assigned(list(range(members - 1))) - left_at
-    for consumer in consumers[:-1] if members > 1 else consumers:
-        consumer.close()
-    return result
-
-
-def produce_ceiling(broker, batch_bytes: int, requests: int) -> dict:
-    """Raw pipelined Produce requests of one batch each, from the kproto load generator."""
-    from bench.loadgen import batch_of, pipelined_produce
-
+    The request count comes from librdkafka's own statistics, so it is the same
+    measure for every broker.
+    """
     topic = create_topic(broker.bootstrap)
-    batch = batch_of(batch_bytes, record_bytes=min(1000, batch_bytes // 2))
-    pipelined_produce(broker.bootstrap, topic, batch, min(200, requests))   # warm up
+    stats: list[dict] = []
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": 1, "linger.ms": 0,
+                         "batch.num.messages": per_request, "statistics.interval.ms": 100,
+                         "stats_cb": lambda text: stats.append(json.loads(text))})
+    value = b"x" * size
     with CpuMeter(broker.pid) as cpu:
-        elapsed = pipelined_produce(broker.bootstrap, topic, batch, requests)
-    return {"requests/s": requests / elapsed, "MB/s": requests * len(batch) / elapsed / 1e6,
-            "broker µs/request": cpu.seconds / requests * 1e6}
+        start = time.perf_counter()
+        for _ in range(count):
+            while True:
+                try:
+                    producer.produce(topic, value)
+                    break
+                except BufferError:
+                    producer.poll(0.001)
+        if producer.flush(120):
+            raise RuntimeError("produce did not finish")
+        elapsed = time.perf_counter() - start
+    time.sleep(0.25)
+    producer.poll(0)
+    requests = sum(b.get("req", {}).get("Produce", 0) for b in stats[-1]["brokers"].values()) if stats else 0
+    return {"msgs/s": count / elapsed, "requests": requests,
+            "broker µs/request": cpu.seconds / requests * 1e6 if requests else float("nan"),
+            "broker cores": cpu.seconds / elapsed}
+
+
+def end_to_end_latency(broker, rate: int = 1000, seconds: float = 10.0) -> dict:
+    """One message every 1/rate s (acks=all, linger.ms=0) to a consumer with librdkafka's default
+    fetch.wait.max.ms: latency from produce() to the consumer's poll() returning it."""
+    topic = create_topic(broker.bootstrap)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 0})
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    producer.produce(topic, b"0")
+    producer.flush(10)
+    deadline = time.monotonic() + 10
+    while consumer.poll(0.2) is None and time.monotonic() < deadline:
+        pass
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    finished = threading.Event()
+
+    def consume() -> None:
+        give_up = None
+        while len(latencies) < total:
+            msg = consumer.poll(0.1)
+            if msg is not None and msg.error() is None:
+                latencies.append(time.perf_counter() - float(msg.value()))
+            if finished.is_set():
+                give_up = give_up or time.monotonic() + 5
+                if time.monotonic() > give_up:
+                    return
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    interval = 1 / rate
+    start = time.perf_counter()
+    for i in range(total):
+        target = start + i * interval
+        while (now := time.perf_counter()) < target:
+            time.sleep(min(target - now, 0.0005))
+        producer.produce(topic, repr(time.perf_counter()).encode())
+        producer.poll(0)
+    producer.flush(10)
+    finished.set()
+    reader.join()
+    consumer.close()
+    if len(latencies) < total:
+        raise RuntimeError(f"only {len(latencies)} of {total} messages arrived")
+    latencies.sort()
+    return {"p50 ms": latencies[len(latencies) // 2] * 1e3, "p99 ms": latencies[int(len(latencies) * 0.99)] * 1e3,
+            "max ms": latencies[-1] * 1e3}
