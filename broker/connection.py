@@ -18,10 +18,10 @@ import anyio
 from anyio.abc import SocketAttribute, SocketStream
 
 from kproto.api_keys import ApiKey
-from kproto.codec import FrameReader, decode_request, encode_response, peek_request_header
+from kproto.codec import FrameReader, decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS, BY_KEY
-from broker.registry import SERVED, top_level_error
+from broker.registry import SERVED, Encoded, top_level_error
 
 log = logging.getLogger("kbroker.connection")
 
@@ -126,7 +126,9 @@ class Connection:
             except Exception:
                 log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
                 response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
-        if response is not None:
+        if type(response) is Encoded:
+            self._pending.append(frame_response(message, api_version, correlation_id, response))
+        elif response is not None:
             self._pending.extend(encode_response(message, api_version, correlation_id, response))
 
     def _error_response(self, served, request: dict, api_version: int, code: int) -> dict:

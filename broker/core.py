@@ -50,6 +50,8 @@ class Broker:
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
         self.topic_deleted_hooks: list = []
+        self._topic_cache: dict = {}
+        self._topic_cache_version = -1
         self.groups = GroupService(self)
 
     # -- identity --------------------------------------------------------------
@@ -89,6 +91,14 @@ class Broker:
         return self._api_versions
 
     # -- topics ------------------------------------------------------------------
+
+    @property
+    def topic_cache(self) -> dict:
+        """Answers derived from the topics alone (Metadata), dropped whenever a topic changes."""
+        if self._topic_cache_version != self.storage.topics_version:
+            self._topic_cache.clear()
+            self._topic_cache_version = self.storage.topics_version
+        return self._topic_cache
 
     def delete_topic(self, name: str) -> None:
         """Delete a topic's log, wake whoever waits on it, and tell the hooks (committed offsets)."""

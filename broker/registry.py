@@ -30,6 +30,10 @@ class Served:
 SERVED: dict[int, Served] = {}
 
 
+class Encoded(bytes):
+    """A handler's response body already encoded (a cached answer): sent as it is."""
+
+
 def handles(message: Message, versions: str, *, error_response: ErrorResponse | None = None,
             may_wait: bool = False) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``message`` at ``versions`` (which must be declared in kproto)."""

@@ -108,6 +108,22 @@ def encode_response(message: Message, api_version: int, correlation_id: int, bod
     return parts
 
 
+def encode_response_body(message: Message, api_version: int, body: dict) -> bytes:
+    """A response body alone, to keep and send again with ``frame_response`` (its records must be bytes)."""
+    io = Writer()
+    message.response.write(body, io, api_version)
+    if io.slices:
+        raise ValueError("a kept response body cannot hold file ranges")
+    return io.getvalue()
+
+
+def frame_response(message: Message, api_version: int, correlation_id: int, body: bytes) -> bytes:
+    """A whole response frame around an already encoded body."""
+    header = pack_i32(correlation_id) if message.response_header_version(api_version) == 0 \
+        else pack_i32(correlation_id) + b"\0"
+    return pack_i32(len(header) + len(body)) + header + body
+
+
 def decode_response(frame: bytes, message: Message, api_version: int) -> tuple[int, dict]:
     """Decode a whole response frame (without its size prefix) into (correlation_id, body)."""
     io = Reader(frame)
@@ -165,4 +181,5 @@ class FrameReader:
 __all__ = [
     "REQUEST_HEADER", "RESPONSE_HEADER", "DEFAULT_MAX_FRAME_BYTES", "FrameReader", "peek_request_header",
     "decode_request", "encode_request", "encode_response", "decode_response", "records_size",
+    "encode_response_body", "frame_response",
 ]

@@ -47,6 +47,7 @@ class Storage:
         self._topics_by_id: dict[uuid.UUID, TopicInfo] = {}
         self._logs: dict[str, list[PartitionLog]] = {}
         self._closed = False
+        self.topics_version = 0   # changes whenever topics, partitions or configs change
 
     @classmethod
     def open(cls, data_dir: Path | str | None, defaults: LogConfig | None = None) -> Storage:
@@ -202,6 +203,7 @@ class Storage:
         self._topics_by_id[info.topic_id] = info
 
     def _save(self, extra: TopicInfo | None = None) -> None:
+        self.topics_version += 1
         if self.data_dir is not None:
             topics = list(self._topics.values()) + ([extra] if extra else [])
             write_topics_file(self.data_dir, topics)

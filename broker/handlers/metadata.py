@@ -8,8 +8,9 @@ An unknown topic is created when auto-creation is on and the request allows it
 from uuid import UUID
 
 from broker.errors import storage_error_code
-from broker.registry import handles
+from broker.registry import Encoded, handles
 from kproto.errors import ErrorCode
+from kproto.codec import encode_response_body
 from kproto.messages import METADATA
 from storage import validate_topic_name
 from storage.errors import StorageError
@@ -36,33 +37,44 @@ def error_entry(name, topic_id: bytes, code: int) -> dict:
 
 
 @handles(METADATA, "0-12")
-async def metadata(ctx, req: dict) -> dict:
+async def metadata(ctx, req: dict) -> dict | Encoded:
     broker = ctx.broker
     storage = broker.storage
     include_ops = req["include_topic_authorized_operations"]
     requested = req["topics"]
-    topics = []
     if requested is None or (ctx.api_version == 0 and not requested):
-        topics = [topic_entry(broker, info, include_ops) for info in storage.topics().values()]
-    else:
-        for wanted in requested:
-            name, topic_id = wanted["name"], wanted["topic_id"]
-            if name is None:
-                info = storage.topic_by_id(UUID(bytes=topic_id))
-                topics.append(topic_entry(broker, info, include_ops) if info is not None
-                              else error_entry(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID))
-                continue
-            info = storage.topic(name)
-            if info is None:
-                try:
-                    validate_topic_name(name)
-                    if req["allow_auto_topic_creation"]:
-                        info = broker.auto_create(name)
-                except StorageError as exc:
-                    topics.append(error_entry(name, bytes(16), storage_error_code(exc)))
-                    continue
+        # The answer for all topics is kept, encoded, until a topic changes.
+        key = ("metadata", ctx.api_version, include_ops, req["include_cluster_authorized_operations"])
+        cached = broker.topic_cache.get(key)
+        if cached is None:
+            topics = [topic_entry(broker, info, include_ops) for info in storage.topics().values()]
+            cached = broker.topic_cache[key] = Encoded(
+                encode_response_body(METADATA, ctx.api_version, _response(ctx, req, topics)))
+        return cached
+    topics = []
+    for wanted in requested:
+        name, topic_id = wanted["name"], wanted["topic_id"]
+        if name is None:
+            info = storage.topic_by_id(UUID(bytes=topic_id))
             topics.append(topic_entry(broker, info, include_ops) if info is not None
-                          else error_entry(name, bytes(16), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                          else error_entry(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID))
+            continue
+        info = storage.topic(name)
+        if info is None:
+            try:
+                validate_topic_name(name)
+                if req["allow_auto_topic_creation"]:
+                    info = broker.auto_create(name)
+            except StorageError as exc:
+                topics.append(error_entry(name, bytes(16), storage_error_code(exc)))
+                continue
+        topics.append(topic_entry(broker, info, include_ops) if info is not None
+                      else error_entry(name, bytes(16), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+    return _response(ctx, req, topics)
+
+
+def _response(ctx, req: dict, topics: list[dict]) -> dict:
+    broker = ctx.broker
     host, port = broker.advertised
     return {
         "throttle_time_ms": 0,
