@@ -118,7 +118,7 @@ class Connection:
             if served.may_wait and self._pending:
                 await self.flush()
             try:
-                response = await served.handler(ctx, request)
+                response = await served.handler(ctx, request) if served.is_async else served.handler(ctx, request)
             except KafkaError as exc:
                 response = self._error_response(served, request, api_version, exc.code)
             except (CloseConnection, anyio.get_cancelled_exc_class()):

@@ -1,12 +1,13 @@
 """The registry of served APIs: one handler per API, registered with the versions it serves.
 
 ApiVersions is answered from this registry, so what we advertise is exactly what
-we serve. A handler is ``async def handler(ctx, request) -> response dict | None``
-(None: no response, as for acks=0 produce).
+we serve. A handler is ``def handler(ctx, request) -> response dict | None`` (None:
+no response, as for acks=0 produce), or ``async def`` when it may wait.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -25,6 +26,7 @@ class Served:
     may_wait: bool               # the handler can wait (long poll): flush earlier responses first
     low: int                     # versions.low and .high, for the per-request check
     high: int
+    is_async: bool               # an ``async def`` handler, to be awaited
 
 
 SERVED: dict[int, Served] = {}
@@ -44,7 +46,8 @@ def handles(message: Message, versions: str, *, error_response: ErrorResponse | 
     def register(handler: Handler) -> Handler:
         if message.api_key in SERVED:
             raise ValueError(f"{message.name} already has a handler")
-        SERVED[message.api_key] = Served(message, served, handler, error_response, may_wait, served.low, served.high)
+        SERVED[message.api_key] = Served(message, served, handler, error_response, may_wait, served.low, served.high,
+                                         inspect.iscoroutinefunction(handler))
         return handler
 
     return register

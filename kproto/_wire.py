@@ -109,12 +109,12 @@ def read_compact_length(io) -> int:
     return read_uvarint_rest(io, byte) - 1
 
 
-_BYTE = [bytes((i,)) for i in range(256)]
+BYTE = [bytes((i,)) for i in range(256)]   # one-byte bytes objects, made once
 
 
 def encode_uvarint(value: int) -> bytes:
     if value < 0x80:
-        return _BYTE[value]
+        return BYTE[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -181,7 +181,8 @@ def read_nullable_string(io) -> str | None:
 
 
 def read_compact_string(io) -> str:
-    n = read_compact_length(io)
+    b = io.read(1)
+    n = b[0] - 1 if b and b[0] < 0x80 else read_uvarint_rest(io, b) - 1
     if n < 0:
         raise DecodeError("null in a non-nullable compact string")
     data = io.read(n)
@@ -191,7 +192,8 @@ def read_compact_string(io) -> str:
 
 
 def read_compact_nullable_string(io) -> str | None:
-    n = read_compact_length(io)
+    b = io.read(1)
+    n = b[0] - 1 if b and b[0] < 0x80 else read_uvarint_rest(io, b) - 1
     if n < 0:
         return None
     data = io.read(n)
@@ -216,7 +218,7 @@ def write_nullable_string(io, value: str | None) -> None:
 def write_compact_string(io, value: str) -> None:
     data = value.encode("utf-8")
     n = len(data) + 1
-    io.write((_BYTE[n] if n < 0x80 else encode_uvarint(n)) + data)
+    io.write((BYTE[n] if n < 0x80 else encode_uvarint(n)) + data)
 
 
 def write_compact_nullable_string(io, value: str | None) -> None:
@@ -241,14 +243,16 @@ def read_nullable_bytes(io) -> bytes | None:
 
 
 def read_compact_bytes(io) -> bytes:
-    n = read_compact_length(io)
+    b = io.read(1)
+    n = b[0] - 1 if b and b[0] < 0x80 else read_uvarint_rest(io, b) - 1
     if n < 0:
         raise DecodeError("null in non-nullable compact bytes")
     return read_exact(io, n)
 
 
 def read_compact_nullable_bytes(io) -> bytes | None:
-    n = read_compact_length(io)
+    b = io.read(1)
+    n = b[0] - 1 if b and b[0] < 0x80 else read_uvarint_rest(io, b) - 1
     if n < 0:
         return None
     return read_exact(io, n)
@@ -297,7 +301,8 @@ def read_records(io):
 
 
 def read_compact_records(io):
-    return _records_view(io, read_compact_length(io))
+    b = io.read(1)
+    return _records_view(io, b[0] - 1 if b and b[0] < 0x80 else read_uvarint_rest(io, b) - 1)
 
 
 def records_size(value) -> int:
@@ -369,7 +374,7 @@ def write_compact_array_count(io, value) -> None:
         io.write(b"\x00")
     else:
         n = len(value) + 1
-        io.write(_BYTE[n] if n < 0x80 else encode_uvarint(n))
+        io.write(BYTE[n] if n < 0x80 else encode_uvarint(n))
 
 
 # -- tagged fields ------------------------------------------------------------

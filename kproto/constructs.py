@@ -18,7 +18,7 @@ from typing import Any
 
 from construct import Construct
 
-from kproto import _wire
+from kproto import _wire, codegen
 from kproto._wire import Reader
 from kproto.errors import DecodeError
 
@@ -166,15 +166,19 @@ class KArray(Construct):
     def _emitbuild(self, code):
         code.append(PRELUDE)
         fname = f"build_array_{code.allocateId()}"
-        writer = "write_compact_array_count" if self.compact else "write_array_count"
-        check = "" if self.nullable else "if obj is None: raise ValueError('None for a non-nullable array')"
+        if self.nullable:
+            null = ("io.write(b'\\x00')" if self.compact else "io.write(b'\\xff\\xff\\xff\\xff')") + "; return"
+        else:
+            null = "raise ValueError('None for a non-nullable array')"
+        count = ("n = len(obj) + 1\n                io.write(BYTE[n] if n < 0x80 else encode_uvarint(n))"
+                 if self.compact else "io.write(pack_i32(len(obj)))")
         code.append(f"""
             def {fname}(obj, io):
-                {check}
-                {writer}(io, obj)
-                if obj is not None:
-                    for obj in obj:
-                        {self.element._compilebuild(code)}
+                if obj is None:
+                    {null}
+                {count}
+                for obj in obj:
+                    {self.element._compilebuild(code)}
         """)
         return f"{fname}(obj, io)"
 
@@ -277,38 +281,7 @@ class KStruct(Construct):
     def _emitparse(self, code):
         code.append(PRELUDE)
         fname = self.parser_name = f"parse_struct_{code.allocateId()}"
-        items = []
-        for run in self._runs():
-            if len(run) == 1:
-                name, sub, _ = run[0]
-                items.append(f"{name!r}: {sub._compileparse(code)}")
-                continue
-            fused = self._fused(code, run)   # one read and one unpack for the run
-            for i, (name, _, _) in enumerate(run):
-                value = f"(fused := {fused}.unpack(io.read({fused}.size)))[0]" if i == 0 else f"fused[{i}]"
-                items.append(f"{name!r}: {value}")
-        items += [f"{name!r}: {d!r}" for name, d in self.absent]
-        if self.tagged is None:
-            code.append(f"""
-                def {fname}(io):
-                    return {{{", ".join(items)}}}
-            """)
-            return f"{fname}(io)"
-        # Flexible: fields in one dict literal (evaluated in order), known tags at their
-        # defaults; the tag section is nearly always empty, a single zero byte.
-        items += [f"{name!r}: {d!r}" for _, name, _, d in self.tagged]
-        tags = self._emit_parse_tags(code)
-        code.append(f"""
-            def {fname}(io):
-                result = {{{", ".join(items)}}}
-                tag_count = io.read(1)
-                if tag_count != b'\\x00':
-                    if not tag_count:
-                        raise DecodeError('tagged fields cut short')
-                    io.seek(-1, 1)
-                    result.update({tags}(io))
-                return result
-        """)
+        codegen.parse_function(self, code, fname)
         return f"{fname}(io)"
 
     def _emit_parse_tags(self, code) -> str:
@@ -338,30 +311,15 @@ class KStruct(Construct):
     def _emitbuild(self, code):
         code.append(PRELUDE)
         fname = self.builder_name = f"build_struct_{code.allocateId()}"
-        lines = []
-        for run in self._runs():
-            if len(run) == 1:
-                name, sub, d = run[0]
-                lines.append(f"obj = fields.get({name!r}, {_constant(code, d)})")
-                lines.append(sub._compilebuild(code))
-                continue
-            values = ", ".join(f"fields.get({name!r}, {_constant(code, d)})" for name, _, d in run)
-            lines.append(f"io.write({self._fused(code, run)}.pack({values}))")
-        if self.tagged is not None:
-            lines += self._emit_build_tags(code)
-        body = "\n                ".join(lines) or "pass"
-        code.append(f"""
-            def {fname}(fields, io):
-                {body}
-        """)
+        codegen.build_function(self, code, fname)
         return f"{fname}(obj, io)"
 
-    def _emit_build_tags(self, code) -> list[str]:
+    def _emit_build_tags(self, code, src: str = "fields") -> list[str]:
         """Statements writing the tag section: known tags that differ from their default
         (a default not passed in is the very constant, so the usual check is ``is``),
         then kept unknown tags; mostly just the zero byte of an empty section."""
         if not self.tagged:
-            return [f"unknown = fields.get({UNKNOWN_TAGS!r})",
+            return [f"unknown = {src}.get({UNKNOWN_TAGS!r})",
                     "write_unknown_tags(io, unknown) if unknown else io.write(b'\\x00')"]
         lines = ["items = None"]
         for tag, name, sub, d in self.tagged:
@@ -373,11 +331,11 @@ class KStruct(Construct):
             default = _constant(code, d)
             differs = f"obj is not {default} and obj != {default}" if isinstance(d, (list, dict)) \
                 else f"obj != {default}"
-            lines += [f"obj = fields.get({name!r}, {default})",
+            lines += [f"obj = {src}.get({name!r}, {default})",
                       f"if {differs}:",
                       f"    out = Writer(); {tag_builder}(obj, out)",
                       f"    items = (items or []) + [({tag}, out.getvalue())]"]
-        lines += [f"unknown = fields.get({UNKNOWN_TAGS!r})",
+        lines += [f"unknown = {src}.get({UNKNOWN_TAGS!r})",
                   "if items is None and not unknown:",
                   "    io.write(b'\\x00')",
                   "else:",

@@ -15,7 +15,7 @@ _SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
 @handles(API_VERSIONS, "0-4")
-async def api_versions(ctx, req: dict) -> dict:
+def api_versions(ctx, req: dict) -> dict:
     if ctx.api_version >= 3 and not (_SOFTWARE.fullmatch(req["client_software_name"])
                                      and _SOFTWARE.fullmatch(req["client_software_version"])):
         return {"error_code": ErrorCode.INVALID_REQUEST, "api_keys": []}

@@ -72,7 +72,7 @@ class _Refused(Exception):
 
 
 @handles(CREATE_TOPICS, "2-7", error_response=_errors)
-async def create_topics(ctx, req: dict) -> dict:
+def create_topics(ctx, req: dict) -> dict:
     storage = ctx.broker.storage
     defaults = storage.defaults.topic_configs()
     names = [t["name"] for t in req["topics"]]

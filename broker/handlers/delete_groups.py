@@ -9,6 +9,6 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(DELETE_GROUPS, "0-2", error_response=_errors)
-async def delete_groups(ctx, req: dict) -> dict:
+def delete_groups(ctx, req: dict) -> dict:
     results = ctx.broker.groups.call("delete_groups", req["groups_names"])
     return {"throttle_time_ms": 0, "results": results}

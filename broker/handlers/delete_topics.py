@@ -25,7 +25,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(DELETE_TOPICS, "1-6", error_response=_errors)
-async def delete_topics(ctx, req: dict) -> dict:
+def delete_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
     responses = []

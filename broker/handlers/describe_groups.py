@@ -9,7 +9,7 @@ NOT_REQUESTED = -2147483648
 
 
 @handles(DESCRIBE_GROUPS, "0-5")
-async def describe_groups(ctx, req: dict) -> dict:
+def describe_groups(ctx, req: dict) -> dict:
     described = ctx.broker.groups.coordinator.describe(req["groups"])
     operations = GROUP_OPERATIONS if req["include_authorized_operations"] else NOT_REQUESTED
     for group in described:

@@ -18,7 +18,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(FIND_COORDINATOR, "0-6", error_response=_errors)
-async def find_coordinator(ctx, req: dict) -> dict:
+def find_coordinator(ctx, req: dict) -> dict:
     host, port = ctx.broker.advertised
     node_id = ctx.broker.node_id
     if req["key_type"] not in (GROUP, TRANSACTION):

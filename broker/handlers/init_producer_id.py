@@ -15,7 +15,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(INIT_PRODUCER_ID, "0-5", error_response=_errors)
-async def init_producer_id(ctx, req: dict) -> dict:
+def init_producer_id(ctx, req: dict) -> dict:
     if (req["producer_id"] == -1) != (req["producer_epoch"] == -1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUEST)
     if req["transactional_id"] is not None:

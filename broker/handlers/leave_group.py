@@ -11,7 +11,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(LEAVE_GROUP, "0-5", error_response=_errors)
-async def leave_group(ctx, req: dict) -> dict:
+def leave_group(ctx, req: dict) -> dict:
     if ctx.api_version < 3:
         members = [(req["member_id"], None)]
     else:

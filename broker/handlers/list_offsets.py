@@ -42,7 +42,7 @@ def lookup(log, timestamp: int, read_committed: bool) -> tuple[int, int]:
 
 
 @handles(LIST_OFFSETS, "1-10", error_response=_errors)
-async def list_offsets(ctx, req: dict) -> dict:
+def list_offsets(ctx, req: dict) -> dict:
     storage = ctx.broker.storage
     read_committed = req["isolation_level"] == READ_COMMITTED
     topics = []

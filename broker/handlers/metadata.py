@@ -37,7 +37,7 @@ def error_entry(name, topic_id: bytes, code: int) -> dict:
 
 
 @handles(METADATA, "0-12")
-async def metadata(ctx, req: dict) -> dict | Encoded:
+def metadata(ctx, req: dict) -> dict | Encoded:
     broker = ctx.broker
     storage = broker.storage
     include_ops = req["include_topic_authorized_operations"]

@@ -22,7 +22,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(OFFSET_COMMIT, "0-9", error_response=_errors)
-async def offset_commit(ctx, req: dict) -> dict:
+def offset_commit(ctx, req: dict) -> dict:
     groups = ctx.broker.groups
     storage = ctx.broker.storage
     code = groups.call("validate_commit", req["group_id"], req["generation_id_or_member_epoch"], req["member_id"],
@@ -30,6 +30,9 @@ async def offset_commit(ctx, req: dict) -> dict:
     if code:
         return _errors(req, ctx.api_version, code)
     now = now_ms()
+    # v2-4: an explicit retention gives the offsets an expire timestamp (-1: the broker's retention)
+    retention_ms = req["retention_time_ms"] if 2 <= ctx.api_version <= 4 else -1
+    expire_timestamp = now + retention_ms if retention_ms != -1 else -1
     accepted: dict[tuple[str, int], CommittedOffset] = {}
     topics = []
     for topic in req["topics"]:
@@ -46,7 +49,7 @@ async def offset_commit(ctx, req: dict) -> dict:
                 code = ErrorCode.NONE
                 commit_time = part["commit_timestamp"] if part["commit_timestamp"] >= 0 else now
                 accepted[(topic["name"], index)] = CommittedOffset(
-                    part["committed_offset"], part["committed_leader_epoch"], metadata, commit_time)
+                    part["committed_offset"], part["committed_leader_epoch"], metadata, commit_time, expire_timestamp)
             partitions.append({"partition_index": index, "error_code": code})
         topics.append({"name": topic["name"], "partitions": partitions})
     groups.offsets.commit(req["group_id"], accepted, now)

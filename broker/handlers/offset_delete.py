@@ -15,7 +15,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 
 @handles(OFFSET_DELETE, "0", error_response=_errors)
-async def offset_delete(ctx, req: dict) -> dict:
+def offset_delete(ctx, req: dict) -> dict:
     groups = ctx.broker.groups
     storage = ctx.broker.storage
     group_id = req["group_id"]

@@ -41,7 +41,7 @@ def group_offsets(groups, group_id: str, topics: list | None) -> tuple[list[dict
 
 
 @handles(OFFSET_FETCH, "0-9", error_response=_errors)
-async def offset_fetch(ctx, req: dict) -> dict:
+def offset_fetch(ctx, req: dict) -> dict:
     groups = ctx.broker.groups
     if ctx.api_version >= 8:
         answers = []

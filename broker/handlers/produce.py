@@ -42,7 +42,7 @@ def one_batch_error(records) -> str | None:
 
 
 @handles(PRODUCE, "0-11", error_response=_errors)
-async def produce(ctx, req: dict) -> dict | None:
+def produce(ctx, req: dict) -> dict | None:
     if ctx.api_version < 3:
         return _errors(req, ctx.api_version, ErrorCode.UNSUPPORTED_VERSION)
     acks = req["acks"]
