@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 
-from crc32c import crc32c
+from .crc import crc32c
 
 from .errors import InvalidProducerEpochError, OutOfOrderSequenceError
 from .records import INT32_MAX, NO_SEQUENCE

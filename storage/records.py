@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Iterable, Iterator, NamedTuple
 
-from crc32c import crc32c
+from .crc import crc32c
 
 from .codecs import Compression, compress, decompress
 from .errors import CorruptRecordError, UnsupportedMessageFormatError

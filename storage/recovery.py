@@ -11,7 +11,7 @@ import os
 from array import array
 from dataclasses import dataclass, field
 
-from crc32c import crc32c
+from .crc import crc32c
 
 from .records import ATTRIBUTES_POS, BATCH_LENGTH_MIN, CURRENT_MAGIC, HEADER, HEADER_BYTES, LOG_OVERHEAD
 from .segment import LogSegment

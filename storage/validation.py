@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from crc32c import crc32c
+from .crc import crc32c
 
 from .errors import (
     CorruptRecordError,

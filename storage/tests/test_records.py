@@ -176,3 +176,11 @@ def test_we_read_what_kafka_python_builds():
     assert header.crc == batch_crc(batch)
     decoded = [(r.offset, r.timestamp, r.key, r.value, r.headers) for r in decode_records(batch)]
     assert decoded == [(0, 2000, b"a", b"1", []), (1, 1999, None, b"2", [("x", b"y")])]
+
+
+def test_crc32c_is_the_packages_function():
+    """storage.crc loads the extension by itself; it must be the very function the package has."""
+    from storage.crc import crc32c as ours
+
+    assert ours(b"123456789") == crc32c.crc32c(b"123456789") == 0xE3069283
+    assert ours(memoryview(b"xx123456789")[2:]) == 0xE3069283
