@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from kproto._wire import pack_i16
 from kproto.coordinator_records import (
     OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_versioned, encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
@@ -43,6 +44,17 @@ class CommittedOffset:
     leader_epoch: int
     metadata: str
     commit_timestamp: int
+    # OffsetCommit v2-4 retention_time_ms: commit time + retention, -1 for none. Kafka
+    # expires such an offset at this time and keeps it in an OffsetCommitValue v1.
+    expire_timestamp: int = -1
+
+
+def encode_value(c: CommittedOffset) -> bytes:
+    if c.expire_timestamp < 0:
+        return encode_offset_value(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp)
+    return pack_i16(1) + OFFSET_COMMIT_VALUE.build(
+        {"offset": c.offset, "metadata": c.metadata, "commit_timestamp": c.commit_timestamp,
+         "expire_timestamp": c.expire_timestamp}, 1)
 
 
 class OffsetStore:
@@ -71,8 +83,7 @@ class OffsetStore:
         if not offsets:
             return
         self._append(group_id, [
-            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition),
-                   value=encode_offset_value(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp))
+            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
             for (topic, partition), c in offsets.items()], now_ms)
         self._offsets.setdefault(group_id, {}).update(offsets)
 
@@ -102,6 +113,8 @@ class OffsetStore:
         ``expires_from(group_id, topic)`` says when an offset's retention starts: a time
         (the group became empty then), COMMIT_TIME (from the offset's own commit, for
         groups without members), or None (keep it), as Kafka's expiration condition.
+        An offset with an explicit expire timestamp expires then instead (Kafka's
+        OffsetExpirationConditionImpl.isOffsetExpired).
         """
         removed = 0
         for group_id in list(self._offsets):
@@ -110,7 +123,10 @@ class OffsetStore:
                 start = expires_from(group_id, topic)
                 if start is None:
                     continue
-                if (c.commit_timestamp if start == COMMIT_TIME else start) + retention_ms <= now_ms:
+                if c.expire_timestamp >= 0:
+                    if now_ms >= c.expire_timestamp:
+                        expired.append((topic, partition))
+                elif (c.commit_timestamp if start == COMMIT_TIME else start) + retention_ms <= now_ms:
                     expired.append((topic, partition))
             self.delete(group_id, expired, now_ms)
             removed += len(expired)
@@ -164,5 +180,6 @@ class OffsetStore:
             log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
             return 0
         group[(key["topic"], key["partition"])] = CommittedOffset(
-            value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"])
+            value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
+            value["expire_timestamp"])
         return 1
