@@ -66,8 +66,27 @@ def raise_open_files_limit() -> None:
         pass
 
 
+def tune_allocator() -> None:
+    """Keep large buffers (1 MB produce frames) in the heap instead of mmap'ing each one.
+
+    By default glibc mmaps every allocation over 128 KB and unmaps it on free, so each
+    large frame page-faults afresh; measured here, receiving 1 MB frames ran 0.55-0.8 GB/s
+    that way and 1.3-2.1 GB/s with these thresholds raised.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 64 << 20)
+        libc.mallopt(m_trim_threshold, 256 << 20)
+    except (OSError, AttributeError):   # not glibc: leave the allocator as it is
+        pass
+
+
 def run(config: BrokerConfig) -> int:
     raise_open_files_limit()
+    tune_allocator()
     try:
         anyio.run(_main, config)
     except DataDirInUse as exc:

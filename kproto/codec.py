@@ -144,38 +144,65 @@ class FrameReader:
 
     ``feed(data)`` then ``next_frame()`` until it returns None ("need more data").
     A negative or oversized size raises DecodeError as soon as the prefix is seen.
+
+    Received chunks are kept as they came, with a read position into the first, so a
+    frame costs one copy: a slice of one chunk, or one join of the pieces of several
+    (a 1 MB produce arrives in a few chunks).
     """
 
     def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES):
         self.max_frame_bytes = max_frame_bytes
-        self._buffer = bytearray()
-        self._position = 0
+        self._chunks: list[bytes] = []
+        self._position = 0          # read position in _chunks[0]
+        self._buffered = 0          # bytes held, from the read position on
 
     def feed(self, data: bytes) -> None:
-        if self._position:
-            del self._buffer[:self._position]
-            self._position = 0
-        self._buffer += data
+        if data:
+            self._chunks.append(bytes(data))
+            self._buffered += len(data)
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as frames."""
-        return len(self._buffer) - self._position
+        return self._buffered
 
     def next_frame(self) -> bytes | None:
-        buffer, position = self._buffer, self._position
-        if len(buffer) - position < 4:
+        if self._buffered < 4:
             return None
-        size = int.from_bytes(buffer[position:position + 4], "big", signed=True)
+        chunks, position = self._chunks, self._position
+        first = chunks[0]
+        if len(first) - position < 4:       # the size prefix spans chunks: merge them
+            first = chunks[0] = b"".join(chunks)[position:]
+            del chunks[1:]
+            position = self._position = 0
+        size = int.from_bytes(first[position:position + 4], "big", signed=True)
         if size < 0 or size > self.max_frame_bytes:
             raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
-        end = position + 4 + size
-        if len(buffer) < end:
+        if self._buffered < 4 + size:
             return None
-        with memoryview(buffer) as view:
-            frame = bytes(view[position + 4:end])
-        self._position = end
-        return frame
+        self._buffered -= 4 + size
+        end = position + 4 + size
+        if end <= len(first):               # the whole frame is in the first chunk
+            frame = first[position + 4:end]
+            if end == len(first):
+                del chunks[0]
+                self._position = 0
+            else:
+                self._position = end
+            return frame
+        pieces = [first[position + 4:]]
+        needed = size - len(pieces[0])
+        del chunks[0]
+        while needed >= len(chunks[0]):
+            needed -= len(chunks[0])
+            pieces.append(chunks.pop(0))
+            if not needed:
+                break
+        self._position = 0
+        if needed:
+            pieces.append(chunks[0][:needed])
+            self._position = needed
+        return b"".join(pieces)
 
 
 __all__ = [

@@ -201,3 +201,24 @@ def test_stream_of_real_frames():
             decoded.append((api_key, version, decode_request(frame, BY_KEY[api_key], version)))
     assert [(k, v, h["correlation_id"]) for k, v, (h, _) in decoded] == [(18, 3, 0), (3, 1, 1), (12, 4, 2)]
     assert decoded[1][2][1]["topics"] is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0, 1, 5, 100, 3000, 70000]), min_size=1, max_size=12),
+       st.lists(st.sampled_from([1, 2, 3, 4, 7, 100, 5000, 70000, 300000]), min_size=1, max_size=50),
+       st.randoms(use_true_random=False))
+def test_frames_cut_into_chunks_of_any_size_come_back_whole(sizes, cuts, rng):
+    """Big frames span chunks, small ones share them: every frame comes back exactly, once."""
+    frames = [rng.randbytes(n) for n in sizes]
+    stream = b"".join(len(f).to_bytes(4, "big") + f for f in frames)
+    reader = FrameReader()
+    out, position, i = [], 0, 0
+    while position < len(stream):
+        step = cuts[i % len(cuts)]
+        reader.feed(stream[position:position + step])
+        position += step
+        i += 1
+        while (frame := reader.next_frame()) is not None:
+            out.append(frame)
+    assert out == frames
+    assert reader.buffered == 0
