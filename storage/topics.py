@@ -84,8 +84,9 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Replace path with data: write a temp file, fsync it, rename it over, fsync the directory."""
+def atomic_write(path: str, data: bytes, durable: bool = True) -> None:
+    """Replace path with data: write a temp file, rename it over; ``durable`` also fsyncs
+    the file before the rename and the directory after it."""
     directory = os.path.dirname(path) or "."
     temp = f"{path}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -94,11 +95,13 @@ def atomic_write(path: str, data: bytes) -> None:
         written = 0
         while written < len(view):
             written += os.write(fd, view[written:])
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(temp, path)
-    fsync_dir(directory)
+    if durable:
+        fsync_dir(directory)
 
 
 def write_topics_file(data_dir: str, topics: list[TopicInfo]) -> None:
@@ -150,8 +153,10 @@ def partition_dir_name(topic: str, partition: int) -> str:
 
 
 def write_partition_metadata(directory: str, topic_id: uuid.UUID) -> None:
+    """Written atomically but not fsynced: the topics file (fsynced) is the record of which
+    topics exist, and a partition.metadata lost in a crash is written again on open."""
     text = f"version: 0\ntopic_id: {kafka_uuid_string(topic_id)}\n"
-    atomic_write(os.path.join(directory, PARTITION_METADATA_FILE), text.encode("ascii"))
+    atomic_write(os.path.join(directory, PARTITION_METADATA_FILE), text.encode("ascii"), durable=False)
 
 
 def read_partition_metadata(directory: str) -> uuid.UUID | None:
