@@ -12,7 +12,6 @@ from pathlib import Path
 import anyio
 
 from broker.config import BrokerConfig
-from broker.groups.service import GroupService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import LogConfig, Storage, TopicInfo
@@ -52,7 +51,8 @@ class Broker:
         self.topic_deleted_hooks: list = []
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
-        self.groups = GroupService(self)
+        self._groups = None           # the group coordinator and offsets: made on first use
+        self._background = None       # the task group of background work, once started
 
     # -- identity --------------------------------------------------------------
 
@@ -144,12 +144,29 @@ class Broker:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    @property
+    def groups(self):
+        """The group coordinator and committed offsets (a ``GroupService``).
+
+        Made on first use, or shortly after start-up: importing the coordinator and
+        replaying ``__consumer_offsets`` stay off the path to the first answer.
+        """
+        if self._groups is None:
+            from broker.groups.service import GroupService
+
+            self._groups = GroupService(self)
+            if self._background is not None:
+                self._background.start_soon(self._groups.run_timers)
+                self._background.start_soon(self._groups.run_offset_expiry)
+        return self._groups
+
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Background work that lives as long as the server: the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self.groups.run_timers)
-            tg.start_soon(self.groups.run_offset_expiry)
+            self._background = tg
             task_status.started()
+            await anyio.sleep(0.1)   # the first requests first
+            self.groups  # noqa: B018 - made now if no request has needed it yet
 
     def close(self) -> None:
         self.storage.close()

@@ -7,7 +7,6 @@ as Kafka's defaults; the rest is committed in one batch.
 """
 
 from broker.clock import now_ms
-from broker.offsets import CommittedOffset
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import OFFSET_COMMIT
@@ -33,6 +32,8 @@ def offset_commit(ctx, req: dict) -> dict:
     # v2-4: an explicit retention gives the offsets an expire timestamp (-1: the broker's retention)
     retention_ms = req["retention_time_ms"] if 2 <= ctx.api_version <= 4 else -1
     expire_timestamp = now + retention_ms if retention_ms != -1 else -1
+    from broker.offsets import CommittedOffset   # the offsets layer loads after start-up
+
     accepted: dict[tuple[str, int], CommittedOffset] = {}
     topics = []
     for topic in req["topics"]:
