@@ -7,8 +7,8 @@ from /proc over the measured interval, so it counts the broker's cores only.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
-import threading
 import time
 import uuid
 
@@ -151,47 +151,28 @@ def produce_small_requests(broker, count: int = 100_000, size: int = 100, per_re
 
 
 def end_to_end_latency(broker, rate: int = 1000, seconds: float = 10.0) -> dict:
-    """One message every 1/rate s (acks=all, linger.ms=0) to a consumer with librdkafka's default
-    fetch.wait.max.ms: latency from produce() to the consumer's poll() returning it."""
+    """One message every 1/rate s (acks=all, linger.ms=0) to a consumer in another process with
+    librdkafka's default fetch.wait.max.ms: latency from produce() to the consumer's poll()."""
     topic = create_topic(broker.bootstrap)
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 0})
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
-                         "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    producer.produce(topic, b"0")
-    producer.flush(10)
-    deadline = time.monotonic() + 10
-    while consumer.poll(0.2) is None and time.monotonic() < deadline:
-        pass
     total = int(rate * seconds)
-    latencies: list[float] = []
-    finished = threading.Event()
-
-    def consume() -> None:
-        give_up = None
-        while len(latencies) < total:
-            msg = consumer.poll(0.1)
-            if msg is not None and msg.error() is None:
-                latencies.append(time.perf_counter() - float(msg.value()))
-            if finished.is_set():
-                give_up = give_up or time.monotonic() + 5
-                if time.monotonic() > give_up:
-                    return
-
-    reader = threading.Thread(target=consume)
-    reader.start()
-    interval = 1 / rate
-    start = time.perf_counter()
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 0})
+    producer.produce(topic, str(time.monotonic_ns()).encode())   # warm-up
+    producer.flush(10)
+    reader = subprocess.Popen([sys.executable, "-m", "bench.latency_consumer", broker.bootstrap, topic,
+                               str(total)], stdout=subprocess.PIPE, text=True)
+    if reader.stdout.readline().strip() != "ready":
+        raise RuntimeError("latency consumer did not start")
+    interval_ns = int(1e9 / rate)
+    start = time.monotonic_ns()
     for i in range(total):
-        target = start + i * interval
-        while (now := time.perf_counter()) < target:
-            time.sleep(min(target - now, 0.0005))
-        producer.produce(topic, repr(time.perf_counter()).encode())
+        target = start + i * interval_ns
+        while (now := time.monotonic_ns()) < target:
+            time.sleep(min((target - now) / 1e9, 0.0005))
+        producer.produce(topic, str(time.monotonic_ns()).encode())
         producer.poll(0)
     producer.flush(10)
-    finished.set()
-    reader.join()
-    consumer.close()
+    latencies = json.loads(reader.stdout.readline())
+    reader.wait(30)
     if len(latencies) < total:
         raise RuntimeError(f"only {len(latencies)} of {total} messages arrived")
     latencies.sort()

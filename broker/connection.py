@@ -26,6 +26,7 @@ from broker.registry import SERVED, Encoded, top_level_error
 log = logging.getLogger("kbroker.connection")
 
 RECEIVE_BYTES = 1 << 20
+SENDFILE_MIN_BYTES = 64 << 10   # smaller file ranges are read and sent with the rest of the response
 _i32 = struct.Struct(">i")
 
 
@@ -147,6 +148,11 @@ class Connection:
             if isinstance(part, (bytes, bytearray, memoryview)):
                 chunk.append(part)
                 continue
+            if part.size <= SENDFILE_MIN_BYTES:
+                # A small range costs less read than sent with sendfile (whose set-up takes
+                # several syscalls and loop turns), and it goes out in the same write.
+                chunk.append(_read_range(part))
+                continue
             if chunk:
                 await self.stream.send(b"".join(chunk))
                 chunk = []
@@ -165,12 +171,16 @@ class Connection:
             except (NotImplementedError, RuntimeError, asyncio.SendfileNotAvailableError):
                 pass
         # Fallback: read through Python (other event loops, or files sendfile cannot take).
-        position, remaining = part.position, part.size
-        fd = part.file.fileno()
-        while remaining:
-            data = os.pread(fd, min(remaining, 1 << 20), position)
-            if not data:
-                raise CloseConnection("file range shorter than announced")
-            await self.stream.send(data)
-            position += len(data)
-            remaining -= len(data)
+        for start in range(part.position, part.position + part.size, 1 << 20):
+            size = min(1 << 20, part.position + part.size - start)
+            await self.stream.send(_read_range(part, start, size))
+
+
+def _read_range(part, position: int | None = None, size: int | None = None) -> bytes:
+    """Bytes of a file range (or of a piece of it), read with pread."""
+    position = part.position if position is None else position
+    size = part.size if size is None else size
+    data = os.pread(part.file.fileno(), size, position)
+    if len(data) != size:
+        raise CloseConnection("file range shorter than announced")
+    return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import gc
 import logging
 import os
 import uuid
@@ -155,6 +156,7 @@ class Broker:
             from broker.groups.service import GroupService
 
             self._groups = GroupService(self)
+            gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
                 self._background.start_soon(self._groups.run_timers)
                 self._background.start_soon(self._groups.run_offset_expiry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
 import signal
@@ -37,8 +38,19 @@ async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> Non
         await listener.serve(handle, task_group=tg)
 
 
+def settle_garbage_collector() -> None:
+    """Keep collector pauses short: what start-up made (modules, compiled schemas, the
+    topic table) lives as long as the process, so it leaves the generations the collector
+    scans; and full collections, which scan everything left, run a tenth as often."""
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, old * 10)
+
+
 async def _main(config: BrokerConfig) -> None:
     broker = Broker(config)
+    settle_garbage_collector()
     try:
         async with anyio.create_task_group() as tg:
             async def stop_on_signal() -> None:
