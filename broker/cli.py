@@ -57,13 +57,14 @@ def config_from_args(argv: list[str] | None = None) -> BrokerConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = config_from_args(argv)
+        logging.getLogger().setLevel(config.log_level.upper())
     except (OSError, ValueError) as exc:
         print(f"kbroker: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from broker.server import run  # imported late: `kbroker --help` stays instant
 
     return run(config)
