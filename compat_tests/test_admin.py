@@ -219,11 +219,6 @@ def test_aiokafka_create_list_delete(bootstrap, topic_name):
     assert topic_name not in after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "storage.Storage._rename_for_delete renames '<topic>-<p>' to '<topic>-<p>.<32 hex>-delete'; for topic names "
-    "longer than ~211 chars that exceeds the 255-byte file name limit (ENAMETOOLONG), so DeleteTopics answers "
-    "UNKNOWN_SERVER_ERROR after the topic was already dropped from memory (not from topics metadata on disk), "
-    "and recreating the name fails the same way. Kafka truncates the topic part of the delete-dir name."))
 def test_delete_topic_with_the_longest_legal_name(own_broker):
     own_broker.start()
     from kafka.admin import KafkaAdminClient

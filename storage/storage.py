@@ -123,7 +123,7 @@ class Storage:
         for log in logs:
             if isinstance(log, DiskPartitionLog):
                 log.close_files()
-                doomed.append(self._rename_for_delete(log.directory))
+                doomed.append(self._rename_for_delete(log.directory, log.topic, log.partition))
         self._save()
         for path in doomed:
             shutil.rmtree(path, ignore_errors=True)
@@ -221,8 +221,11 @@ class Storage:
         directory = os.path.join(self.data_dir, partition_dir_name(info.name, partition))
         return DiskPartitionLog.open(info.name, partition, directory, config, info.topic_id, clean_shutdown)
 
-    def _rename_for_delete(self, directory: str) -> str:
-        target = f"{directory}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
+    def _rename_for_delete(self, directory: str, topic: str, partition: int) -> str:
+        """Rename a partition directory out of the way as Kafka does: the topic part is cut
+        so that '<topic>-<partition>.<unique id>-delete' stays within 255 bytes."""
+        suffix = f"-{partition}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
+        target = os.path.join(os.path.dirname(directory), topic[:255 - len(suffix)] + suffix)
         os.rename(directory, target)
         return target
 
@@ -231,4 +234,4 @@ class Storage:
         directory = os.path.join(self.data_dir, partition_dir_name(name, partition))
         if os.path.exists(directory):
             logger.warning("%s: removing a directory no topic owns", directory)
-            shutil.rmtree(self._rename_for_delete(directory), ignore_errors=True)
+            shutil.rmtree(self._rename_for_delete(directory, name, partition), ignore_errors=True)

@@ -166,3 +166,18 @@ def test_read_out_of_range_after_reopen_of_empty_topic(engine):
     with pytest.raises(OffsetOutOfRangeError):
         log.read(1, 100)
     assert read_all(log) == []
+
+
+def test_deleting_a_topic_with_the_longest_legal_name(tmp_path):
+    """The renamed-for-delete directory must fit in 255 bytes (Kafka cuts the topic part)."""
+    from storage import Storage
+
+    name = "t" * 249
+    storage = Storage.open(tmp_path / "d")
+    storage.create_topic(name, 2)
+    storage.delete_topic(name)
+    assert storage.topic(name) is None
+    assert sorted(p.name for p in (tmp_path / "d").iterdir() if p.is_dir()) == []
+    storage.create_topic(name, 1)
+    assert storage.partition(name, 0).log_end_offset == 0
+    storage.close()
