@@ -1,9 +1,13 @@
-"""Committed offsets, kept in the internal topic ``__consumer_offsets`` as Kafka keeps them.
+"""Committed offsets and classic groups' metadata, kept in the internal topic
+``__consumer_offsets`` as Kafka keeps them.
 
 Every commit is appended as one RecordBatch of Kafka's own key/value records to the
 partition of the group (Java's ``abs(group.hashCode()) % partitions``), and held in
-a dict for reading. At start the topic is replayed; a tombstone (null value) deletes.
-Nothing is acknowledged before it is in the log.
+a dict for reading. A group's GroupMetadata records (``GroupSnapshot``s from the
+coordinator) go to the same partition. At start the topic is replayed once for both:
+a tombstone (null value) deletes; the last GroupMetadata record of each group is kept
+for the coordinator (``take_loaded_groups``). Nothing is acknowledged before it is in
+the log.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from broker.groups.snapshot import GroupSnapshot, MemberSnapshot
 from kproto._wire import pack_i16
 from kproto.coordinator_records import (
-    OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_versioned, encode_offset_key, encode_offset_value, key_version)
+    GROUP_METADATA_KEY_VERSION, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_group_metadata_key,
+    decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
+    encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
 from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
 
@@ -57,11 +64,45 @@ def encode_value(c: CommittedOffset) -> bytes:
          "expire_timestamp": c.expire_timestamp}, 1)
 
 
+def group_metadata_value(snapshot: GroupSnapshot) -> dict:
+    """A GroupMetadataValue, as Kafka's newGroupMetadataRecord fills it."""
+    return {
+        "protocol_type": snapshot.protocol_type or "",
+        "generation": snapshot.generation_id,
+        "protocol": snapshot.protocol_name,
+        "leader": snapshot.leader_id,
+        "current_state_timestamp": -1 if snapshot.state_timestamp_ms is None else snapshot.state_timestamp_ms,
+        "members": [{
+            "member_id": m.member_id, "group_instance_id": m.group_instance_id,
+            "client_id": m.client_id, "client_host": m.client_host,
+            "rebalance_timeout": m.rebalance_timeout_ms, "session_timeout": m.session_timeout_ms,
+            "subscription": m.subscription, "assignment": m.assignment,
+        } for m in snapshot.members],
+    }
+
+
+def group_snapshot(group_id: str, value: dict) -> GroupSnapshot:
+    """A decoded GroupMetadataValue (any version) as the coordinator loads it."""
+    timestamp = value["current_state_timestamp"]
+    return GroupSnapshot(
+        group_id=group_id, protocol_type=value["protocol_type"] or None,
+        generation_id=value["generation"], protocol_name=value["protocol"], leader_id=value["leader"],
+        state_timestamp_ms=None if timestamp == -1 else timestamp,
+        members=tuple(MemberSnapshot(
+            member_id=m["member_id"], group_instance_id=m["group_instance_id"], client_id=m["client_id"],
+            client_host=m["client_host"], rebalance_timeout_ms=m["rebalance_timeout"],
+            session_timeout_ms=m["session_timeout"], subscription=m["subscription"], assignment=m["assignment"])
+            for m in value["members"]))
+
+
 class OffsetStore:
     def __init__(self, storage: Storage, num_partitions: int):
         self._storage = storage
         self._num_partitions = num_partitions
         self._offsets: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
+        # The value of the last GroupMetadata record of each group found at start
+        # (tombstones delete), decoded only when taken: a group has many records.
+        self._loaded_groups: dict[str, bytes] = {}
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -75,6 +116,18 @@ class OffsetStore:
     def groups(self) -> list[str]:
         """Groups that have committed offsets."""
         return list(self._offsets)
+
+    def take_loaded_groups(self) -> list[GroupSnapshot]:
+        """The groups whose metadata was found at start (their last record); once. A group
+        whose last record cannot be read is left out, with a warning."""
+        loaded = []
+        for group_id, value in self._loaded_groups.items():
+            try:
+                loaded.append(group_snapshot(group_id, decode_group_metadata_value(value)))
+            except DecodeError as exc:
+                log.warning("skipping the unreadable metadata of group %s in %s: %s", group_id, OFFSETS_TOPIC, exc)
+        self._loaded_groups = {}
+        return loaded
 
     # -- writing -------------------------------------------------------------------
 
@@ -102,6 +155,20 @@ class OffsetStore:
 
     def delete_group(self, group_id: str, now_ms: int) -> None:
         self.delete(group_id, list(self._offsets.get(group_id, {})), now_ms)
+
+    def store_groups(self, changes: list[tuple[str, GroupSnapshot | None]], now_ms: int) -> None:
+        """Append GroupMetadata records (a snapshot) and tombstones (None), in order; the
+        records of groups sharing a partition go in one batch."""
+        if not changes:
+            return
+        by_partition: dict[int, list[Record]] = {}
+        partitions = self._ensure_topic()
+        for group_id, snapshot in changes:
+            value = None if snapshot is None else encode_group_metadata_value(group_metadata_value(snapshot))
+            by_partition.setdefault(partition_for(group_id, partitions), []).append(
+                Record(timestamp=now_ms, key=encode_group_metadata_key(group_id), value=value))
+        for partition, records in by_partition.items():
+            self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
 
     def delete_topic(self, topic: str, now_ms: int) -> None:
         for group_id in list(self._offsets):
@@ -162,12 +229,19 @@ class OffsetStore:
                         if record.offset >= offset:
                             count += self._replay(record)
                     offset = max(offset, read_header(batch).last_offset + 1)
-        log.info("loaded %d committed offsets of %d groups", count, len(self._offsets))
+        log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
+                 count, len(self._offsets), len(self._loaded_groups))
 
     def _replay(self, record: Record) -> int:
         try:
-            if record.key is None or key_version(record.key) not in (0, 1):
-                return 0   # group metadata and other coordinator records
+            if record.key is None:
+                return 0
+            version = key_version(record.key)
+            if version == GROUP_METADATA_KEY_VERSION:
+                self._replay_group(record)
+                return 0
+            if version not in (0, 1):
+                return 0   # other coordinator records (KIP-848 groups...)
             _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
             group = self._offsets.setdefault(key["group"], {})
             if record.value is None:
@@ -183,3 +257,11 @@ class OffsetStore:
             value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
             value["expire_timestamp"])
         return 1
+
+    def _replay_group(self, record: Record) -> None:
+        """Kafka's replay(GroupMetadataKey, GroupMetadataValue): the last record wins."""
+        group_id = decode_group_metadata_key(record.key)
+        if record.value is None:
+            self._loaded_groups.pop(group_id, None)
+        else:
+            self._loaded_groups[group_id] = record.value

@@ -1,5 +1,5 @@
 """Consumer groups across a broker restart: a running member keeps consuming from its committed
-offsets, and what Kafka would remember of the group itself (not persisted by kbroker yet)."""
+offsets, and the group itself is remembered as Kafka remembers it (its GroupMetadata record)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ def produce_values(bootstrap, topic, prefix, n) -> list[str]:
 @pytest.mark.parametrize("client", CLIENTS)
 def test_member_keeps_consuming_across_a_broker_restart(client, own_broker, topic_name, tmp_path):
     """The member reconnects, rejoins and resumes at its committed (durable) offsets: nothing
-    produced after the restart is missed, nothing committed before it is read again. (kbroker
-    forgets the group in the restart, so the member rejoins: records it read after the restart
-    but before the rejoin were not committed and may come again, after the rebalance.)"""
+    produced after the restart is missed, nothing committed before it is read again. (Should a
+    client rejoin after the restart, records it read after the restart but before the rejoin
+    were not committed and may come again, after the rebalance.)"""
     own_broker.start()
     bootstrap = own_broker.bootstrap
     create_topic("confluent", bootstrap, topic_name, PARTITIONS)
@@ -59,12 +59,6 @@ def test_member_keeps_consuming_across_a_broker_restart(client, own_broker, topi
         member.close()
 
 
-GROUPS_NOT_PERSISTED = ("kbroker keeps classic groups in memory only (no GroupMetadata records in "
-                        "__consumer_offsets): after a restart a group is known only from its offsets, "
-                        "Empty, without protocol type, generation or members; Kafka reloads it as it was")
-
-
-@pytest.mark.xfail(strict=True, reason=GROUPS_NOT_PERSISTED)
 def test_stable_member_survives_a_broker_restart(own_broker, topic_name):
     """Kafka: a member's heartbeat after the coordinator reloaded the group succeeds (same
     member id, same generation), so a restart costs no rebalance."""
@@ -81,7 +75,6 @@ def test_stable_member_survives_a_broker_restart(own_broker, topic_name):
         assert heartbeat(raw, group, generation, member_id) == NONE
 
 
-@pytest.mark.xfail(strict=True, reason=GROUPS_NOT_PERSISTED)
 def test_empty_consumer_group_keeps_its_protocol_type_after_a_restart(own_broker, topic_name, tmp_path):
     """Kafka lists a consumer group that became Empty as ("consumer", "Empty") after a restart,
     not as a simple group (protocol type "")."""

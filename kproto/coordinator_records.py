@@ -1,13 +1,19 @@
 """Keys and values of the group coordinator's records in ``__consumer_offsets``, as Kafka writes them.
 
-A record key is an int16 version then the key struct; the value likewise. Offset
-commits use key version 1 and value version 3 (offset, leader epoch, metadata,
-commit time); a null value (tombstone) deletes the offset.
+A record key is an int16 version then the key struct; the value likewise. The key's
+version tells the record kind: 0 and 1 an offset commit, 2 a classic group's
+metadata (Kafka's GroupMetadataKey/Value and OffsetCommitKey/Value specs, in
+group-coordinator/src/main/resources/common/message).
+
+Offset commits use key version 1 and value version 3 (offset, leader epoch, metadata,
+commit time); a null value (tombstone) deletes the offset. Group metadata uses key
+version 2 and value version 3, the highest non-flexible one, which Kafka writes from
+IBP 2.3 on (MetadataVersion.groupMetadataValueVersion); a tombstone deletes the group.
 """
 
 from kproto._wire import pack_i16, unpack_i16
 from kproto.errors import DecodeError
-from kproto.schema import Int32, Int64, Schema, String, field
+from kproto.schema import Array, Bytes, Int32, Int64, Schema, String, field
 
 OFFSET_COMMIT_KEY = Schema("OffsetCommitKey", versions="0-1", flexible="none", fields=[
     field("group", String),
@@ -23,8 +29,32 @@ OFFSET_COMMIT_VALUE = Schema("OffsetCommitValue", versions="0-4", flexible="4+",
     field("expire_timestamp", Int64, "1", default=-1),
 ])
 
+GROUP_METADATA_KEY = Schema("GroupMetadataKey", versions="2", flexible="none", fields=[
+    field("group", String, "2"),
+])
+
+GROUP_METADATA_VALUE = Schema("GroupMetadataValue", versions="0-4", flexible="4+", fields=[
+    field("protocol_type", String),
+    field("generation", Int32),
+    field("protocol", String, nullable="0+"),
+    field("leader", String, nullable="0+"),
+    field("current_state_timestamp", Int64, "2+", default=-1),
+    field("members", Array([
+        field("member_id", String),
+        field("group_instance_id", String, "3+", nullable="3+", default=None),
+        field("client_id", String),
+        field("client_host", String),
+        field("rebalance_timeout", Int32, "1+", default=-1),
+        field("session_timeout", Int32),
+        field("subscription", Bytes),
+        field("assignment", Bytes),
+    ])),
+])
+
 OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
+GROUP_METADATA_KEY_VERSION = 2
+GROUP_METADATA_VALUE_VERSION = 3
 
 
 def encode_offset_key(group: str, topic: str, partition: int) -> bytes:
@@ -36,6 +66,27 @@ def encode_offset_value(offset: int, leader_epoch: int, metadata: str, commit_ti
     return pack_i16(OFFSET_VALUE_VERSION) + OFFSET_COMMIT_VALUE.build(
         {"offset": offset, "leader_epoch": leader_epoch, "metadata": metadata,
          "commit_timestamp": commit_timestamp}, OFFSET_VALUE_VERSION)
+
+
+def encode_group_metadata_key(group: str) -> bytes:
+    return pack_i16(GROUP_METADATA_KEY_VERSION) + GROUP_METADATA_KEY.build(
+        {"group": group}, GROUP_METADATA_KEY_VERSION)
+
+
+def encode_group_metadata_value(value: dict, version: int = GROUP_METADATA_VALUE_VERSION) -> bytes:
+    """``value``: a GroupMetadataValue (protocol_type, generation, protocol, leader,
+    current_state_timestamp, members); fields a version lacks are left out."""
+    return pack_i16(version) + GROUP_METADATA_VALUE.build(value, version)
+
+
+def decode_group_metadata_key(data: bytes) -> str:
+    return decode_versioned(data, GROUP_METADATA_KEY)[1]["group"]
+
+
+def decode_group_metadata_value(data: bytes) -> dict:
+    """Any version 0-4; fields it lacks have their defaults (current_state_timestamp
+    -1, rebalance_timeout -1, group_instance_id None)."""
+    return decode_versioned(data, GROUP_METADATA_VALUE)[1]
 
 
 def decode_versioned(data: bytes, schema: Schema) -> tuple[int, dict]:

@@ -8,8 +8,10 @@ from .config import GroupCoordinatorConfig
 from .coordinator import GroupCoordinator, OffsetExpiration, legacy_leave_error
 from .group import GroupState
 from .responses import Completion, Completions, Token
+from .snapshot import GroupChange, GroupSnapshot, MemberSnapshot
 
 __all__ = [
-    "Completion", "Completions", "GroupCoordinator", "GroupCoordinatorConfig",
-    "GroupState", "OffsetExpiration", "Token", "legacy_leave_error",
+    "Completion", "Completions", "GroupChange", "GroupCoordinator", "GroupCoordinatorConfig",
+    "GroupSnapshot", "GroupState", "MemberSnapshot", "OffsetExpiration", "Token",
+    "legacy_leave_error",
 ]

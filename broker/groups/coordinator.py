@@ -17,7 +17,16 @@ stays parked until a later call (often ``tick``) answers it. The async shell cal
 Tokens must be unique among parked requests; each is answered exactly once. As in
 Kafka, a client that disconnects while parked stays a member (its session or the
 rebalance timeout deals with it): the shell just drops completions for dead
-connections. Groups live in memory only; nothing is persisted.
+connections.
+
+Persistence stays outside: where Kafka appends a GroupMetadata record (a generation's
+assignment stored by the leader's SyncGroup, a static member replaced without a
+rebalance, the group becoming Empty) or its tombstone (the group deleted), the
+coordinator queues a ``GroupChange`` (snapshot.py). The shell takes them with
+``take_group_changes`` after each call and writes them before it delivers the call's
+completions, as Kafka answers only once the record is appended. Heartbeats queue
+nothing unless a timer they fire changes a group. At start the last snapshot of each
+group goes back in with ``load_group``.
 
 Return shapes:
   join / sync / tick                   -> Completions
@@ -25,6 +34,8 @@ Return shapes:
   leave                                -> (LeaveGroup response dict, Completions)
   delete_groups                        -> (list of {group_id, error_code}, Completions)
   maybe_delete_group                   -> (bool, Completions)
+  load_group                           -> Completions (empty: nothing is parked at load)
+  take_group_changes                   -> list of (group_id, GroupSnapshot | None)
   describe / list_groups / group_* / offset_expiration / is_subscribed_to_topic
                                        -> plain values, no side effects
 """
@@ -41,6 +52,7 @@ from .config import GroupCoordinatorConfig
 from .group import ClassicGroup, GroupState
 from .rebalance import JoinRequest, Rebalancer
 from .responses import Completions, join_response, sync_response
+from .snapshot import GroupChange, GroupSnapshot
 from .timers import TimerQueue
 
 S = GroupState
@@ -60,8 +72,9 @@ class OffsetExpiration:
     expires ``offsets.retention.ms`` after this time. ``empty_since_ms`` None: each
     offset expires ``offsets.retention.ms`` after its own commit timestamp; this
     applies to simple groups (no protocol type, offsets committed without group
-    management) and to Stable "consumer" groups for topics they are not subscribed
-    to (check ``is_subscribed_to_topic``). An offset with an explicit expire
+    management), to Stable "consumer" groups for topics they are not subscribed
+    to (check ``is_subscribed_to_topic``), and to Empty groups loaded from a record
+    without a state timestamp (GroupMetadataValue v0/v1). An offset with an explicit expire
     timestamp (OffsetCommit v2-4 retention) uses that instead.
     """
     empty_since_ms: int | None
@@ -87,6 +100,7 @@ class GroupCoordinator(Rebalancer):
         self._out: Completions = []
         self._new_member_id = member_id_factory or _default_member_id
         self._group_deleted_listeners: list[Callable[[str], None]] = []
+        self._group_changes: list[GroupChange] = []
         self._in_call = False
 
     @property
@@ -352,11 +366,42 @@ class GroupCoordinator(Rebalancer):
             results.append({"group_id": group_id, "error_code": error})
         return results
 
-    def load_group(self, now_ms: int, group_id: str) -> None:
-        """A group known only from its committed offsets (after a restart): Empty, with
-        no protocol type, as Kafka loads a group that has offsets but no metadata."""
-        if group_id not in self._groups:
-            self._groups[group_id] = ClassicGroup(group_id, max(now_ms, self._now_ms))
+    def load_group(self, now_ms: int, group: str | GroupSnapshot) -> Completions:
+        """Restore a group at start (after a restart).
+
+        A snapshot (the group's last GroupMetadata record) rebuilds the group as Kafka's
+        replay and onLoaded do: Stable with its members (each member's session timer
+        starts now), or Empty with its protocol type; generation, protocol, leader and
+        state timestamp as recorded. A group over ``group_max_size`` starts rebalancing
+        (Kafka's onLoaded). ValueError if the group exists or the snapshot is
+        inconsistent. A group id alone is a group known only from its committed offsets:
+        Empty, with no protocol type, as Kafka creates a simple group when it replays
+        offsets of a group without metadata; nothing happens if the group exists.
+        """
+        if isinstance(group, str):
+            if group not in self._groups:
+                self._groups[group] = ClassicGroup(group, max(now_ms, self._now_ms))
+            return []
+        return self._run(now_ms, lambda: self._load(group))[1]
+
+    def _load(self, snapshot: GroupSnapshot) -> None:
+        if snapshot.group_id in self._groups:
+            raise ValueError(f"group {snapshot.group_id!r} is already loaded")
+        group = ClassicGroup.restore(snapshot, self._now_ms)
+        self._groups[group.group_id] = group
+        for member in group.members.values():
+            self._reschedule_heartbeat(group, member)
+        if len(group.members) > self._config.group_max_size:
+            # The max size may have shrunk since: rebalance to let members commit first.
+            self._prepare_rebalance(group)
+
+    def take_group_changes(self) -> list[GroupChange]:
+        """The GroupMetadata records (snapshots) and tombstones (None) due since the last
+        call, oldest first; the queue is emptied. Only the last of a group matters."""
+        if not self._group_changes:
+            return []
+        changes, self._group_changes = self._group_changes, []
+        return changes
 
     def validate_offset_delete(self, group_id: str) -> ErrorCode:
         """OffsetDelete on a group: Kafka's ClassicGroup.validateOffsetDelete. A live
@@ -387,6 +432,7 @@ class GroupCoordinator(Rebalancer):
         del self._groups[group.group_id]
         group_id = group.group_id
         self._timers.cancel_where(lambda key: key[1] == group_id)
+        self._group_changes.append((group_id, None))  # the GroupMetadata tombstone
         for listener in list(self._group_deleted_listeners):
             listener(group_id)
 

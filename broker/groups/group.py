@@ -17,6 +17,7 @@ from kproto.errors import ErrorCode
 from . import consumer_protocol
 from .member import ClassicGroupMember, Protocols
 from .responses import Completions, join_response, sync_response
+from .snapshot import GroupSnapshot, MemberSnapshot
 
 
 class GroupState(Enum):
@@ -51,7 +52,8 @@ class ClassicGroup:
         self.group_id = group_id
         self.state = S.EMPTY
         self.previous_state = S.DEAD
-        self.state_timestamp_ms = now_ms
+        # None only for a group loaded from a record that has no state timestamp.
+        self.state_timestamp_ms: int | None = now_ms
         self.protocol_type: str | None = None
         self.protocol_name: str | None = None
         self.generation_id = 0
@@ -335,6 +337,61 @@ class ClassicGroup:
         if self.state is S.EMPTY:
             return ErrorCode.NONE
         return ErrorCode.NON_EMPTY_GROUP
+
+    # -- persistence ---------------------------------------------------------
+
+    def snapshot(self) -> GroupSnapshot:
+        """What Kafka's GroupMetadata record holds of the group now (newGroupMetadataRecord):
+        each member's metadata for the selected protocol and its current assignment."""
+        if self.members and self.protocol_name is None:
+            raise ValueError(f"group {self.group_id!r} has members but no selected protocol")
+        return GroupSnapshot(
+            group_id=self.group_id, protocol_type=self.protocol_type,
+            generation_id=self.generation_id, protocol_name=self.protocol_name,
+            leader_id=self.leader_id, state_timestamp_ms=self.state_timestamp_ms,
+            members=tuple(MemberSnapshot(
+                member_id=m.member_id, group_instance_id=m.group_instance_id,
+                client_id=m.client_id, client_host=m.client_host,
+                rebalance_timeout_ms=m.rebalance_timeout_ms,
+                session_timeout_ms=m.session_timeout_ms,
+                subscription=m.metadata(self.protocol_name), assignment=m.assignment)
+                for m in self.members.values()))
+
+    @classmethod
+    def restore(cls, snapshot: GroupSnapshot, now_ms: int) -> "ClassicGroup":
+        """The group a GroupMetadata record describes, as Kafka's replay rebuilds it:
+        Stable with its members if it has any, else Empty; generation, protocol type and
+        name, leader and state timestamp as recorded. Each member supports just the
+        selected protocol, with its recorded subscription as metadata. Raises ValueError
+        for a record Kafka could not have written."""
+        members = snapshot.members
+        if members:
+            if not snapshot.protocol_type or snapshot.protocol_name is None:
+                raise ValueError(f"group {snapshot.group_id!r}: members without a protocol")
+            if snapshot.leader_id not in {m.member_id for m in members}:
+                raise ValueError(f"group {snapshot.group_id!r}: leader {snapshot.leader_id!r} "
+                                 "is not a member")
+            if len({m.member_id for m in members}) != len(members):
+                raise ValueError(f"group {snapshot.group_id!r}: a member id appears twice")
+        group = cls(snapshot.group_id, now_ms)
+        group.state = S.STABLE if members else S.EMPTY
+        group.state_timestamp_ms = snapshot.state_timestamp_ms
+        group.generation_id = snapshot.generation_id
+        group.protocol_type = snapshot.protocol_type or None
+        group.protocol_name = snapshot.protocol_name
+        group.leader_id = snapshot.leader_id if members else None
+        for m in members:
+            group.add(ClassicGroupMember(
+                member_id=m.member_id, group_instance_id=m.group_instance_id,
+                client_id=m.client_id, client_host=m.client_host,
+                # A v0 record has no rebalance timeout: Kafka takes the session timeout.
+                rebalance_timeout_ms=(m.session_timeout_ms if m.rebalance_timeout_ms == -1
+                                      else m.rebalance_timeout_ms),
+                session_timeout_ms=m.session_timeout_ms, protocol_type=snapshot.protocol_type,
+                protocols=((snapshot.protocol_name, m.subscription),),
+                assignment=m.assignment))
+        group.subscribed_topics = group.compute_subscribed_topics()
+        return group
 
     # -- views -------------------------------------------------------------
 

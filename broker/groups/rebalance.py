@@ -24,6 +24,7 @@ from .config import GroupCoordinatorConfig
 from .group import ClassicGroup, GroupState
 from .member import ClassicGroupMember, Protocols
 from .responses import Completions, join_response, sync_response
+from .snapshot import GroupChange
 from .timers import TimerQueue
 
 S = GroupState
@@ -51,6 +52,14 @@ class Rebalancer:
     _now_ms: int
     _out: Completions
     _new_member_id: Callable[[str], str]
+    _group_changes: list[GroupChange]
+
+    # -- persistence -----------------------------------------------------------
+
+    def _store_group(self, group: ClassicGroup) -> None:
+        """Kafka appends a GroupMetadata record here (storeGroup); the caller of the
+        public API takes it with ``take_group_changes`` and writes it before it answers."""
+        self._group_changes.append((group.group_id, group.snapshot()))
 
     # -- timers ------------------------------------------------------------
 
@@ -225,9 +234,10 @@ class Rebalancer:
         if group.is_in(S.STABLE):
             if group.protocol_name == group.select_protocol():
                 # Same protocol next generation: no rebalance, the member keeps its
-                # assignment. From JoinGroup v9 a static leader is told it leads but may
-                # skip the assignment; before v9 it is told the old leader id, so that it
-                # acts as a follower and does not reassign.
+                # assignment; Kafka stores the group with the new member id. From
+                # JoinGroup v9 a static leader is told it leads but may skip the
+                # assignment; before v9 it is told the old leader id, so that it acts
+                # as a follower and does not reassign.
                 if req.supports_skip_assignment:
                     is_leader = group.is_leader(new_member_id)
                     response = self._current_join_response(
@@ -235,6 +245,7 @@ class Rebalancer:
                 else:
                     response = self._current_join_response(
                         group, new_member_id, with_members=False, leader=current_leader)
+                self._store_group(group)
                 group.complete_join(member, response, self._out)
             else:
                 self._maybe_prepare_rebalance_or_complete_join(group)
@@ -316,6 +327,7 @@ class Rebalancer:
             return
         group.init_next_generation(self._now_ms)
         if group.is_in(S.EMPTY):
+            self._store_group(group)  # the empty generation: no members, protocol type kept
             return
         for member in group.members.values():
             response = self._current_join_response(
@@ -383,6 +395,9 @@ class Rebalancer:
                 by_member = dict(assignments)
                 for member in group.members.values():
                     member.assignment = by_member.get(member.member_id, b"")
+                # Kafka writes the record (state timestamp still CompletingRebalance's)
+                # and, once it is appended, propagates the assignment and goes Stable.
+                self._store_group(group)
                 self._propagate_assignment(group, ErrorCode.NONE)
                 group.transition_to(S.STABLE, self._now_ms)
         elif group.is_in(S.STABLE):

@@ -6,6 +6,10 @@ event per parked request, delivers completions, and runs the timers: one task sl
 until the coordinator's next deadline (or until a call may have moved it) and ticks.
 It also expires committed offsets of empty groups every
 ``offsets.retention.check.interval.ms``.
+
+Groups are persisted as Kafka persists them: after each call the GroupMetadata records
+(and tombstones) the coordinator queued are appended to ``__consumer_offsets`` before
+the call's completions are delivered; at start the groups found there are loaded back.
 """
 
 from __future__ import annotations
@@ -46,9 +50,7 @@ class GroupService:
         self._parked: dict[int, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
-        now = now_ms()
-        for group_id in self.offsets.groups():
-            self.coordinator.load_group(now, group_id)
+        self._load_groups()
         self.coordinator.add_group_deleted_listener(self._group_deleted)
         broker.topic_deleted_hooks.append(self._topic_deleted)
 
@@ -73,6 +75,10 @@ class GroupService:
             self._parked.pop(token, None)
 
     def deliver(self, completions) -> None:
+        """Persist what the call changed in groups, then hand out its completions."""
+        changes = self.coordinator.take_group_changes()
+        if changes:
+            self._store_groups(changes)
         for token, response in completions:
             parked = self._parked.pop(token, None)
             if parked is not None:
@@ -124,6 +130,34 @@ class GroupService:
         if removed:
             log.info("expired %d committed offsets", removed)
         return removed
+
+    # -- persistence ----------------------------------------------------------------
+
+    def _load_groups(self) -> None:
+        """Groups with a GroupMetadata record come back as they were (their members'
+        sessions start now); groups known only from their offsets come back Empty
+        without a protocol type, as Kafka's simple groups."""
+        now = now_ms()
+        for snapshot in self.offsets.take_loaded_groups():
+            try:
+                self.coordinator.load_group(now, snapshot)
+            except ValueError as exc:
+                log.warning("not loading the metadata of group %s: %s", snapshot.group_id, exc)
+        for group_id in self.offsets.groups():
+            self.coordinator.load_group(now, group_id)
+
+    def _store_groups(self, changes) -> None:
+        last: dict = {}
+        for group_id, snapshot in changes:   # only the last record of a group matters
+            last.pop(group_id, None)
+            last[group_id] = snapshot
+        try:
+            self.offsets.store_groups(list(last.items()), now_ms())
+        except Exception:
+            # Kafka only warns when it cannot store an empty group; for a generation's
+            # assignment it answers with an error. Here the group lives on in memory
+            # and the next change of the group writes it again.
+            log.exception("could not store the metadata of groups %s", sorted(last))
 
     # -- hooks ----------------------------------------------------------------------
 

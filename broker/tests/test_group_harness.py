@@ -3,16 +3,19 @@
 The harness plays the async shell: it keeps the time, calls ``tick`` exactly at
 ``next_deadline_ms`` while advancing, and records every completion with the time
 it was answered. Member ids are deterministic: ``<client_id or instance id>-<n>``.
+Like the shell it takes the group changes (GroupMetadata records) after every call and
+keeps the last of each group in ``stored``, the log as a restarted broker would read it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 
 import pytest
 
-from broker.groups import GroupCoordinator, GroupCoordinatorConfig, GroupState
+from broker.groups import GroupCoordinator, GroupCoordinatorConfig, GroupSnapshot, GroupState
 from broker.groups.timers import TimerQueue
 from kproto.errors import ErrorCode
 
@@ -31,6 +34,8 @@ class Harness:
         self.answered_at: dict = {}
         self.deleted: list[str] = []
         self.gc.add_group_deleted_listener(self.deleted.append)
+        self.changes: list[tuple[str, GroupSnapshot | None]] = []   # every change, in order
+        self.stored: dict[str, GroupSnapshot] = {}                   # the last of each group
 
     # -- clock -------------------------------------------------------------
 
@@ -45,6 +50,7 @@ class Harness:
         self.now = to_ms
 
     def _record(self, completions) -> None:
+        self.take_changes()
         self.check_invariants()
         for token, response in completions:
             assert token not in self.answers, f"token {token!r} answered twice"
@@ -69,6 +75,43 @@ class Harness:
                 assert not any(m.is_awaiting_sync for m in members.values())
             if group.state is not S.PREPARING_REBALANCE:
                 assert not any(m.is_awaiting_join for m in members.values())
+        self.check_persisted()
+
+    def take_changes(self) -> list[tuple[str, GroupSnapshot | None]]:
+        changes = self.gc.take_group_changes()
+        for group_id, snapshot in changes:
+            if snapshot is None:
+                self.stored.pop(group_id, None)
+            else:
+                self.stored[group_id] = snapshot
+        self.changes.extend(changes)
+        return changes
+
+    def check_persisted(self) -> None:
+        """What a restart would load matches the live groups wherever Kafka's would: a Stable
+        group is its last record (but for the state timestamp, taken before the group went
+        Stable), an Empty group is its last record exactly or, without one, a group that
+        never had a generation; a deleted group has none. Loading the record into a fresh
+        coordinator gives the group DescribeGroups and ListGroups show now."""
+        def untimed(snapshot):
+            return dataclasses.replace(snapshot, state_timestamp_ms=None)
+
+        assert self.stored.keys() <= self.gc._groups.keys()
+        for group_id, group in self.gc._groups.items():
+            stored = self.stored.get(group_id)
+            if group.state is S.STABLE:
+                assert stored is not None and untimed(stored) == untimed(group.snapshot())
+            elif group.state is S.EMPTY:
+                if stored is None:
+                    assert (group.protocol_type, group.generation_id) == (None, 0)
+                    continue
+                assert stored == group.snapshot()
+            else:
+                continue
+            fresh = GroupCoordinator(self.gc.config)
+            assert fresh.load_group(self.now, stored) == []
+            assert fresh.describe([group_id]) == self.gc.describe([group_id])
+            assert fresh.list_groups() == [group.listed()]
 
     def answer(self, token):
         return self.answers.get(token)
