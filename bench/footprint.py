@@ -9,7 +9,7 @@ import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.workloads import create_topic, produce
+from bench.workloads import create_topic, produce, send
 from broker.testing import RawClient, process_rss_bytes
 from kproto.messages import METADATA
 
@@ -55,12 +55,7 @@ def many_topics(broker, topics: int = 100, partitions: int = 10, count: int = 10
     start = time.perf_counter()
     for i in range(count):
         name, partition = targets[i % len(targets)]
-        while True:
-            try:
-                producer.produce(name, value, partition=partition)
-                break
-            except BufferError:
-                producer.poll(0.001)
+        send(producer, name, value, partition=partition)
     if producer.flush(120):
         raise RuntimeError("produce did not finish")
     spread = time.perf_counter() - start

@@ -53,6 +53,16 @@ def produce(bootstrap: str, topic: str, count: int, size: int, **conf) -> float:
     return time.perf_counter() - start
 
 
+def send(producer: Producer, topic: str, value: bytes, **kwargs) -> None:
+    """produce(), waiting for room in librdkafka's queue when it is full."""
+    while True:
+        try:
+            producer.produce(topic, value, **kwargs)
+            return
+        except BufferError:
+            producer.poll(0.001)
+
+
 def end_offset(bootstrap: str, topic: str, partition: int = 0) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watermarks"})
     try:
@@ -133,12 +143,7 @@ def produce_small_requests(broker, count: int = 100_000, size: int = 100, per_re
     with CpuMeter(broker.pid) as cpu:
         start = time.perf_counter()
         for _ in range(count):
-            while True:
-                try:
-                    producer.produce(topic, value)
-                    break
-                except BufferError:
-                    producer.poll(0.001)
+            send(producer, topic, value)
         if producer.flush(120):
             raise RuntimeError("produce did not finish")
         elapsed = time.perf_counter() - start

@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+
 log = logging.getLogger("kbroker.config")
 
 
@@ -21,15 +23,9 @@ class BrokerConfig:
     default_replication_factor: int = 1
     auto_create_topics: bool = True
     log_level: str = "INFO"
-    # the log engine's defaults for every topic (storage.LogConfig)
-    segment_bytes: int = 1073741824
-    segment_ms: int = 604800000
-    index_interval_bytes: int = 4096
-    message_max_bytes: int = 1048588
-    message_timestamp_type: str = "CreateTime"
-    retention_ms: int = 604800000
-    retention_bytes: int = -1
-    cleanup_policy: str = "delete"
+    # the log's defaults for every topic, as Kafka's broker keys (log.segment.bytes, log.roll.ms,
+    # message.max.bytes, ...): storage reads them (storage.LogConfig.from_broker_properties)
+    log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
     # groups and offsets
@@ -41,6 +37,11 @@ class BrokerConfig:
     offsets_topic_num_partitions: int = 50
     offsets_retention_check_interval_ms: int = 600000
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
+
+    @property
+    def log_defaults(self) -> LogConfig:
+        """The log settings every topic starts from."""
+        return LogConfig.from_broker_properties(self.log_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -57,14 +58,6 @@ def _bool(value: str) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"expected true or false, got {value!r}")
     return text == "true"
-
-
-def _hours(value: str) -> int:
-    return int(value) * 3600 * 1000
-
-
-def _minutes(value: str) -> int:
-    return int(value) * 60 * 1000
 
 
 def _listener(value: str) -> tuple[str, int]:
@@ -89,17 +82,6 @@ PROPERTIES = {
     "num.partitions": ("num_partitions", _int),
     "default.replication.factor": ("default_replication_factor", _int),
     "auto.create.topics.enable": ("auto_create_topics", _bool),
-    "log.segment.bytes": ("segment_bytes", _int),
-    "log.roll.ms": ("segment_ms", _int),
-    "log.roll.hours": ("segment_ms", _hours),
-    "log.index.interval.bytes": ("index_interval_bytes", _int),
-    "message.max.bytes": ("message_max_bytes", _int),
-    "log.message.timestamp.type": ("message_timestamp_type", str.strip),
-    "log.retention.ms": ("retention_ms", _int),
-    "log.retention.minutes": ("retention_ms", _minutes),
-    "log.retention.hours": ("retention_ms", _hours),
-    "log.retention.bytes": ("retention_bytes", _int),
-    "log.cleanup.policy": ("cleanup_policy", str.strip),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
     "group.initial.rebalance.delay.ms": ("group_initial_rebalance_delay_ms", _int),
     "group.min.session.timeout.ms": ("group_min_session_timeout_ms", _int),
@@ -154,6 +136,9 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
                 config.host, config.port = _listener(value)
             elif key == "advertised.listeners":
                 config.advertised_host, config.advertised_port = _listener(value)
+            elif key in BROKER_PROPERTIES:
+                LogConfig.from_broker_properties({key: value})   # refuse a bad value now
+                config.log_properties[key] = value.strip()
             elif key in PROPERTIES:
                 attr, convert = PROPERTIES[key]
                 setattr(config, attr, convert(value))
@@ -162,7 +147,7 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)
-        except ValueError as exc:
+        except (ValueError, InvalidConfigError) as exc:
             raise ValueError(f"bad value for {key}: {exc}") from None
     return config
 

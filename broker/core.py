@@ -15,17 +15,9 @@ import anyio
 from broker.config import BrokerConfig
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
-from storage import LogConfig, Storage, TopicInfo
+from storage import Storage, TopicInfo
 
 log = logging.getLogger("kbroker")
-
-
-def log_defaults(config: BrokerConfig) -> LogConfig:
-    return LogConfig(
-        segment_bytes=config.segment_bytes, segment_ms=config.segment_ms,
-        index_interval_bytes=config.index_interval_bytes, max_message_bytes=config.message_max_bytes,
-        message_timestamp_type=config.message_timestamp_type, retention_ms=config.retention_ms,
-        retention_bytes=config.retention_bytes, cleanup_policy=config.cleanup_policy)
 
 
 class DataDirInUse(Exception):
@@ -45,7 +37,7 @@ class Broker:
             self.cluster_id = self._load_or_create_meta(config.data_dir)
         else:
             self.cluster_id = _new_cluster_id()
-        self.storage = Storage.open(config.data_dir, log_defaults(config))
+        self.storage = Storage.open(config.data_dir, config.log_defaults)
         self.producer_ids = ProducerIdManager(config.data_dir)
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None

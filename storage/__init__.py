@@ -4,7 +4,7 @@ Knows nothing of the Kafka protocol: bytes (RecordBatch v2), offsets, timestamps
 """
 
 from .codecs import Compression
-from .config import TOPIC_CONFIG_DEFAULTS, LogConfig
+from .config import BROKER_PROPERTIES, TOPIC_CONFIG_DEFAULTS, LogConfig
 from .errors import (
     CorruptRecordError,
     InvalidConfigError,
@@ -29,6 +29,7 @@ from .topics import TopicInfo, kafka_uuid_string, validate_topic_name
 
 __all__ = [
     "AppendResult",
+    "BROKER_PROPERTIES",
     "BatchHeader",
     "Compression",
     "CorruptRecordError",

@@ -211,5 +211,8 @@ _BROKER_KEYS_PREFERRED = {
     "log.roll.ms": ("segment.ms", 1),
 }
 
+#: The broker-level keys (server.properties) that set the log's defaults for every topic.
+BROKER_PROPERTIES = frozenset(_BROKER_KEYS) | frozenset(_BROKER_KEYS_PREFERRED)
+
 #: Every supported topic config key with Kafka's default, as DescribeConfigs shows it.
 TOPIC_CONFIG_DEFAULTS: dict[str, str] = LogConfig().topic_configs()

@@ -43,7 +43,8 @@ offsets.retention.minutes=60
     assert config.advertised == ("broker.example", 29093)
     assert config.data_dir == Path("/var/kbroker-a")
     assert (config.node_id, config.num_partitions, config.auto_create_topics) == (7, 4, False)
-    assert (config.segment_bytes, config.segment_ms, config.message_max_bytes) == (1048576, 7200000, 500000)
+    log = config.log_defaults
+    assert (log.segment_bytes, log.segment_ms, log.max_message_bytes) == (1048576, 7200000, 500000)
     assert (config.socket_request_max_bytes, config.group_initial_rebalance_delay_ms) == (65536, 0)
     assert config.offsets_retention_minutes == 60
 
@@ -66,6 +67,8 @@ def test_bad_values_are_refused_with_the_key():
         apply_properties(BrokerConfig(), {"num.partitions": "many"})
     with pytest.raises(ValueError, match="auto.create.topics.enable"):
         apply_properties(BrokerConfig(), {"auto.create.topics.enable": "yes"})
+    with pytest.raises(ValueError, match="log.segment.bytes"):
+        apply_properties(BrokerConfig(), {"log.segment.bytes": "big"})
 
 
 def test_flags_override_the_file(tmp_path):
