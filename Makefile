@@ -8,6 +8,7 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 # compile every module (some environments set PYTHONDONTWRITEBYTECODE).
 EDITABLE := --config-settings editable_mode=compat -e
 COMPILE  := $(BIN)/python -m compileall -q kproto storage broker bench >/dev/null
+KAFKAJS  := compat_tests/kafkajs
 
 .PHONY: serve test soak bench system-deps clean
 
@@ -36,7 +37,14 @@ serve: $(VENV)/.runtime
 system-deps:
 	@command -v kcat >/dev/null 2>&1 || ./.ci/install-system-deps
 
-test: $(VENV)/.test system-deps
+# kafkajs for compat_tests/test_kafkajs.py, reinstalled when the lock file changes;
+# without node and npm nothing is installed and those tests skip.
+$(KAFKAJS)/node_modules: $(KAFKAJS)/package-lock.json
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		npm ci --silent --prefix $(KAFKAJS) && touch $@ || { rm -rf $@; exit 1; }; \
+	fi
+
+test: $(VENV)/.test system-deps $(KAFKAJS)/node_modules
 	$(BIN)/pytest -q
 
 soak: $(VENV)/.test system-deps
