@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 
@@ -24,7 +23,7 @@ def startup(broker) -> dict:
             break
         except OSError:
             if time.perf_counter() - started > 20:
-                raise RuntimeError("broker did not start")
+                raise RuntimeError("broker did not start") from None
             time.sleep(0.001)
     with client:
         client.request(METADATA, 1, {"topics": None})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import struct
 import traceback
 
 import anyio
@@ -20,14 +19,13 @@ from anyio.abc import SocketAttribute, SocketStream
 from kproto.api_keys import ApiKey
 from kproto.codec import FrameReader, decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
-from kproto.messages import API_VERSIONS, BY_KEY
+from kproto.messages import API_VERSIONS
 from broker.registry import SERVED, Encoded, top_level_error
 
 log = logging.getLogger("kbroker.connection")
 
 RECEIVE_BYTES = 1 << 20
 SENDFILE_MIN_BYTES = 64 << 10   # smaller file ranges are read and sent with the rest of the response
-_i32 = struct.Struct(">i")
 
 
 class CloseConnection(Exception):
@@ -162,13 +160,15 @@ class Connection:
 
     async def send_file(self, part) -> None:
         """Send a file range (anything with ``file``, ``position``, ``size``) with sendfile when the loop can."""
+        # anyio's asyncio stream keeps its transport as ``_transport``; asyncio's loop.sendfile
+        # waits for the transport's buffer to drain first, so the bytes cannot reorder.
         transport = getattr(self.stream, "_transport", None)
         if transport is not None:
             loop = asyncio.get_running_loop()
             try:
                 await loop.sendfile(transport, part.file, part.position, part.size, fallback=False)
                 return
-            except (NotImplementedError, RuntimeError, asyncio.SendfileNotAvailableError):
+            except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
                 pass
         # Fallback: read through Python (other event loops, or files sendfile cannot take).
         for start in range(part.position, part.position + part.size, 1 << 20):

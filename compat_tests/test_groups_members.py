@@ -9,7 +9,7 @@ What is consumed is checked record by record against what was produced.
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 
 import pytest
 

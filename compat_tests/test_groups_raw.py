@@ -13,7 +13,7 @@ from broker.testing import RawClient
 from compat_tests.clients import create_topic
 from compat_tests.group_clients import committed_offsets, describe_group, wait_until
 from kproto.messages import (
-    DELETE_TOPICS, HEARTBEAT, JOIN_GROUP, LEAVE_GROUP, LIST_GROUPS, OFFSET_COMMIT, OFFSET_FETCH, SYNC_GROUP)
+    DELETE_TOPICS, HEARTBEAT, JOIN_GROUP, LEAVE_GROUP, LIST_GROUPS, OFFSET_COMMIT, SYNC_GROUP)
 
 NONE, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS = 0, 22, 25, 27
 MEMBER_ID_REQUIRED = 79

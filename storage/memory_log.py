@@ -39,12 +39,11 @@ class MemoryPartitionLog(PartitionLog):
         empty = self._check_read_offset(offset)
         if empty is not None:
             return empty
-        index = bisect_right(self._base_offsets, offset) - 1
+        first = bisect_right(self._base_offsets, offset) - 1
         batches = self.batches
-        chunks = [batches[index]]
+        chunks = [batches[first]]
         size = len(chunks[0])
-        for index in range(index + 1, len(batches)):
-            batch = batches[index]
+        for batch in batches[first + 1:]:
             if size + len(batch) > max_bytes:
                 break
             chunks.append(batch)
