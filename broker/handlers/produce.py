@@ -6,6 +6,8 @@ decoded. acks=0 gets no response; if such a request fails, the connection is clo
 so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
 """
 
+import struct
+
 from broker.connection import CloseConnection
 from broker.clock import now_ms
 from broker.errors import storage_error_code
@@ -16,6 +18,7 @@ from storage import validate_topic_name
 from storage.errors import StorageError
 
 BATCH_OVERHEAD = 61   # a RecordBatch header
+_batch_length = struct.Struct(">i").unpack_from
 
 
 def _partition_error(index: int, code: int, message: str | None = None) -> dict:
@@ -33,7 +36,7 @@ def one_batch_error(records) -> str | None:
     """Kafka's rule for Produce v3+: exactly one whole magic-2 batch per partition."""
     if records is None or len(records) < BATCH_OVERHEAD:
         return "Produce requests must have at least one record batch per partition"
-    size = 12 + int.from_bytes(records[8:12], "big", signed=True)
+    size = 12 + _batch_length(records, 8)[0]
     if records[16] != 2:
         return "Produce requests are only allowed to contain record batches with magic version 2"
     if size != len(records):
@@ -92,8 +95,7 @@ def produce(ctx, req: dict) -> dict | None:
                 broker.notify_append(name, index)
             partitions.append({"index": index, "error_code": 0, "base_offset": result.base_offset,
                                "log_append_time_ms": result.log_append_time_ms,
-                               "log_start_offset": result.log_start_offset,
-                               "record_errors": [], "error_message": None})
+                               "log_start_offset": result.log_start_offset})
         responses.append({"name": name, "partition_responses": partitions})
     if acks == 0:
         if failed:
