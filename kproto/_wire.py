@@ -21,6 +21,7 @@ _u16 = struct.Struct(">H")
 _u32 = struct.Struct(">I")
 _f64 = struct.Struct(">d")
 
+unpack_i16_from, unpack_i32_from = _i16.unpack_from, _i32.unpack_from   # by position, no copy
 unpack_i8, pack_i8 = _i8.unpack, _i8.pack
 unpack_i16, pack_i16 = _i16.unpack, _i16.pack
 unpack_i32, pack_i32 = _i32.unpack, _i32.pack
@@ -99,6 +100,33 @@ def read_uvarint_rest(io, byte: bytes, max_bytes: int = 5) -> int:
         shift += 7
         byte = io.read(1)
     raise DecodeError(f"varint longer than {max_bytes} bytes")
+
+
+def read_uvarint_at(buf: bytes, position: int, max_bytes: int = 5) -> tuple[int, int]:
+    """An unsigned varint at ``position`` of ``buf``: (value, position after it)."""
+    result = 0
+    for i in range(max_bytes):
+        if position + i >= len(buf):
+            raise DecodeError("varint cut short")
+        b = buf[position + i]
+        result |= (b & 0x7F) << (7 * i)
+        if b < 0x80:
+            return result, position + i + 1
+    raise DecodeError(f"varint longer than {max_bytes} bytes")
+
+
+def read_varint_at(buf: bytes, position: int) -> tuple[int, int]:
+    n, position = read_uvarint_at(buf, position, 5)
+    if n > 0xFFFFFFFF:
+        raise DecodeError("varint out of 32-bit range")
+    return (n >> 1) ^ -(n & 1), position
+
+
+def read_varlong_at(buf: bytes, position: int) -> tuple[int, int]:
+    n, position = read_uvarint_at(buf, position, 10)
+    if n > 0xFFFFFFFFFFFFFFFF:
+        raise DecodeError("varlong out of 64-bit range")
+    return (n >> 1) ^ -(n & 1), position
 
 
 def read_compact_length(io) -> int:
