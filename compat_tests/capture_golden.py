@@ -43,22 +43,18 @@ class RecordingProxy:
 
     def _requests(self, src: socket.socket, dst: socket.socket) -> None:
         reader = FrameReader()
-        while True:
-            try:
-                data = src.recv(1 << 16)
-            except OSError:
-                data = b""
-            if not data:
-                dst.close()
-                return
+
+        def record(data: bytes) -> None:
             reader.feed(data)
             while (frame := reader.next_frame()) is not None:
                 api_key, version, _ = peek_request_header(frame)
                 self.frames.setdefault((self.client, api_key, version), frame)
-            dst.sendall(data)
+
+        self._pipe(src, dst, record)
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, record=None) -> None:
+        """Copy src to dst until either side closes, showing each chunk to ``record``."""
         while True:
             try:
                 data = src.recv(1 << 16)
@@ -67,6 +63,8 @@ class RecordingProxy:
             if not data:
                 dst.close()
                 return
+            if record is not None:
+                record(data)
             dst.sendall(data)
 
 

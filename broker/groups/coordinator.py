@@ -207,13 +207,9 @@ class GroupCoordinator(Rebalancer):
         group = self._groups.get(group_id)
         if group is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
-        if group.is_in(S.DEAD):
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        error = group.validate_member(member_id, group_instance_id)
+        error = group.validate_generation(member_id, group_instance_id, generation_id)
         if error:
             return error
-        if generation_id != group.generation_id:
-            return ErrorCode.ILLEGAL_GENERATION
         if group.is_in(S.EMPTY):
             return ErrorCode.UNKNOWN_MEMBER_ID
         self._reschedule_heartbeat(group, group.members[member_id])

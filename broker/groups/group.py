@@ -312,6 +312,19 @@ class ClassicGroup:
             return ErrorCode.UNKNOWN_MEMBER_ID
         return ErrorCode.NONE
 
+    def validate_generation(self, member_id: str, group_instance_id: str | None,
+                            generation_id: int) -> ErrorCode:
+        """The checks Heartbeat and SyncGroup share, in Kafka's order: a live group, a
+        known member (not fenced), the current generation."""
+        if self.state is S.DEAD:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        error = self.validate_member(member_id, group_instance_id)
+        if error:
+            return error
+        if generation_id != self.generation_id:
+            return ErrorCode.ILLEGAL_GENERATION
+        return ErrorCode.NONE
+
     def validate_offset_commit(self, member_id: str, group_instance_id: str | None,
                                generation_id: int, transactional: bool) -> ErrorCode:
         """Kafka's ClassicGroup.validateOffsetCommit."""

@@ -410,13 +410,9 @@ class Rebalancer:
     def _validate_sync(group: ClassicGroup, generation_id: int, member_id: str,
                        group_instance_id: str | None, protocol_type: str | None,
                        protocol_name: str | None) -> ErrorCode:
-        if group.is_in(S.DEAD):
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        error = group.validate_member(member_id, group_instance_id)
+        error = group.validate_generation(member_id, group_instance_id, generation_id)
         if error:
             return error
-        if generation_id != group.generation_id:
-            return ErrorCode.ILLEGAL_GENERATION
         # A null type/name in the request (SyncGroup < v5) is not checked.
         for asked, actual in ((protocol_type, group.protocol_type),
                               (protocol_name, group.protocol_name)):
