@@ -16,7 +16,7 @@ from .config import LogConfig
 from .errors import StorageError
 from .log import PartitionLog
 from .producer_state import ProducerStateManager
-from .records import ATTR_CONTROL, INT32_MAX, NO_SEQUENCE, increment_sequence
+from .records import BASE_OFFSET, INT32_MAX, MAX_TIMESTAMP, PRODUCER_ID
 from .recovery import recover_segment
 from .results import FileSlice, ReadResult
 from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, LogSegment
@@ -158,19 +158,8 @@ class DiskPartitionLog(PartitionLog):
         position = self.segments[i].find_position(offset)
         for segment in self.segments[i:]:
             for header in segment.iter_header_tuples(position):
-                if header[9] >= 0:  # producer_id; see log.py for the tuple's fields
-                    base_offset, last_offset_delta, base_sequence = header[0], header[6], header[11]
-                    last_sequence = NO_SEQUENCE if base_sequence < 0 else increment_sequence(base_sequence, last_offset_delta)
-                    update(
-                        header[9],
-                        header[10],
-                        base_sequence,
-                        last_sequence,
-                        base_offset,
-                        base_offset + last_offset_delta,
-                        header[8],
-                        bool(header[5] & ATTR_CONTROL),
-                    )
+                if header[PRODUCER_ID] >= 0:
+                    update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
             position = 0
 
     # ------------------------------------------------------------ snapshots

@@ -13,6 +13,14 @@ class InvalidRecordError(StorageError):
     """A batch header is inconsistent (bad length, counts, codec)."""
 
 
+class NoRecordBatchError(InvalidRecordError):
+    """An append holds no record batch (empty, or shorter than a batch header)."""
+
+
+class NotOneBatchError(InvalidRecordError):
+    """An append that must be exactly one whole batch is more or less than one."""
+
+
 class RecordTooLargeError(StorageError):
     """A batch is larger than the topic's max.message.bytes."""
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import struct
-
 from .config import LogConfig
 from .errors import OffsetOutOfRangeError
 from .producer_state import ProducerStateManager
-from .records import ATTR_CONTROL, NO_SEQUENCE, increment_sequence, set_log_append_time
+from .records import BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, set_log_append_time
 from .results import AppendResult, ReadResult
-from .validation import validate_batches
+from .validation import validate_batches, validate_one_batch
 
-# base_offset, batch_length, partition_leader_epoch: the 16 bytes the CRC does not cover
-FRONT = struct.Struct(">qii")
-PARTITION_LEADER_EPOCH = 0
-
-
-def _last_sequence(header: tuple) -> int:
-    base_sequence = header[11]
-    return NO_SEQUENCE if base_sequence < 0 else increment_sequence(base_sequence, header[6])
+ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
 
 
 class PartitionLog:
@@ -40,24 +31,26 @@ class PartitionLog:
     def last_stable_offset(self) -> int:
         return self.log_end_offset
 
-    def append(self, records: bytes | bytearray | memoryview, now_ms: int) -> AppendResult:
-        """Check every batch, then assign offsets and write them all, or write nothing."""
+    def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False) -> AppendResult:
+        """Check every batch, then assign offsets and write them all, or write nothing.
+
+        one_batch: records must be exactly one whole magic-2 batch (Kafka's rule for Produce
+        v3+), else NoRecordBatchError, UnsupportedMessageFormatError or NotOneBatchError.
+        """
         view = records if isinstance(records, memoryview) else memoryview(records)
         config = self.config
-        batches = validate_batches(view, config.max_message_bytes)
+        if one_batch:
+            batches = [(0, len(view), validate_one_batch(view, config.max_message_bytes))]
+        else:
+            batches = validate_batches(view, config.max_message_bytes)
         log_append_time = config.message_timestamp_type == "LogAppendTime"
-        # header tuple: 0 base_offset, 1 batch_length, 2 partition_leader_epoch, 3 magic, 4 crc,
-        # 5 attributes, 6 last_offset_delta, 7 base_timestamp, 8 max_timestamp, 9 producer_id,
-        # 10 producer_epoch, 11 base_sequence, 12 records_count
 
         idempotent = False
         pending: dict[int, tuple[int, int]] = {}
         for _, _, header in batches:
-            if header[9] >= 0:
+            if header[PRODUCER_ID] >= 0:
                 idempotent = True
-                duplicate = self.producer_state.check(
-                    header[9], header[10], header[11], _last_sequence(header), bool(header[5] & ATTR_CONTROL), pending
-                )
+                duplicate = self.producer_state.check(header, pending)
                 if duplicate is not None:
                     timestamp = duplicate[4] if log_append_time else -1
                     return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)
@@ -67,17 +60,17 @@ class PartitionLog:
         written = []  # (size, last_offset, max_timestamp) per batch
         total = 0
         for start, end, header in batches:
-            last_offset = next_offset + header[6]
+            last_offset = next_offset + header[LAST_OFFSET_DELTA]
             if log_append_time:
                 batch = bytearray(view[start:end])
                 set_log_append_time(batch, now_ms)
-                FRONT.pack_into(batch, 0, next_offset, header[1], PARTITION_LEADER_EPOCH)
+                FRONT.pack_into(batch, 0, next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH)
                 iov.append(batch)
                 written.append((end - start, last_offset, now_ms))
             else:
-                iov.append(FRONT.pack(next_offset, header[1], PARTITION_LEADER_EPOCH))
+                iov.append(FRONT.pack(next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH))
                 iov.append(view[start + FRONT.size : end])
-                written.append((end - start, last_offset, header[8]))
+                written.append((end - start, last_offset, header[MAX_TIMESTAMP]))
             total += end - start
             next_offset = last_offset + 1
         self._write(iov, total, written, now_ms)
@@ -86,17 +79,8 @@ class PartitionLog:
         if idempotent:
             update = self.producer_state.update
             for (_, _, header), (_, last_offset, max_timestamp) in zip(batches, written):
-                if header[9] >= 0:
-                    update(
-                        header[9],
-                        header[10],
-                        header[11],
-                        _last_sequence(header),
-                        last_offset - header[6],
-                        last_offset,
-                        max_timestamp,
-                        bool(header[5] & ATTR_CONTROL),
-                    )
+                if header[PRODUCER_ID] >= 0:
+                    update(header, last_offset - header[LAST_OFFSET_DELTA], max_timestamp)
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append_time else -1, self.log_start_offset)
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:

@@ -20,7 +20,17 @@ from collections import deque
 from .crc import crc32c
 
 from .errors import InvalidProducerEpochError, OutOfOrderSequenceError
-from .records import INT32_MAX, NO_SEQUENCE
+from .records import (
+    ATTR_CONTROL,
+    ATTRIBUTES,
+    BASE_SEQUENCE,
+    INT32_MAX,
+    LAST_OFFSET_DELTA,
+    NO_SEQUENCE,
+    PRODUCER_EPOCH,
+    PRODUCER_ID,
+    last_sequence_of,
+)
 
 BATCHES_TO_RETAIN = 5
 
@@ -53,21 +63,19 @@ class ProducerStateManager:
     def __init__(self) -> None:
         self.producers: dict[int, ProducerEntry] = {}
 
-    def check(
-        self,
-        producer_id: int,
-        producer_epoch: int,
-        first_sequence: int,
-        last_sequence: int,
-        is_control: bool,
-        pending: dict[int, tuple[int, int]],
-    ) -> tuple[int, int, int, int, int] | None:
-        """Validate one batch; return the retained batch it duplicates, or None.
+    def check(self, header: tuple, pending: dict[int, tuple[int, int]]) -> tuple[int, int, int, int, int] | None:
+        """Validate one batch of a producer (its HEADER tuple or BatchHeader; producer_id >= 0);
+        return the retained batch it duplicates, or None.
 
         pending holds (epoch, last sequence) of batches checked earlier in the same append;
         it is updated when the batch is accepted. Raises InvalidProducerEpochError or
         OutOfOrderSequenceError.
         """
+        producer_id = header[PRODUCER_ID]
+        producer_epoch = header[PRODUCER_EPOCH]
+        first_sequence = header[BASE_SEQUENCE]
+        last_sequence = last_sequence_of(header)
+        is_control = header[ATTRIBUTES] & ATTR_CONTROL
         entry = self.producers.get(producer_id)
         if entry is not None and entry.producer_epoch == producer_epoch and not is_control:
             for batch in entry.batches:
@@ -105,26 +113,20 @@ class ProducerStateManager:
             pending[producer_id] = (producer_epoch, last_sequence)
         return None
 
-    def update(
-        self,
-        producer_id: int,
-        producer_epoch: int,
-        first_sequence: int,
-        last_sequence: int,
-        base_offset: int,
-        last_offset: int,
-        timestamp: int,
-        is_control: bool,
-    ) -> None:
-        """Record a batch written to the log (or replayed from it)."""
+    def update(self, header: tuple, base_offset: int, timestamp: int) -> None:
+        """Record a batch of a producer written to the log (or replayed from it): its HEADER
+        tuple or BatchHeader, the offset it was stored at, and its max timestamp as stored."""
+        producer_id = header[PRODUCER_ID]
+        producer_epoch = header[PRODUCER_EPOCH]
         entry = self.producers.get(producer_id)
         if entry is None:
             entry = self.producers[producer_id] = ProducerEntry(producer_epoch)
         elif entry.producer_epoch != producer_epoch:
             entry.producer_epoch = producer_epoch
             entry.batches.clear()
-        if not is_control:
-            entry.batches.append((first_sequence, last_sequence, base_offset, last_offset, timestamp))
+        if not header[ATTRIBUTES] & ATTR_CONTROL:
+            last_offset = base_offset + header[LAST_OFFSET_DELTA]
+            entry.batches.append((header[BASE_SEQUENCE], last_sequence_of(header), base_offset, last_offset, timestamp))
         entry.last_timestamp = timestamp
 
     def truncate(self) -> None:

@@ -1,10 +1,14 @@
 """Kafka RecordBatch v2 (magic 2): header, batch iteration, record decoding and building.
 
-Batch layout (big-endian), positions in bytes:
-  0 base_offset int64 | 8 batch_length int32 | 12 partition_leader_epoch int32 | 16 magic int8
-  17 crc uint32 (CRC-32C of bytes 21..end) | 21 attributes int16 | 23 last_offset_delta int32
-  27 base_timestamp int64 | 35 max_timestamp int64 | 43 producer_id int64 | 51 producer_epoch int16
-  53 base_sequence int32 | 57 records_count int32 | 61 records (compressed as a whole if a codec is set)
+The batch header's layout is defined once, here, and read by name in two ways:
+- `BatchHeader`, a named tuple: `read_header(buffer).producer_id`. Everywhere but the loops below.
+- the plain `HEADER.unpack_from(buffer, position)` tuple with the field indexes below:
+  `header[PRODUCER_ID]`. The append path, recovery and producer-state replay use it: a
+  BatchHeader there (one more object per batch, and an attribute costs more than an index)
+  made an append about 10% more expensive.
+A BatchHeader is a HEADER tuple, so the indexes, and helpers that take a header such as
+`last_sequence_of`, work on both. The `*_POS` constants are the byte positions of the fields
+in a batch, for reading or patching one field in place.
 """
 
 from __future__ import annotations
@@ -19,19 +23,36 @@ from .crc import crc32c
 from .codecs import Compression, compress, decompress
 from .errors import CorruptRecordError, UnsupportedMessageFormatError
 
+# The header, big-endian, field by field; the CRC-32C covers attributes to the end of the batch,
+# and records_count records follow it (compressed as a whole if a codec is set).
 HEADER = struct.Struct(">qiibIhiqqqhii")
 HEADER_BYTES = HEADER.size  # 61
-LOG_OVERHEAD = 12  # base_offset + batch_length: what batch_length does not count
+
+# Index of each field in a HEADER tuple (and in a BatchHeader), and its byte position in a batch.
+BASE_OFFSET, BASE_OFFSET_POS = 0, 0  # int64
+BATCH_LENGTH, BATCH_LENGTH_POS = 1, 8  # int32: bytes after this field
+PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_POS = 2, 12  # int32
+MAGIC, MAGIC_POS = 3, 16  # int8
+CRC, CRC_POS = 4, 17  # uint32
+ATTRIBUTES, ATTRIBUTES_POS = 5, 21  # int16
+LAST_OFFSET_DELTA, LAST_OFFSET_DELTA_POS = 6, 23  # int32
+BASE_TIMESTAMP, BASE_TIMESTAMP_POS = 7, 27  # int64
+MAX_TIMESTAMP, MAX_TIMESTAMP_POS = 8, 35  # int64
+PRODUCER_ID, PRODUCER_ID_POS = 9, 43  # int64
+PRODUCER_EPOCH, PRODUCER_EPOCH_POS = 10, 51  # int16
+BASE_SEQUENCE, BASE_SEQUENCE_POS = 11, 53  # int32
+RECORDS_COUNT, RECORDS_COUNT_POS = 12, 57  # int32
+RECORDS_POS = HEADER_BYTES
+
+LOG_OVERHEAD = BATCH_LENGTH_POS + 4  # base_offset + batch_length: what batch_length does not count
 BATCH_LENGTH_MIN = HEADER_BYTES - LOG_OVERHEAD  # 49
-# The first 27 bytes, through last_offset_delta: enough to walk a log by offset.
+# base_offset .. last_offset_delta, the first 27 bytes: enough to walk a log by offset
+# (a HEADER_PREFIX tuple takes the same indexes as a HEADER tuple).
 HEADER_PREFIX = struct.Struct(">qiibIhi")
 HEADER_PREFIX_BYTES = HEADER_PREFIX.size
-
-PARTITION_LEADER_EPOCH_POS = 12
-MAGIC_POS = 16
-CRC_POS = 17
-ATTRIBUTES_POS = 21
-MAX_TIMESTAMP_POS = 35
+# base_offset, batch_length, partition_leader_epoch: the front the CRC does not cover,
+# which an append rewrites.
+FRONT = struct.Struct(">qii")
 
 CURRENT_MAGIC = 2
 ATTR_COMPRESSION_MASK = 0x07
@@ -43,10 +64,11 @@ NO_SEQUENCE = -1
 INT32_MAX = 2**31 - 1
 
 _INT16 = struct.Struct(">h")
+_INT32 = struct.Struct(">i")
 _UINT32 = struct.Struct(">I")
 _INT64 = struct.Struct(">q")
 _BODY = struct.Struct(">hiqqqhii")  # attributes .. records_count
-_FRONT = struct.Struct(">qiibI")  # base_offset .. crc
+_FRONT_TO_CRC = struct.Struct(">qiibI")  # base_offset .. crc
 
 
 class TimestampType(IntEnum):
@@ -55,6 +77,8 @@ class TimestampType(IntEnum):
 
 
 class BatchHeader(NamedTuple):
+    """A batch header by name; a HEADER tuple, so the field indexes read it too."""
+
     base_offset: int
     batch_length: int
     partition_leader_epoch: int
@@ -96,9 +120,7 @@ class BatchHeader(NamedTuple):
 
     @property
     def last_sequence(self) -> int:
-        if self.base_sequence == NO_SEQUENCE:
-            return NO_SEQUENCE
-        return increment_sequence(self.base_sequence, self.last_offset_delta)
+        return last_sequence_of(self)
 
 
 @dataclass
@@ -117,6 +139,14 @@ def increment_sequence(sequence: int, increment: int) -> int:
     if sequence > INT32_MAX - increment:
         return increment - (INT32_MAX - sequence) - 1
     return sequence + increment
+
+
+def last_sequence_of(header: tuple) -> int:
+    """Sequence of the batch's last record (a HEADER tuple or BatchHeader); NO_SEQUENCE without one."""
+    base_sequence = header[BASE_SEQUENCE]
+    if base_sequence < 0:
+        return NO_SEQUENCE
+    return increment_sequence(base_sequence, header[LAST_OFFSET_DELTA])
 
 
 def read_header(buffer: bytes | bytearray | memoryview, position: int = 0) -> BatchHeader:
@@ -139,7 +169,7 @@ def iter_batches(buffer: bytes | bytearray | memoryview) -> Iterator[memoryview]
     while position < end:
         if end - position < LOG_OVERHEAD:
             raise CorruptRecordError("truncated record batch")
-        (batch_length,) = struct.unpack_from(">i", view, position + 8)
+        (batch_length,) = _INT32.unpack_from(view, position + BATCH_LENGTH_POS)
         size = batch_length + LOG_OVERHEAD
         if batch_length < BATCH_LENGTH_MIN or position + size > end:
             raise CorruptRecordError("truncated record batch")
@@ -304,7 +334,7 @@ def build_batch(
         base_sequence,
         len(items),
     ) + bytes(data)
-    front = _FRONT.pack(base_offset, len(body) + 9, partition_leader_epoch, CURRENT_MAGIC, crc32c(body))
+    front = _FRONT_TO_CRC.pack(base_offset, len(body) + 9, partition_leader_epoch, CURRENT_MAGIC, crc32c(body))
     return front + body
 
 

@@ -13,7 +13,20 @@ from dataclasses import dataclass, field
 
 from .crc import crc32c
 
-from .records import ATTRIBUTES_POS, BATCH_LENGTH_MIN, CURRENT_MAGIC, HEADER, HEADER_BYTES, LOG_OVERHEAD
+from .records import (
+    ATTRIBUTES_POS,
+    BASE_OFFSET,
+    BATCH_LENGTH,
+    BATCH_LENGTH_MIN,
+    CRC,
+    CURRENT_MAGIC,
+    HEADER,
+    HEADER_BYTES,
+    LAST_OFFSET_DELTA,
+    LOG_OVERHEAD,
+    MAGIC,
+    MAX_TIMESTAMP,
+)
 from .segment import LogSegment
 
 _NO_LIMIT = 2**62
@@ -124,23 +137,24 @@ def _walk_batches(segment: LogSegment, size: int, walk: _Walk, index_interval_by
             max_timestamp, offset_of_max = walk.max_timestamp, walk.offset_of_max
             since_entry = walk.since_entry
             skip_index = walk.indexed_at_start
+            unpack_from = HEADER.unpack_from
             while size - position >= HEADER_BYTES:
-                header = HEADER.unpack_from(view, position)
-                end = position + LOG_OVERHEAD + header[1]
+                header = unpack_from(view, position)
+                end = position + LOG_OVERHEAD + header[BATCH_LENGTH]
                 if (
-                    header[1] < BATCH_LENGTH_MIN
+                    header[BATCH_LENGTH] < BATCH_LENGTH_MIN
                     or end > size
-                    or header[3] != CURRENT_MAGIC
-                    or header[0] != next_offset
-                    or header[6] < 0
-                    or crc32c(view[position + ATTRIBUTES_POS : end]) != header[4]
+                    or header[MAGIC] != CURRENT_MAGIC
+                    or header[BASE_OFFSET] != next_offset
+                    or header[LAST_OFFSET_DELTA] < 0
+                    or crc32c(view[position + ATTRIBUTES_POS : end]) != header[CRC]
                 ):
                     break
-                last_offset = header[0] + header[6]
+                last_offset = next_offset + header[LAST_OFFSET_DELTA]
                 if position == 0:
-                    walk.first_max_timestamp = header[8]
-                if header[8] > max_timestamp:
-                    max_timestamp, offset_of_max = header[8], last_offset
+                    walk.first_max_timestamp = header[MAX_TIMESTAMP]
+                if header[MAX_TIMESTAMP] > max_timestamp:
+                    max_timestamp, offset_of_max = header[MAX_TIMESTAMP], last_offset
                 if skip_index:
                     skip_index = False
                     since_entry = 0

@@ -15,10 +15,13 @@ from typing import Iterator
 from .index import OffsetIndex, TimeIndex
 from .records import (
     ATTR_TIMESTAMP_TYPE,
+    BASE_OFFSET,
+    BATCH_LENGTH,
     CURRENT_MAGIC,
     HEADER,
     HEADER_BYTES,
     HEADER_PREFIX,
+    LAST_OFFSET_DELTA,
     LOG_OVERHEAD,
     BatchHeader,
     decode_records,
@@ -181,10 +184,10 @@ class LogSegment:
         position = self.offset_index.lookup(offset)
         reader = self._header_reader()
         while True:
-            base_offset, batch_length, _, _, _, _, last_offset_delta = reader.prefix_at(position)
-            if base_offset + last_offset_delta >= offset:
+            prefix = reader.prefix_at(position)
+            if prefix[BASE_OFFSET] + prefix[LAST_OFFSET_DELTA] >= offset:
                 return position
-            position += LOG_OVERHEAD + batch_length
+            position += LOG_OVERHEAD + prefix[BATCH_LENGTH]
 
     def read_end(self, position: int, max_bytes: int, at_least_one: bool) -> tuple[int, int]:
         """End of the whole batches from position that fit in max_bytes (at least one if asked).
@@ -197,12 +200,12 @@ class LogSegment:
         walk = max(position, self.offset_index.position_at_or_below(limit))
         reader = self._header_reader()
         while True:
-            base_offset, batch_length, _, _, _, _, last_offset_delta = reader.prefix_at(walk)
-            end = walk + LOG_OVERHEAD + batch_length
+            prefix = reader.prefix_at(walk)
+            end = walk + LOG_OVERHEAD + prefix[BATCH_LENGTH]
             if end > limit:
                 if walk == position and at_least_one:
-                    return end, base_offset + last_offset_delta + 1
-                return walk, base_offset
+                    return end, prefix[BASE_OFFSET] + prefix[LAST_OFFSET_DELTA] + 1
+                return walk, prefix[BASE_OFFSET]
             walk = end
 
     def remember_read(self, next_offset: int, position: int) -> None:
@@ -268,7 +271,7 @@ class LogSegment:
             while position < size:
                 header = unpack_from(mapped, position)
                 yield header
-                position += LOG_OVERHEAD + header[1]
+                position += LOG_OVERHEAD + header[BATCH_LENGTH]
 
     def __repr__(self) -> str:
         return f"LogSegment({self.log_path!r}, size={self.size}, next_offset={self.next_offset})"
@@ -297,7 +300,7 @@ class _HeaderReader:
         return layout.unpack_from(self.buffer, at)
 
     def prefix_at(self, position: int) -> tuple:
-        """base_offset .. last_offset_delta of the batch at position."""
+        """HEADER_PREFIX tuple (base_offset .. last_offset_delta) of the batch at position."""
         return self._unpack(HEADER_PREFIX, position)
 
     def header_at(self, position: int) -> BatchHeader:

@@ -1,4 +1,7 @@
-"""Checks on the batches of an append: header fields and CRC only, no record decoding."""
+"""Checks on the batches of an append: header fields and CRC only, no record decoding.
+
+Each batch header is unpacked once, here; the append goes on with the HEADER tuples returned.
+"""
 
 from __future__ import annotations
 
@@ -9,48 +12,93 @@ from .crc import crc32c
 from .errors import (
     CorruptRecordError,
     InvalidRecordError,
+    NoRecordBatchError,
+    NotOneBatchError,
     RecordTooLargeError,
     UnsupportedMessageFormatError,
 )
-from .records import ATTRIBUTES_POS, BATCH_LENGTH_MIN, CURRENT_MAGIC, HEADER, HEADER_BYTES, LOG_OVERHEAD, MAGIC_POS
+from .records import (
+    ATTRIBUTES,
+    ATTRIBUTES_POS,
+    ATTR_COMPRESSION_MASK,
+    BATCH_LENGTH,
+    BATCH_LENGTH_MIN,
+    BATCH_LENGTH_POS,
+    CRC,
+    CURRENT_MAGIC,
+    HEADER,
+    HEADER_BYTES,
+    LAST_OFFSET_DELTA,
+    LOG_OVERHEAD,
+    MAGIC,
+    MAGIC_POS,
+    RECORDS_COUNT,
+)
 
-_MAX_CODEC = 4
+_MAX_CODEC = 4  # zstd
 _INT32 = struct.Struct(">i")
 
 
 def validate_batches(view: memoryview, max_message_bytes: int) -> list[tuple[int, int, tuple]]:
-    """Split view into batches and check each; returns (start, end, header tuple) per batch.
+    """Split view into batches and check each; returns (start, end, HEADER tuple) per batch.
 
     Raises CorruptRecordError (partial batch, CRC mismatch), UnsupportedMessageFormatError
-    (magic != 2), RecordTooLargeError, InvalidRecordError (inconsistent header).
+    (magic != 2), RecordTooLargeError, InvalidRecordError (inconsistent header; NoRecordBatchError
+    if view is empty).
     """
     total = len(view)
     if total == 0:
-        raise InvalidRecordError("no record batches")
+        raise NoRecordBatchError("no record batches")
     unpack_from = HEADER.unpack_from
     batches = []
     start = 0
     while start < total:
-        # header: 0 base_offset, 1 batch_length, 2 partition_leader_epoch, 3 magic, 4 crc,
-        # 5 attributes, 6 last_offset_delta, 7 base_timestamp, 8 max_timestamp,
-        # 9 producer_id, 10 producer_epoch, 11 base_sequence, 12 records_count
         header = unpack_from(view, start) if total - start >= HEADER_BYTES else None
-        end = start + LOG_OVERHEAD + header[1] if header else total + 1
+        end = start + LOG_OVERHEAD + header[BATCH_LENGTH] if header else total + 1
         if (
             end > total
-            or header[3] != CURRENT_MAGIC
-            or header[1] < BATCH_LENGTH_MIN
+            or header[MAGIC] != CURRENT_MAGIC
+            or header[BATCH_LENGTH] < BATCH_LENGTH_MIN
             or end - start > max_message_bytes
-            or header[6] < 0
-            or header[12] != header[6] + 1
-            or header[5] & 0x07 > _MAX_CODEC
+            or header[LAST_OFFSET_DELTA] < 0
+            or header[RECORDS_COUNT] != header[LAST_OFFSET_DELTA] + 1
+            or header[ATTRIBUTES] & ATTR_COMPRESSION_MASK > _MAX_CODEC
         ):
             _explain(view, start, max_message_bytes)
-        if crc32c(view[start + ATTRIBUTES_POS : end]) != header[4]:
+        if crc32c(view[start + ATTRIBUTES_POS : end]) != header[CRC]:
             raise CorruptRecordError("record batch CRC mismatch")
         batches.append((start, end, header))
         start = end
     return batches
+
+
+def validate_one_batch(view: memoryview, max_message_bytes: int) -> tuple:
+    """Check that view is exactly one whole magic-2 batch, then check it as validate_batches
+    does; returns its HEADER tuple.
+
+    This is Kafka's rule for a partition's records in Produce v3+. Raises, in this order:
+    NoRecordBatchError (shorter than a batch header), UnsupportedMessageFormatError (magic != 2),
+    NotOneBatchError (batch_length does not end the batch at the end of view), then the
+    errors of validate_batches.
+    """
+    total = len(view)
+    if total < HEADER_BYTES:
+        raise NoRecordBatchError(f"{total} bytes hold no record batch")
+    header = HEADER.unpack_from(view, 0)
+    if header[MAGIC] != CURRENT_MAGIC:
+        raise UnsupportedMessageFormatError(f"record batch magic {header[MAGIC]}, only 2 is supported")
+    if header[BATCH_LENGTH] + LOG_OVERHEAD != total:
+        raise NotOneBatchError(f"a record batch of {header[BATCH_LENGTH] + LOG_OVERHEAD} bytes in {total} bytes")
+    if (
+        total > max_message_bytes
+        or header[LAST_OFFSET_DELTA] < 0
+        or header[RECORDS_COUNT] != header[LAST_OFFSET_DELTA] + 1
+        or header[ATTRIBUTES] & ATTR_COMPRESSION_MASK > _MAX_CODEC
+    ):
+        _explain(view, 0, max_message_bytes)
+    if crc32c(view[ATTRIBUTES_POS:]) != header[CRC]:
+        raise CorruptRecordError("record batch CRC mismatch")
+    return header
 
 
 def _explain(view: memoryview, start: int, max_message_bytes: int) -> None:
@@ -58,7 +106,7 @@ def _explain(view: memoryview, start: int, max_message_bytes: int) -> None:
     total = len(view)
     if total - start < LOG_OVERHEAD:
         raise CorruptRecordError("truncated record batch")
-    (batch_length,) = _INT32.unpack_from(view, start + 8)
+    (batch_length,) = _INT32.unpack_from(view, start + BATCH_LENGTH_POS)
     end = start + LOG_OVERHEAD + batch_length
     if batch_length <= MAGIC_POS - LOG_OVERHEAD or end > total:
         raise CorruptRecordError("truncated record batch")
@@ -70,6 +118,9 @@ def _explain(view: memoryview, start: int, max_message_bytes: int) -> None:
     if end - start > max_message_bytes:
         raise RecordTooLargeError(f"record batch of {end - start} bytes exceeds max.message.bytes {max_message_bytes}")
     header = HEADER.unpack_from(view, start)
-    if header[6] < 0 or header[12] != header[6] + 1:
-        raise InvalidRecordError(f"record batch last_offset_delta {header[6]} does not match records_count {header[12]}")
-    raise InvalidRecordError(f"unknown compression codec {header[5] & 0x07}")
+    if header[LAST_OFFSET_DELTA] < 0 or header[RECORDS_COUNT] != header[LAST_OFFSET_DELTA] + 1:
+        raise InvalidRecordError(
+            f"record batch last_offset_delta {header[LAST_OFFSET_DELTA]} "
+            f"does not match records_count {header[RECORDS_COUNT]}"
+        )
+    raise InvalidRecordError(f"unknown compression codec {header[ATTRIBUTES] & ATTR_COMPRESSION_MASK}")

@@ -6,8 +6,6 @@ decoded. acks=0 gets no response; if such a request fails, the connection is clo
 so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
 """
 
-import struct
-
 from broker.connection import CloseConnection
 from broker.clock import now_ms
 from broker.errors import storage_error_code
@@ -15,10 +13,15 @@ from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
 from storage import validate_topic_name
-from storage.errors import StorageError
+from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
 
-BATCH_OVERHEAD = 61   # a RecordBatch header
-_batch_length = struct.Struct(">i").unpack_from
+# Kafka's messages for its rule of Produce v3+, exactly one whole magic-2 batch per partition,
+# which storage checks (append(..., one_batch=True)); each error's code is INVALID_RECORD.
+ONE_BATCH_MESSAGES = {
+    NoRecordBatchError: "Produce requests must have at least one record batch per partition",
+    UnsupportedMessageFormatError: "Produce requests are only allowed to contain record batches with magic version 2",
+    NotOneBatchError: "Produce requests must contain exactly one whole record batch per partition",
+}
 
 
 def _partition_error(index: int, code: int, message: str | None = None) -> dict:
@@ -30,18 +33,6 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
     return {"responses": [{"name": t["name"], "partition_responses": [
         _partition_error(p["index"], code) for p in t["partition_data"]]} for t in req["topic_data"]],
         "throttle_time_ms": 0}
-
-
-def one_batch_error(records) -> str | None:
-    """Kafka's rule for Produce v3+: exactly one whole magic-2 batch per partition."""
-    if records is None or len(records) < BATCH_OVERHEAD:
-        return "Produce requests must have at least one record batch per partition"
-    size = 12 + _batch_length(records, 8)[0]
-    if records[16] != 2:
-        return "Produce requests are only allowed to contain record batches with magic version 2"
-    if size != len(records):
-        return "Produce requests must contain exactly one whole record batch per partition"
-    return None
 
 
 @handles(PRODUCE, "0-11", error_response=_errors)
@@ -79,16 +70,11 @@ def produce(ctx, req: dict) -> dict | None:
                 partitions.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                 failed = True
                 continue
-            records = part["records"]
-            problem = one_batch_error(records)
-            if problem is not None:
-                partitions.append(_partition_error(index, ErrorCode.INVALID_RECORD, problem))
-                failed = True
-                continue
             try:
-                result = storage.partition(name, index).append(records, now)
+                result = storage.partition(name, index).append(part["records"] or b"", now, one_batch=True)
             except StorageError as exc:
-                partitions.append(_partition_error(index, storage_error_code(exc), str(exc) or None))
+                message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
+                partitions.append(_partition_error(index, storage_error_code(exc), message))
                 failed = True
                 continue
             if not result.duplicate:

@@ -38,3 +38,19 @@ def same_batch(stored: bytes, sent: bytes, base_offset: int) -> bool:
         and stored[8:12] == sent[8:12]
         and stored[16:] == sent[16:]
     )
+
+
+def corrupt(batch: bytes, position: int) -> bytes:
+    data = bytearray(batch)
+    data[position] ^= 0x40
+    return bytes(data)
+
+
+def assert_nothing_written(log, engine, end: int, size: int):
+    """log (partition 0 of topic "t") ends at end after size bytes, also after a reopen."""
+    assert log.log_end_offset == end
+    assert log.read(0, 1 << 30).size == size
+    if engine.disk:
+        engine.reopen()
+        again = engine.storage.partition("t", 0)
+        assert (again.log_end_offset, again.read(0, 1 << 30).size) == (end, size)

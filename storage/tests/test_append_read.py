@@ -19,7 +19,7 @@ from storage import (
     read_header,
 )
 
-from .helpers import make_batch, read_all, same_batch, split
+from .helpers import assert_nothing_written, corrupt, make_batch, read_all, same_batch, split
 
 
 def open_log(engine, **config):
@@ -155,21 +155,6 @@ def test_log_append_time(engine):
 
 
 # ---------------------------------------------------------------- refused appends
-
-
-def corrupt(batch: bytes, position: int) -> bytes:
-    data = bytearray(batch)
-    data[position] ^= 0x40
-    return bytes(data)
-
-
-def assert_nothing_written(log, engine, end: int, size: int):
-    assert log.log_end_offset == end
-    assert log.read(0, 1 << 30).size == size
-    if engine.disk:
-        engine.reopen()
-        again = engine.storage.partition("t", 0)
-        assert (again.log_end_offset, again.read(0, 1 << 30).size) == (end, size)
 
 
 def test_crc_mismatch_refuses_the_whole_append(engine):

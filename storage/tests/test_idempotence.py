@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import InvalidProducerEpochError, LogConfig, OutOfOrderSequenceError
+from storage import InvalidProducerEpochError, LogConfig, OutOfOrderSequenceError, read_header
 from storage.producer_state import ProducerStateManager
 
 from .helpers import make_batch, read_all
@@ -161,10 +161,13 @@ def test_state_rebuilt_from_the_log_without_snapshots(disk):
 
 
 def test_snapshot_round_trip_and_damage():
+    def header(count, pid, epoch, sequence):
+        return read_header(make_batch(count, producer_id=pid, producer_epoch=epoch, base_sequence=sequence))
+
     state = ProducerStateManager()
-    state.update(5, 1, 0, 4, 100, 104, 77, False)
-    state.update(5, 1, 5, 5, 105, 105, 78, False)
-    state.update(6, 0, 9, 9, 106, 106, 79, False)
+    state.update(header(5, 5, 1, 0), 100, 77)
+    state.update(header(1, 5, 1, 5), 105, 78)
+    state.update(header(1, 6, 0, 9), 106, 79)
     data = state.to_snapshot()
     again = ProducerStateManager.from_snapshot(data)
     assert {pid: (e.producer_epoch, list(e.batches), e.last_timestamp) for pid, e in again.producers.items()} == {

@@ -9,8 +9,14 @@ import pytest
 
 from storage import Compression, CorruptRecordError, Record, TimestampType, build_batch, decode_records, read_header
 from storage.codecs import XERIAL_MAGIC, compress, decompress
+from storage import records
 from storage.records import (
+    FRONT,
+    HEADER,
     HEADER_BYTES,
+    HEADER_PREFIX,
+    BatchHeader,
+    last_sequence_of,
     _read_varint,
     _write_varint,
     batch_crc,
@@ -48,6 +54,26 @@ def test_header_is_61_bytes_with_fields_at_kafka_positions():
     assert header.records_count == 3
     assert header.crc == crc32c.crc32c(batch[21:]) == batch_crc(batch)
     assert struct.unpack_from(">q", batch, 35)[0] == 120
+
+
+def test_field_indexes_and_positions_follow_the_header_layout():
+    codes = HEADER.format.lstrip(">")
+    assert len(codes) == len(BatchHeader._fields)
+    position = 0
+    for index, (name, code) in enumerate(zip(BatchHeader._fields, codes)):
+        assert (getattr(records, name.upper()), getattr(records, name.upper() + "_POS")) == (index, position), name
+        position += struct.calcsize(">" + code)
+    assert records.RECORDS_POS == position == HEADER_BYTES
+    assert HEADER.format.startswith(HEADER_PREFIX.format) and HEADER.format.startswith(FRONT.format)
+    assert HEADER_PREFIX.size == records.BASE_TIMESTAMP_POS and FRONT.size == records.MAGIC_POS
+
+
+@pytest.mark.parametrize(
+    "base_sequence,count,last_sequence", [(-1, 3, -1), (0, 1, 0), (5, 3, 7), (2**31 - 2, 4, 1)]
+)
+def test_last_sequence_of_a_header_tuple_and_a_batch_header(base_sequence, count, last_sequence):
+    batch = build_batch([b"x"] * count, producer_id=1, producer_epoch=0, base_sequence=base_sequence)
+    assert last_sequence_of(HEADER.unpack_from(batch)) == read_header(batch).last_sequence == last_sequence
 
 
 @pytest.mark.parametrize("codec", CODECS)
