@@ -147,10 +147,12 @@ def test_acks_0_gets_no_response(client, topic):
     assert stored(client, topic) == [(0, b"a"), (1, b"b")]
 
 
-def test_failed_acks_0_closes_the_connection(served, client, topic):
+@pytest.mark.parametrize("version,records", [(11, batch(b"a")[:-1]), (2, batch(b"a"))],
+                         ids=["invalid record", "unsupported version"])
+def test_failed_acks_0_closes_the_connection(served, client, topic, version, records):
     """acks=0 has no response to carry the error: the broker closes the connection, as Kafka does."""
     create_topic(client, topic)
-    client.send(PRODUCE, 11, produce_body(topic, {0: batch(b"a")[:-1]}, acks=0))
+    client.send(PRODUCE, version, produce_body(topic, {0: records}, acks=0))
     assert client.is_closed()
     with served.client() as other:
         assert stored(other, topic) == []
