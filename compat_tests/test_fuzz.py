@@ -11,8 +11,9 @@ inside the test body, so Hypothesis shrinks a failure to the request that caused
 - the broker logged no error meanwhile (a handler that fails logs a traceback and
   answers UNKNOWN_SERVER_ERROR).
 
-The last test injects a bug into one handler of a broker and checks that the fuzz
-catches it and shrinks it to a one-topic request, so a fuzz that cannot fail goes seen.
+The last test injects a bug into one handler of a broker process and checks that the
+fuzz catches it and shrinks it to a one-topic request: were the checks above to go
+blind, that test would fail.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from broker.config import BrokerConfig
 from broker.core import Broker
 from broker.server import serve
 from broker.testing import RawClient
-from kproto.messages import CREATE_TOPICS, METADATA, PRODUCE
+from kproto.messages import CREATE_TOPICS, PRODUCE
 from storage import Record, build_batch, decode_records, iter_batches
 
 TIMESTAMP = 1_700_000_000_000   # record timestamps start here (CreateTime)
@@ -144,15 +144,8 @@ def create_topic(client: RawClient, name: str, partitions: int = 1, configs: dic
     return result["topic_id"]
 
 
-def topic_id(client: RawClient, name: str) -> bytes:
-    """The topic's id, from Metadata v12."""
-    response = client.request(METADATA, 12, {"topics": [{"name": name}], "allow_auto_topic_creation": False})
-    [topic] = response["topics"]
-    assert topic["error_code"] == 0, topic
-    return topic["topic_id"]
-
-
 def produce_body(topic: str, records_by_partition: dict[int, bytes | None], *, acks: int = -1) -> dict:
+    """A Produce of one topic: ``records`` (a batch, or anything to refuse) by partition."""
     return {"transactional_id": None, "acks": acks, "timeout_ms": 5000, "topic_data": [
         {"name": topic, "partition_data": [{"index": p, "records": r} for p, r in records_by_partition.items()]}]}
 
