@@ -1,4 +1,14 @@
 # kbroker: `make serve` runs a broker on 127.0.0.1:9092, `make test` runs every test.
+#
+# Test tiers (by directory):
+#   make unit  the fast tier, well under 30 s: kproto/tests (the codec), storage/tests (the log
+#              engine), broker/tests (coordinator tables; handler tests speaking kproto frames to
+#              an in-process broker on port 0, broker/tests/handlers/). No subprocess, no client
+#              library, no system tool. Run it while working.
+#   make test  everything, under 15 min: the fast tier, then compat_tests/ (kafka-python,
+#              confluent-kafka, aiokafka, kcat and kafkajs against broker processes, the fuzz
+#              test). CI (.ci/run) runs this.
+#   make soak  only the slow soak tests (@pytest.mark.slow), which both tiers leave out.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,8 +19,9 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 EDITABLE := --config-settings editable_mode=compat -e
 COMPILE  := $(BIN)/python -m compileall -q kproto storage broker bench >/dev/null
 KAFKAJS  := compat_tests/kafkajs
+UNIT     := kproto/tests storage/tests broker/tests
 
-.PHONY: serve test soak bench system-deps clean
+.PHONY: serve unit test soak bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +54,9 @@ $(KAFKAJS)/node_modules: $(KAFKAJS)/package-lock.json
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		npm ci --silent --prefix $(KAFKAJS) && touch $@ || { rm -rf $@; exit 1; }; \
 	fi
+
+unit: $(VENV)/.test
+	$(BIN)/pytest -q $(UNIT)
 
 test: $(VENV)/.test system-deps $(KAFKAJS)/node_modules
 	$(BIN)/pytest -q

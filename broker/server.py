@@ -8,7 +8,7 @@ import resource
 import signal
 
 import anyio
-from anyio.abc import SocketStream
+from anyio.abc import SocketAttribute, SocketStream
 
 import broker.handlers  # noqa: F401  (registers every handler)
 from broker.config import BrokerConfig
@@ -19,7 +19,8 @@ log = logging.getLogger("kbroker")
 
 
 async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-    """Listen and serve until cancelled."""
+    """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
+    the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
     config = broker.config
     listener = await anyio.create_tcp_listener(local_host=config.host or None, local_port=config.port)
 
@@ -34,7 +35,7 @@ async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> Non
         host, port = broker.advertised
         log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
                  config.host, config.port, host, port, config.data_dir or "memory")
-        task_status.started()
+        task_status.started(listener.extra(SocketAttribute.local_address))
         await listener.serve(handle, task_group=tg)
 
 

@@ -13,7 +13,7 @@ import pytest
 from broker.testing import RawClient
 from compat_tests.clients import Out, create_topic, produce
 from compat_tests.group_clients import GroupMember, committed_offsets, describe_group, wait_settled, wait_until
-from compat_tests.test_groups_raw import (
+from compat_tests.raw_groups import (
     ILLEGAL_GENERATION, MEMBER_ID_REQUIRED, NONE, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID, assignment, commit,
     heartbeat, join, stable_member, sync)
 from kproto.messages import DELETE_GROUPS, LEAVE_GROUP, LIST_GROUPS

@@ -11,7 +11,8 @@ import pytest
 from broker.testing import RawClient
 from compat_tests.clients import CLIENTS, Out, create_topic, produce
 from compat_tests.group_clients import GroupMember, committed_offsets, wait_until
-from compat_tests.test_groups_raw import LIST_GROUPS, NONE, commit, heartbeat, stable_member
+from compat_tests.raw_groups import NONE, commit, heartbeat, stable_member
+from kproto.messages import LIST_GROUPS
 
 PARTITIONS = 3
 

@@ -30,6 +30,8 @@ def _partition_error(index: int, code: int, message: str | None = None) -> dict:
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
+    if req["acks"] == 0:   # no response is due: close, as for any failed acks=0 request
+        raise CloseConnection(f"an acks=0 produce request failed with error {code}; closing so the client notices")
     return {"responses": [{"name": t["name"], "partition_responses": [
         _partition_error(p["index"], code) for p in t["partition_data"]]} for t in req["topic_data"]],
         "throttle_time_ms": 0}

@@ -25,7 +25,7 @@ from kproto.errors import DecodeError
 from kproto.messages import ALL, BY_KEY
 from kproto.schema import Message
 from kproto.tests.strategies import client_ids, correlation_ids, values
-from kproto.tests.test_golden import GOLDEN_REQUESTS, GOLDEN_RESPONSES
+from kproto.tests.golden_frames import GOLDEN_REQUESTS, GOLDEN_RESPONSES
 
 EXAMPLES = settings(max_examples=8, deadline=None)
 
