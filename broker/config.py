@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from broker.groups.config import PROPERTIES as GROUP_PROPERTIES
+from broker.groups.config import GroupConfig
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
 
 log = logging.getLogger("kbroker.config")
@@ -28,14 +30,8 @@ class BrokerConfig:
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
-    # groups and offsets
-    group_initial_rebalance_delay_ms: int = 3000
-    group_min_session_timeout_ms: int = 6000
-    group_max_session_timeout_ms: int = 1800000
-    group_max_size: int = 2147483647
-    offsets_retention_minutes: int = 10080
-    offsets_topic_num_partitions: int = 50
-    offsets_retention_check_interval_ms: int = 600000
+    # the group coordinator and committed offsets, as Kafka's group.* and offset(s).* keys
+    groups: GroupConfig = field(default_factory=GroupConfig)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
 
     @property
@@ -83,13 +79,6 @@ PROPERTIES = {
     "default.replication.factor": ("default_replication_factor", _int),
     "auto.create.topics.enable": ("auto_create_topics", _bool),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
-    "group.initial.rebalance.delay.ms": ("group_initial_rebalance_delay_ms", _int),
-    "group.min.session.timeout.ms": ("group_min_session_timeout_ms", _int),
-    "group.max.session.timeout.ms": ("group_max_session_timeout_ms", _int),
-    "group.max.size": ("group_max_size", _int),
-    "offsets.retention.minutes": ("offsets_retention_minutes", _int),
-    "offsets.topic.num.partitions": ("offsets_topic_num_partitions", _int),
-    "offsets.retention.check.interval.ms": ("offsets_retention_check_interval_ms", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
@@ -139,6 +128,8 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in BROKER_PROPERTIES:
                 LogConfig.from_broker_properties({key: value})   # refuse a bad value now
                 config.log_properties[key] = value.strip()
+            elif key in GROUP_PROPERTIES:
+                config.groups = config.groups.with_properties({key: value})
             elif key in PROPERTIES:
                 attr, convert = PROPERTIES[key]
                 setattr(config, attr, convert(value))
