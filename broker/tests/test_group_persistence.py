@@ -10,9 +10,9 @@ import dataclasses
 
 import pytest
 
+from broker.groups.consumer_protocol import PROTOCOL_TYPE
 from broker.groups.coordinator import GroupCoordinator, OffsetExpiration
 from broker.groups.snapshot import GroupSnapshot, MemberSnapshot
-from broker.groups.consumer_protocol import PROTOCOL_TYPE
 from broker.tests.group_harness import RANGE, E, Harness, S
 
 
