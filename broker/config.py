@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from broker.groups.config import PROPERTIES as GROUP_PROPERTIES
-from broker.groups.config import GroupConfig
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+
+if TYPE_CHECKING:
+    from broker.groups.config import GroupConfig
 
 log = logging.getLogger("kbroker.config")
 
@@ -30,14 +32,20 @@ class BrokerConfig:
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
-    # the group coordinator and committed offsets, as Kafka's group.* and offset(s).* keys
-    groups: GroupConfig = field(default_factory=GroupConfig)
+    # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
+    # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
+    group_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
 
     @property
     def log_defaults(self) -> LogConfig:
         """The log settings every topic starts from."""
         return LogConfig.from_broker_properties(self.log_properties)
+
+    @property
+    def groups(self) -> GroupConfig:
+        """The group coordinator's settings: GroupConfig's defaults and the group keys set here."""
+        return _group_config(self.group_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -93,6 +101,22 @@ IGNORED = {
 }
 
 
+# The group wing's settings are imported when first needed (a group key that is none of the
+# keys above, or the coordinator being made): a broker started without group settings does
+# not load them before its first answer.
+
+def _group_keys():
+    from broker.groups.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
+def _group_config(props: dict[str, str]) -> GroupConfig:
+    from broker.groups.config import GroupConfig
+
+    return GroupConfig.from_broker_properties(props)
+
+
 def parse_properties(text: str) -> dict[str, str]:
     """Java .properties: ``key=value``, ``key: value`` or ``key value``; ``#``/``!`` comments; ``\\`` continues a line."""
     result: dict[str, str] = {}
@@ -128,13 +152,14 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in BROKER_PROPERTIES:
                 LogConfig.from_broker_properties({key: value})   # refuse a bad value now
                 config.log_properties[key] = value.strip()
-            elif key in GROUP_PROPERTIES:
-                config.groups = config.groups.with_properties({key: value})
             elif key in PROPERTIES:
                 attr, convert = PROPERTIES[key]
                 setattr(config, attr, convert(value))
             elif key in IGNORED:
                 config.extra[key] = value
+            elif key in _group_keys():
+                _group_config({key: value})   # refuse a bad value now
+                config.group_properties[key] = value.strip()
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)

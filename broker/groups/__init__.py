@@ -30,6 +30,6 @@ consumer groups and share groups are to be built the same way. Copy the shape:
 
 The broker makes the service on first use, or just after start-up (``Broker.groups``),
 so importing this package and replaying its topic stay off the path to the first
-answer. That is why this module imports nothing: ``broker.config`` imports
-``broker.groups.config`` at start-up.
+answer; ``broker.config`` likewise reads the group keys here only when one is set.
+Keep it so: this module imports nothing.
 """

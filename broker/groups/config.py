@@ -1,13 +1,14 @@
 """Settings of the group coordinator and its committed offsets: Kafka's broker keys, one definition.
 
-``GroupConfig`` is the only place their defaults are written. ``BrokerConfig`` holds one
-(``config.groups``) and a server.properties sets it through ``PROPERTIES``; the coordinator
-and the service read it. Field names are Kafka's keys in snake_case.
+``GroupConfig`` is the only place their defaults are written; field names are Kafka's keys
+in snake_case. ``BrokerConfig`` keeps the group keys a server.properties sets as text
+(``group_properties``) and ``BrokerConfig.groups`` reads them here, as storage reads the
+log keys: this module loads only when a group key is set or the coordinator is made, so
+start-up does not pay for it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 
@@ -24,11 +25,11 @@ class GroupConfig:
     offsets_topic_num_partitions: int = 50
     offset_metadata_max_bytes: int = 4096
 
-    def with_properties(self, props: dict[str, str]) -> GroupConfig:
-        """This config with the Kafka keys of ``props`` that are group keys applied;
+    @classmethod
+    def from_broker_properties(cls, props: dict[str, str]) -> GroupConfig:
+        """Kafka's defaults with the group keys of ``props`` set (other keys are not ours);
         ValueError for a value that is not an integer."""
-        changes = {PROPERTIES[key]: int(value.strip()) for key, value in props.items() if key in PROPERTIES}
-        return dataclasses.replace(self, **changes) if changes else self
+        return cls(**{PROPERTIES[key]: int(value.strip()) for key, value in props.items() if key in PROPERTIES})
 
 
 # Kafka's broker key -> GroupConfig field

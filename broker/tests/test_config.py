@@ -1,5 +1,7 @@
 """server.properties parsing and the command line's flags, without starting a broker."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,15 @@ offset.metadata.max.bytes=100
     assert config.groups == GroupConfig(group_initial_rebalance_delay_ms=0, group_max_size=10,
                                         offsets_retention_minutes=60, offset_metadata_max_bytes=100)
     assert BrokerConfig().groups == GroupConfig()   # Kafka's defaults, written once
+
+
+def test_start_up_does_not_load_the_group_wing():
+    """Made after start-up, the group coordinator is not imported before the first answer,
+    nor its settings unless one is set."""
+    code = ("import sys, broker.cli, broker.server; broker.cli.config_from_args(['-o', 'num.partitions=2']); "
+            "print(sorted(m for m in sys.modules if m.startswith('broker.groups')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_advertised_defaults_to_a_reachable_listen_address():
