@@ -308,9 +308,9 @@ class GroupService:
         interval_s = self._config.offsets_retention_check_interval_ms / 1000
         while True:
             await anyio.sleep(interval_s)
-            self.expire_offsets()
+            self._expire_offsets()
 
-    def expire_offsets(self) -> int:
+    def _expire_offsets(self) -> int:
         """Kafka's offset retention: offsets of empty groups go after offsets.retention.minutes;
         a group left without offsets goes too. Returns how many offsets went."""
         now = now_ms()
