@@ -54,7 +54,7 @@ class Broker:
         self._topic_listeners: list[TopicListener] = []
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
-        self._groups = None           # the group coordinator and offsets: made on first use
+        self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
         self._background = None       # the task group of background work, once started
 
     # -- identity --------------------------------------------------------------

@@ -55,8 +55,8 @@ GROUP_METADATA_VALUE = Schema("GroupMetadataValue", versions="0-4", flexible="4+
 
 OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
-GROUP_METADATA_KEY_VERSION = 2
 OFFSET_VALUE_VERSION_WITH_EXPIRY = 1
+GROUP_METADATA_KEY_VERSION = 2
 GROUP_METADATA_VALUE_VERSION = 3
 
 _VERSION = struct.Struct(">h")   # the int16 version every key and value starts with
