@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+
+if TYPE_CHECKING:
+    from broker.groups.config import GroupConfig
 
 log = logging.getLogger("kbroker.config")
 
@@ -28,20 +32,20 @@ class BrokerConfig:
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
-    # groups and offsets
-    group_initial_rebalance_delay_ms: int = 3000
-    group_min_session_timeout_ms: int = 6000
-    group_max_session_timeout_ms: int = 1800000
-    group_max_size: int = 2147483647
-    offsets_retention_minutes: int = 10080
-    offsets_topic_num_partitions: int = 50
-    offsets_retention_check_interval_ms: int = 600000
+    # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
+    # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
+    group_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
 
     @property
     def log_defaults(self) -> LogConfig:
         """The log settings every topic starts from."""
         return LogConfig.from_broker_properties(self.log_properties)
+
+    @property
+    def groups(self) -> GroupConfig:
+        """The group coordinator's settings: GroupConfig's defaults and the group keys set here."""
+        return _group_config(self.group_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -83,13 +87,6 @@ PROPERTIES = {
     "default.replication.factor": ("default_replication_factor", _int),
     "auto.create.topics.enable": ("auto_create_topics", _bool),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
-    "group.initial.rebalance.delay.ms": ("group_initial_rebalance_delay_ms", _int),
-    "group.min.session.timeout.ms": ("group_min_session_timeout_ms", _int),
-    "group.max.session.timeout.ms": ("group_max_session_timeout_ms", _int),
-    "group.max.size": ("group_max_size", _int),
-    "offsets.retention.minutes": ("offsets_retention_minutes", _int),
-    "offsets.topic.num.partitions": ("offsets_topic_num_partitions", _int),
-    "offsets.retention.check.interval.ms": ("offsets_retention_check_interval_ms", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
@@ -102,6 +99,22 @@ IGNORED = {
     "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
 }
+
+
+# The group wing's settings are imported when first needed (a group key that is none of the
+# keys above, or the coordinator being made): a broker started without group settings does
+# not load them before its first answer.
+
+def _group_keys():
+    from broker.groups.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
+def _group_config(props: dict[str, str]) -> GroupConfig:
+    from broker.groups.config import GroupConfig
+
+    return GroupConfig.from_broker_properties(props)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -144,6 +157,9 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
                 setattr(config, attr, convert(value))
             elif key in IGNORED:
                 config.extra[key] = value
+            elif key in _group_keys():
+                _group_config({key: value})   # refuse a bad value now
+                config.group_properties[key] = value.strip()
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)

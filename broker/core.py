@@ -9,6 +9,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
@@ -17,7 +18,16 @@ from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import Storage, TopicInfo
 
+if TYPE_CHECKING:
+    from broker.groups.service import GroupService
+
 log = logging.getLogger("kbroker")
+
+
+class TopicListener(Protocol):
+    """What must know when a topic goes (the group coordinator drops its committed offsets)."""
+
+    def topic_deleted(self, name: str) -> None: ...
 
 
 class DataDirInUse(Exception):
@@ -41,10 +51,10 @@ class Broker:
         self.producer_ids = ProducerIdManager(config.data_dir)
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
-        self.topic_deleted_hooks: list = []
+        self._topic_listeners: list[TopicListener] = []
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
-        self._groups = None           # the group coordinator and offsets: made on first use
+        self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
         self._background = None       # the task group of background work, once started
 
     # -- identity --------------------------------------------------------------
@@ -94,14 +104,14 @@ class Broker:
         return self._topic_cache
 
     def delete_topic(self, name: str) -> None:
-        """Delete a topic's log, wake whoever waits on it, and tell the hooks (committed offsets)."""
+        """Delete a topic's log, wake whoever waits on it, and tell the topic listeners."""
         info = self.storage.topic(name)
         self.storage.delete_topic(name)
         if info is not None:
             for index in range(info.num_partitions):
                 self.notify_append(name, index)
-        for hook in self.topic_deleted_hooks:
-            hook(name)
+        for listener in self._topic_listeners:
+            listener.topic_deleted(name)
 
     def auto_create(self, name: str) -> TopicInfo | None:
         """Create ``name`` with the default partition count if auto-creation is on."""
@@ -138,8 +148,8 @@ class Broker:
     # -- lifecycle ---------------------------------------------------------------
 
     @property
-    def groups(self):
-        """The group coordinator and committed offsets (a ``GroupService``).
+    def groups(self) -> GroupService:
+        """The group coordinator and committed offsets, the door the group handlers call.
 
         Made on first use, or shortly after start-up: importing the coordinator and
         replaying ``__consumer_offsets`` stay off the path to the first answer.
@@ -147,11 +157,11 @@ class Broker:
         if self._groups is None:
             from broker.groups.service import GroupService
 
-            self._groups = GroupService(self)
+            self._groups = GroupService(self.config.groups, self.storage)
+            self._topic_listeners.append(self._groups)
             gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
-                self._background.start_soon(self._groups.run_timers)
-                self._background.start_soon(self._groups.run_offset_expiry)
+                self._background.start_soon(self._groups.run)
         return self._groups
 
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:

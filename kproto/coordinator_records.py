@@ -6,12 +6,14 @@ metadata (Kafka's GroupMetadataKey/Value and OffsetCommitKey/Value specs, in
 group-coordinator/src/main/resources/common/message).
 
 Offset commits use key version 1 and value version 3 (offset, leader epoch, metadata,
-commit time); a null value (tombstone) deletes the offset. Group metadata uses key
+commit time), or value version 1 when the commit carries an expire time (OffsetCommit
+v2-4's retention), as Kafka picks it; a null value (tombstone) deletes the offset. Group metadata uses key
 version 2 and value version 3, the highest non-flexible one, which Kafka writes from
 IBP 2.3 on (MetadataVersion.groupMetadataValueVersion); a tombstone deletes the group.
 """
 
-from kproto._wire import pack_i16, unpack_i16
+import struct
+
 from kproto.errors import DecodeError
 from kproto.schema import Array, Bytes, Int32, Int64, Schema, String, field
 
@@ -53,30 +55,44 @@ GROUP_METADATA_VALUE = Schema("GroupMetadataValue", versions="0-4", flexible="4+
 
 OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
+OFFSET_VALUE_VERSION_WITH_EXPIRY = 1
 GROUP_METADATA_KEY_VERSION = 2
 GROUP_METADATA_VALUE_VERSION = 3
 
+_VERSION = struct.Struct(">h")   # the int16 version every key and value starts with
+
+
+def encode_versioned(schema: Schema, obj: dict, version: int) -> bytes:
+    """A key or value: its version, then ``obj`` as ``schema`` at that version."""
+    return _VERSION.pack(version) + schema.build(obj, version)
+
 
 def encode_offset_key(group: str, topic: str, partition: int) -> bytes:
-    return pack_i16(OFFSET_KEY_VERSION) + OFFSET_COMMIT_KEY.build(
-        {"group": group, "topic": topic, "partition": partition}, OFFSET_KEY_VERSION)
+    return encode_versioned(OFFSET_COMMIT_KEY, {"group": group, "topic": topic, "partition": partition},
+                            OFFSET_KEY_VERSION)
 
 
-def encode_offset_value(offset: int, leader_epoch: int, metadata: str, commit_timestamp: int) -> bytes:
-    return pack_i16(OFFSET_VALUE_VERSION) + OFFSET_COMMIT_VALUE.build(
-        {"offset": offset, "leader_epoch": leader_epoch, "metadata": metadata,
-         "commit_timestamp": commit_timestamp}, OFFSET_VALUE_VERSION)
+def encode_offset_value(offset: int, leader_epoch: int, metadata: str, commit_timestamp: int,
+                        expire_timestamp: int = -1) -> bytes:
+    """An OffsetCommitValue as Kafka writes it: version 3, or version 1 (which has no leader
+    epoch) when ``expire_timestamp`` is set (not -1)."""
+    if expire_timestamp < 0:
+        return encode_versioned(OFFSET_COMMIT_VALUE, {
+            "offset": offset, "leader_epoch": leader_epoch, "metadata": metadata,
+            "commit_timestamp": commit_timestamp}, OFFSET_VALUE_VERSION)
+    return encode_versioned(OFFSET_COMMIT_VALUE, {
+        "offset": offset, "metadata": metadata, "commit_timestamp": commit_timestamp,
+        "expire_timestamp": expire_timestamp}, OFFSET_VALUE_VERSION_WITH_EXPIRY)
 
 
 def encode_group_metadata_key(group: str) -> bytes:
-    return pack_i16(GROUP_METADATA_KEY_VERSION) + GROUP_METADATA_KEY.build(
-        {"group": group}, GROUP_METADATA_KEY_VERSION)
+    return encode_versioned(GROUP_METADATA_KEY, {"group": group}, GROUP_METADATA_KEY_VERSION)
 
 
 def encode_group_metadata_value(value: dict, version: int = GROUP_METADATA_VALUE_VERSION) -> bytes:
     """``value``: a GroupMetadataValue (protocol_type, generation, protocol, leader,
     current_state_timestamp, members); fields a version lacks are left out."""
-    return pack_i16(version) + GROUP_METADATA_VALUE.build(value, version)
+    return encode_versioned(GROUP_METADATA_VALUE, value, version)
 
 
 def decode_group_metadata_key(data: bytes) -> str:
@@ -93,7 +109,7 @@ def decode_versioned(data: bytes, schema: Schema) -> tuple[int, dict]:
     """(version, struct) of a versioned key or value."""
     if len(data) < 2:
         raise DecodeError("record shorter than its version")
-    version = unpack_i16(data[:2])[0]
+    version = _VERSION.unpack_from(data)[0]
     if version not in schema.versions:
         raise DecodeError(f"{schema.name} version {version} unknown")
     return version, schema.parse(data[2:], version)
@@ -102,4 +118,4 @@ def decode_versioned(data: bytes, schema: Schema) -> tuple[int, dict]:
 def key_version(data: bytes) -> int:
     if len(data) < 2:
         raise DecodeError("record key shorter than its version")
-    return unpack_i16(data[:2])[0]
+    return _VERSION.unpack_from(data)[0]

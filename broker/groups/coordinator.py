@@ -48,7 +48,7 @@ from typing import Callable, Hashable, Iterable, Sequence, TypeVar
 
 from kproto.errors import ErrorCode
 
-from .config import GroupCoordinatorConfig
+from .config import GroupConfig
 from .group import ClassicGroup, GroupState
 from .rebalance import JoinRequest, Rebalancer
 from .responses import Completions, join_response, sync_response
@@ -91,9 +91,9 @@ def legacy_leave_error(response: dict) -> ErrorCode:
 
 
 class GroupCoordinator(Rebalancer):
-    def __init__(self, config: GroupCoordinatorConfig | None = None, *,
+    def __init__(self, config: GroupConfig | None = None, *,
                  member_id_factory: Callable[[str], str] | None = None) -> None:
-        self._config = config or GroupCoordinatorConfig()
+        self._config = config or GroupConfig()
         self._groups: dict[str, ClassicGroup] = {}
         self._timers = TimerQueue()
         self._now_ms = 0
@@ -102,9 +102,10 @@ class GroupCoordinator(Rebalancer):
         self._group_deleted_listeners: list[Callable[[str], None]] = []
         self._group_changes: list[GroupChange] = []
         self._in_call = False
+        self._on_timer = self._timer_actions()
 
     @property
-    def config(self) -> GroupCoordinatorConfig:
+    def config(self) -> GroupConfig:
         return self._config
 
     # -- clock -------------------------------------------------------------

@@ -11,16 +11,19 @@ Timer keys (one live timer per key, as in Kafka):
   ("heartbeat", group_id, member_id)  session / new-member / pending-member expiry
   ("join", group_id)                  end of the join phase (or the initial delay)
   ("sync", group_id)                  members that joined but never synced
+A timer's payload is ``(TimerKind, *arguments)``; ``_timer_actions`` maps each kind to
+the method that acts when it fires, called with the group and those arguments.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Callable, Hashable
 
 from kproto.errors import ErrorCode
 
-from .config import GroupCoordinatorConfig
+from .config import GroupConfig
 from .group import ClassicGroup, GroupState
 from .member import ClassicGroupMember, Protocols
 from .responses import Completions, join_response, sync_response
@@ -28,6 +31,14 @@ from .snapshot import GroupChange
 from .timers import TimerQueue
 
 S = GroupState
+
+
+class TimerKind(Enum):
+    """What a timer does when its deadline passes (Kafka's delayed operations)."""
+    EXPIRE_HEARTBEAT = "expire heartbeat"   # (member_id): its session, or a new/pending member's wait
+    COMPLETE_JOIN = "complete join"         # (): the rebalance timeout ends the join phase
+    INITIAL_JOIN = "initial join"           # (delay_ms, remaining_ms): group.initial.rebalance.delay.ms
+    EXPIRE_SYNC = "expire sync"             # (generation_id): members that joined but never synced
 
 
 @dataclass(frozen=True)
@@ -46,13 +57,14 @@ class JoinRequest:
 
 
 class Rebalancer:
-    _config: GroupCoordinatorConfig
+    _config: GroupConfig
     _groups: dict[str, ClassicGroup]
     _timers: TimerQueue
     _now_ms: int
     _out: Completions
     _new_member_id: Callable[[str], str]
     _group_changes: list[GroupChange]
+    _on_timer: dict[TimerKind, Callable[..., None]]
 
     # -- persistence -----------------------------------------------------------
 
@@ -65,7 +77,7 @@ class Rebalancer:
 
     def _schedule_heartbeat(self, group: ClassicGroup, member_id: str, timeout_ms: int) -> None:
         self._timers.schedule(("heartbeat", group.group_id, member_id),
-                              self._now_ms + timeout_ms, ("expire_heartbeat",))
+                              self._now_ms + timeout_ms, (TimerKind.EXPIRE_HEARTBEAT, member_id))
 
     def _reschedule_heartbeat(self, group: ClassicGroup, member: ClassicGroupMember) -> None:
         self._schedule_heartbeat(group, member.member_id, member.session_timeout_ms)
@@ -73,21 +85,22 @@ class Rebalancer:
     def _cancel_heartbeat(self, group: ClassicGroup, member_id: str) -> None:
         self._timers.cancel(("heartbeat", group.group_id, member_id))
 
+    def _timer_actions(self) -> dict[TimerKind, Callable[..., None]]:
+        """The table ``_fire`` dispatches on: each kind of timer and what it does,
+        as ``action(group, *arguments)``; built once per coordinator."""
+        return {
+            TimerKind.EXPIRE_HEARTBEAT: self._expire_heartbeat,
+            TimerKind.COMPLETE_JOIN: self._complete_join,
+            TimerKind.INITIAL_JOIN: self._try_complete_initial_rebalance,
+            TimerKind.EXPIRE_SYNC: self._expire_pending_sync,
+        }
+
     def _fire(self, key: tuple, payload: tuple) -> None:
         group = self._groups.get(key[1])
         if group is None:
             return
-        kind = payload[0]
-        if kind == "expire_heartbeat":
-            self._expire_heartbeat(group, key[2])
-        elif kind == "complete_join":
-            self._complete_join(group)
-        elif kind == "initial_join":
-            self._try_complete_initial_rebalance(group, payload[1], payload[2])
-        elif kind == "expire_sync":
-            self._expire_pending_sync(group, payload[1])
-        else:
-            raise ValueError(f"unknown timer {payload!r}")
+        kind, *arguments = payload
+        self._on_timer[kind](group, *arguments)
 
     # -- join --------------------------------------------------------------
 
@@ -284,7 +297,7 @@ class Rebalancer:
             delay_ms = self._config.group_initial_rebalance_delay_ms
             remaining_ms = max(group.rebalance_timeout_ms() - delay_ms, 0)
             self._timers.schedule(("join", group.group_id), self._now_ms + delay_ms,
-                                  ("initial_join", delay_ms, remaining_ms))
+                                  (TimerKind.INITIAL_JOIN, delay_ms, remaining_ms))
         group.transition_to(S.PREPARING_REBALANCE, self._now_ms)
         if not is_initial:
             if group.has_all_members_joined():
@@ -292,7 +305,7 @@ class Rebalancer:
             else:
                 self._timers.schedule(("join", group.group_id),
                                       self._now_ms + group.rebalance_timeout_ms(),
-                                      ("complete_join",))
+                                      (TimerKind.COMPLETE_JOIN,))
 
     def _try_complete_initial_rebalance(self, group: ClassicGroup, delay_ms: int,
                                         remaining_ms: int) -> None:
@@ -303,7 +316,7 @@ class Rebalancer:
             new_delay_ms = min(self._config.group_initial_rebalance_delay_ms, remaining_ms)
             new_remaining_ms = max(remaining_ms - delay_ms, 0)
             self._timers.schedule(("join", group.group_id), self._now_ms + new_delay_ms,
-                                  ("initial_join", new_delay_ms, new_remaining_ms))
+                                  (TimerKind.INITIAL_JOIN, new_delay_ms, new_remaining_ms))
         else:
             self._complete_join(group)
 
@@ -323,7 +336,7 @@ class Rebalancer:
             # timeout for session expiry to clear them out.
             self._timers.schedule(("join", group.group_id),
                                   self._now_ms + group.rebalance_timeout_ms(),
-                                  ("complete_join",))
+                                  (TimerKind.COMPLETE_JOIN,))
             return
         group.init_next_generation(self._now_ms)
         if group.is_in(S.EMPTY):
@@ -338,7 +351,7 @@ class Rebalancer:
             group.pending_sync_members.add(member.member_id)
         self._timers.schedule(("sync", group.group_id),
                               self._now_ms + group.rebalance_timeout_ms(),
-                              ("expire_sync", group.generation_id))
+                              (TimerKind.EXPIRE_SYNC, group.generation_id))
 
     # -- expirations -------------------------------------------------------
 

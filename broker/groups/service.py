@@ -1,31 +1,48 @@
-"""The async shell around the pure group coordinator and the committed offsets.
+"""The group service: the typed door the handlers call, around the pure coordinator.
 
-The coordinator never waits: JoinGroup and SyncGroup requests are parked there under
-a token, and every call hands back the responses it completed. This shell holds one
-event per parked request, delivers completions, and runs the timers: one task sleeps
-until the coordinator's next deadline (or until a call may have moved it) and ticks.
-It also expires committed offsets of empty groups every
-``offsets.retention.check.interval.ms``.
+Door: one method per request (``join``, ``sync``, ``heartbeat``, ``leave``,
+``commit_offsets``, ``fetch_offsets``, ``delete_offsets``, ``describe``, ``list_groups``,
+``delete``), each ``(ctx, request dict) -> response dict``, or a coroutine for the two
+that wait (``join``, ``sync``). The door reads the request's fields and version, calls
+the coordinator with ``now_ms`` and shapes the answer; a handler only delegates.
+
+Shell: the coordinator never waits. JoinGroup and SyncGroup are parked there under a
+token, and every call hands back the responses it completed. The shell holds one event
+per parked request and sets it when the answer comes (``_park``, ``_deliver``), and
+``run`` drives the clock: one task sleeps until the coordinator's next deadline (or until
+a call may have moved it) and ticks; another expires committed offsets of empty groups
+every ``offsets.retention.check.interval.ms``.
 
 Groups are persisted as Kafka persists them: after each call the GroupMetadata records
 (and tombstones) the coordinator queued are appended to ``__consumer_offsets`` before
 the call's completions are delivered; at start the groups found there are loaded back.
+The broker tells the service of deleted topics through ``topic_deleted`` (its
+``TopicListener``); the service knows nothing else of the broker.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from typing import Callable, TypeVar
 
 import anyio
 
+from broker.caller import Caller
 from broker.clock import now_ms
-from broker.groups.config import GroupCoordinatorConfig
-from broker.groups.coordinator import GroupCoordinator
-from broker.groups.group import GroupState
-from broker.offsets import COMMIT_TIME, OffsetStore
+from kproto.errors import ErrorCode
+from storage import Storage
+
+from .config import GroupConfig
+from .coordinator import GroupCoordinator, legacy_leave_error
+from .group import GroupState
+from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore
+from .responses import Completions, Token
+from .snapshot import GroupChange
 
 log = logging.getLogger("kbroker.groups")
+
+R = TypeVar("R")
 
 
 class _Parked:
@@ -37,46 +54,225 @@ class _Parked:
 
 
 class GroupService:
-    def __init__(self, broker):
-        config = broker.config
-        self.coordinator = GroupCoordinator(GroupCoordinatorConfig(
-            group_initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
-            group_min_session_timeout_ms=config.group_min_session_timeout_ms,
-            group_max_session_timeout_ms=config.group_max_session_timeout_ms,
-            group_max_size=config.group_max_size))
-        self.offsets = OffsetStore(broker.storage, config.offsets_topic_num_partitions)
-        self._retention_ms = config.offsets_retention_minutes * 60_000
-        self._check_interval_s = config.offsets_retention_check_interval_ms / 1000
-        self._parked: dict[int, _Parked] = {}
+    def __init__(self, config: GroupConfig, storage: Storage):
+        """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``."""
+        self._config = config
+        self._storage = storage
+        self._coordinator = GroupCoordinator(config)
+        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions)
+        self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
         self._load_groups()
-        self.coordinator.add_group_deleted_listener(self._group_deleted)
-        broker.topic_deleted_hooks.append(self._topic_deleted)
+        self._coordinator.add_group_deleted_listener(self._group_deleted)
 
-    # -- calls into the coordinator ---------------------------------------------------
+    # -- the door: JoinGroup, SyncGroup, Heartbeat, LeaveGroup -----------------------
 
-    def call(self, method: str, *args, **kwargs):
-        """Call a coordinator method that returns (result, completions); deliver them."""
-        result, completions = getattr(self.coordinator, method)(now_ms(), *args, **kwargs)
-        self.deliver(completions)
+    async def join(self, ctx: Caller, req: dict) -> dict:
+        """JoinGroup 0-9: answered when the group's join phase ends. v0 has no rebalance
+        timeout (the session timeout serves); v4+ first gets MEMBER_ID_REQUIRED and a member
+        id; v9 lets a static leader skip the assignment; v0-6 send "" for no protocol name."""
+        version = ctx.api_version
+        session_timeout_ms = req["session_timeout_ms"]
+        rebalance_timeout_ms = req["rebalance_timeout_ms"] if version >= 1 else session_timeout_ms
+        protocols = [(p["name"], p["metadata"]) for p in req["protocols"]]
+        response = await self._park(lambda token: self._coordinator.join(
+            now_ms(), token, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
+            "/" + ctx.client_host, session_timeout_ms, rebalance_timeout_ms, req["protocol_type"], protocols,
+            version >= 4, req["reason"], supports_skip_assignment=version >= 9))
+        if version < 7 and response["protocol_name"] is None:
+            response["protocol_name"] = ""
+        response["throttle_time_ms"] = 0
+        return response
+
+    async def sync(self, ctx: Caller, req: dict) -> dict:
+        """SyncGroup 0-5: the leader hands out assignments; every member waits for its own."""
+        assignments = [(a["member_id"], a["assignment"]) for a in req["assignments"]]
+        response = await self._park(lambda token: self._coordinator.sync(
+            now_ms(), token, req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"],
+            req["protocol_type"], req["protocol_name"], assignments))
+        response["throttle_time_ms"] = 0
+        return response
+
+    def heartbeat(self, ctx: Caller, req: dict) -> dict:
+        """Heartbeat 0-4: REBALANCE_IN_PROGRESS tells the member to rejoin."""
+        code = self._settle(self._coordinator.heartbeat(
+            now_ms(), req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"]))
+        return {"throttle_time_ms": 0, "error_code": code}
+
+    def leave(self, ctx: Caller, req: dict) -> dict:
+        """LeaveGroup 0-5: v3+ name several members (static ones by instance id) and answer
+        each; v0-2 name one member and answer one error code."""
+        legacy = ctx.api_version < 3
+        if legacy:
+            members = [(req["member_id"], None)]
+        else:
+            members = [(m["member_id"], m["group_instance_id"]) for m in req["members"]]
+        response = self._settle(self._coordinator.leave(now_ms(), req["group_id"], members))
+        if legacy:
+            return {"throttle_time_ms": 0, "error_code": legacy_leave_error(response)}
+        response["throttle_time_ms"] = 0
+        return response
+
+    # -- the door: OffsetCommit, OffsetFetch, OffsetDelete ---------------------------
+
+    def commit_offsets(self, ctx: Caller, req: dict) -> dict:
+        """OffsetCommit 0-9: the coordinator first checks the committer (generation, member,
+        state; generation -1 is a simple commit, fine for a group without members). Then each
+        partition: UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE over
+        ``offset.metadata.max.bytes``, or committed; the accepted ones in one batch, durably,
+        before the answer. v2-4's retention gives the offsets an expire time."""
+        version = ctx.api_version
+        group_id = req["group_id"]
+        now = now_ms()
+        group_error = self._settle(self._coordinator.validate_commit(
+            now, group_id, req["generation_id_or_member_epoch"], req["member_id"], req["group_instance_id"],
+            version))
+        retention_ms = req["retention_time_ms"] if 2 <= version <= 4 else -1
+        expire_timestamp = now + retention_ms if retention_ms != -1 else -1
+        max_metadata_bytes = self._config.offset_metadata_max_bytes
+        accepted: dict[tuple[str, int], CommittedOffset] = {}
+        topics = []
+        for topic in req["topics"]:
+            name = topic["name"]
+            num_partitions = self._num_partitions(name)
+            partitions = []
+            for part in topic["partitions"]:
+                index = part["partition_index"]
+                metadata = part["committed_metadata"] or ""
+                if group_error:
+                    code = group_error
+                elif not 0 <= index < num_partitions:
+                    code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                elif len(metadata.encode()) > max_metadata_bytes:
+                    code = ErrorCode.OFFSET_METADATA_TOO_LARGE
+                else:
+                    code = ErrorCode.NONE
+                    commit_time = part["commit_timestamp"] if part["commit_timestamp"] >= 0 else now
+                    accepted[(name, index)] = CommittedOffset(
+                        part["committed_offset"], part["committed_leader_epoch"], metadata, commit_time,
+                        expire_timestamp)
+                partitions.append({"partition_index": index, "error_code": code})
+            topics.append({"name": name, "partitions": partitions})
+        self._offsets.commit(group_id, accepted, now)
+        return {"throttle_time_ms": 0, "topics": topics}
+
+    def fetch_offsets(self, ctx: Caller, req: dict) -> dict:
+        """OffsetFetch 0-9 (v8+: several groups at once). Topics null (v2+) means every
+        committed offset of the group; a partition without one, or an unknown group, answers
+        offset -1 with no error, as Kafka does."""
+        if ctx.api_version >= 8:
+            answers = []
+            for group in req["groups"]:
+                topics, code = self._committed(group["group_id"], group["topics"])
+                answers.append({"group_id": group["group_id"], "topics": topics, "error_code": code})
+            return {"throttle_time_ms": 0, "groups": answers}
+        topics, code = self._committed(req["group_id"], req["topics"])
+        return {"throttle_time_ms": 0, "topics": topics, "error_code": code}
+
+    def _committed(self, group_id: str | None, topics: list[dict] | None) -> tuple[list[dict], ErrorCode]:
+        """One group's OffsetFetch topics, and its error code."""
+        code = self._coordinator.validate_offset_fetch(group_id)
+        if code:
+            return [], code
+        committed = self._offsets.group_offsets(group_id)
+        if topics is None:
+            wanted: dict[str, list[int]] = {}
+            for topic, partition in sorted(committed):
+                wanted.setdefault(topic, []).append(partition)
+        else:
+            wanted = {t["name"]: t["partition_indexes"] for t in topics}
+        result = []
+        for name, partitions in wanted.items():
+            entries = []
+            for index in partitions:
+                c = committed.get((name, index))
+                entries.append({"partition_index": index, "error_code": ErrorCode.NONE,
+                                "committed_offset": c.offset if c else -1,
+                                "committed_leader_epoch": c.leader_epoch if c else -1,
+                                "metadata": c.metadata if c else ""})
+            result.append({"name": name, "partitions": entries})
+        return result, ErrorCode.NONE
+
+    def delete_offsets(self, ctx: Caller, req: dict) -> dict:
+        """OffsetDelete 0: refused for a live group that is not a consumer group
+        (NON_EMPTY_GROUP), and per topic while a consumer group is subscribed to it
+        (GROUP_SUBSCRIBED_TO_TOPIC)."""
+        group_id = req["group_id"]
+        code = self._coordinator.validate_offset_delete(group_id)
+        if code:
+            return {"error_code": code, "throttle_time_ms": 0, "topics": []}
+        deletable = []
+        topics = []
+        for topic in req["topics"]:
+            name = topic["name"]
+            num_partitions = self._num_partitions(name)
+            subscribed = self._coordinator.is_subscribed_to_topic(group_id, name)
+            partitions = []
+            for part in topic["partitions"]:
+                index = part["partition_index"]
+                if not 0 <= index < num_partitions:
+                    code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                elif subscribed:
+                    code = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+                else:
+                    code = ErrorCode.NONE
+                    deletable.append((name, index))
+                partitions.append({"partition_index": index, "error_code": code})
+            topics.append({"name": name, "partitions": partitions})
+        self._offsets.delete(group_id, deletable, now_ms())
+        return {"error_code": ErrorCode.NONE, "throttle_time_ms": 0, "topics": topics}
+
+    def _num_partitions(self, topic: str) -> int:
+        info = self._storage.topic(topic)
+        return info.num_partitions if info is not None else 0
+
+    # -- the door: DescribeGroups, ListGroups, DeleteGroups --------------------------
+
+    def describe(self, ctx: Caller, req: dict) -> dict:
+        """DescribeGroups 0-5: state, protocol and members; an unknown group is Dead.
+        Authorized operations are the handler's (the broker's authorizer) to fill in."""
+        return {"throttle_time_ms": 0, "groups": self._coordinator.describe(req["groups"])}
+
+    def list_groups(self, ctx: Caller, req: dict) -> dict:
+        """ListGroups 0-5: v4+ filter by state, v5+ by type."""
+        groups = self._coordinator.list_groups(req["states_filter"], req["types_filter"])
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "groups": groups}
+
+    def delete(self, ctx: Caller, req: dict) -> dict:
+        """DeleteGroups 0-2: groups without members go, and their committed offsets."""
+        results = self._settle(self._coordinator.delete_groups(now_ms(), req["groups_names"]))
+        return {"throttle_time_ms": 0, "results": results}
+
+    # -- the broker's notifications (a TopicListener) --------------------------------
+
+    def topic_deleted(self, name: str) -> None:
+        """A deleted topic takes its committed offsets with it."""
+        self._offsets.delete_topic(name, now_ms())
+
+    # -- the shell: parked requests and completions ----------------------------------
+
+    def _settle(self, outcome: tuple[R, Completions]) -> R:
+        """The result of a coordinator call that answers at once; its completions delivered."""
+        result, completions = outcome
+        self._deliver(completions)
         return result
 
-    async def wait_for(self, method: str, *args, **kwargs) -> dict:
-        """Call a coordinator method that may park the request (join, sync) and await its answer."""
+    async def _park(self, start: Callable[[Token], Completions]) -> dict:
+        """Start a request that may wait (``start(token)`` calls the coordinator with a fresh
+        token) and return its response once the coordinator completes the token."""
         token = next(self._tokens)
         parked = self._parked[token] = _Parked()
         try:
-            completions = getattr(self.coordinator, method)(now_ms(), token, *args, **kwargs)
-            self.deliver(completions)
+            self._deliver(start(token))
             await parked.event.wait()
             return parked.response
         finally:
             self._parked.pop(token, None)
 
-    def deliver(self, completions) -> None:
+    def _deliver(self, completions: Completions) -> None:
         """Persist what the call changed in groups, then hand out its completions."""
-        changes = self.coordinator.take_group_changes()
+        changes = self._coordinator.take_group_changes()
         if changes:
             self._store_groups(changes)
         for token, response in completions:
@@ -86,11 +282,17 @@ class GroupService:
                 parked.event.set()
         self._deadline_moved.set()
 
-    # -- background ---------------------------------------------------------------
+    # -- the shell: background work ------------------------------------------------
 
-    async def run_timers(self) -> None:
+    async def run(self) -> None:
+        """The group timers and offset expiry, until cancelled."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._run_timers)
+            tg.start_soon(self._run_offset_expiry)
+
+    async def _run_timers(self) -> None:
         while True:
-            deadline = self.coordinator.next_deadline_ms()
+            deadline = self._coordinator.next_deadline_ms()
             self._deadline_moved = anyio.Event()
             if deadline is None:
                 await self._deadline_moved.wait()
@@ -100,17 +302,19 @@ class GroupService:
                 with anyio.move_on_after(delay_s):
                     await self._deadline_moved.wait()
                     continue
-            self.deliver(self.coordinator.tick(now_ms()))
+            self._deliver(self._coordinator.tick(now_ms()))
 
-    async def run_offset_expiry(self) -> None:
+    async def _run_offset_expiry(self) -> None:
+        interval_s = self._config.offsets_retention_check_interval_ms / 1000
         while True:
-            await anyio.sleep(self._check_interval_s)
-            self.expire_offsets()
+            await anyio.sleep(interval_s)
+            self._expire_offsets()
 
-    def expire_offsets(self) -> int:
-        """Kafka's offset retention: offsets of empty groups go after offsets.retention.minutes."""
+    def _expire_offsets(self) -> int:
+        """Kafka's offset retention: offsets of empty groups go after offsets.retention.minutes;
+        a group left without offsets goes too. Returns how many offsets went."""
         now = now_ms()
-        coordinator = self.coordinator
+        coordinator = self._coordinator
 
         def expires_from(group_id: str, topic: str) -> int | None:
             condition = coordinator.offset_expiration(group_id)
@@ -123,10 +327,10 @@ class GroupService:
                 return None
             return COMMIT_TIME
 
-        removed = self.offsets.expire(now, self._retention_ms, expires_from)
+        removed = self._offsets.expire(now, self._config.offsets_retention_minutes * 60_000, expires_from)
         for group_id in coordinator.group_ids():
-            if not self.offsets.group_offsets(group_id):
-                self.call("maybe_delete_group", group_id)
+            if not self._offsets.group_offsets(group_id):
+                self._settle(coordinator.maybe_delete_group(now_ms(), group_id))
         if removed:
             log.info("expired %d committed offsets", removed)
         return removed
@@ -138,31 +342,26 @@ class GroupService:
         sessions start now); groups known only from their offsets come back Empty
         without a protocol type, as Kafka's simple groups."""
         now = now_ms()
-        for snapshot in self.offsets.take_loaded_groups():
+        for snapshot in self._offsets.take_loaded_groups():
             try:
-                self.coordinator.load_group(now, snapshot)
+                self._coordinator.load_group(now, snapshot)
             except ValueError as exc:
                 log.warning("not loading the metadata of group %s: %s", snapshot.group_id, exc)
-        for group_id in self.offsets.groups():
-            self.coordinator.load_group(now, group_id)
+        for group_id in self._offsets.groups():
+            self._coordinator.load_group(now, group_id)
 
-    def _store_groups(self, changes) -> None:
+    def _store_groups(self, changes: list[GroupChange]) -> None:
         last: dict = {}
         for group_id, snapshot in changes:   # only the last record of a group matters
             last.pop(group_id, None)
             last[group_id] = snapshot
         try:
-            self.offsets.store_groups(list(last.items()), now_ms())
+            self._offsets.store_groups(list(last.items()), now_ms())
         except Exception:
             # Kafka only warns when it cannot store an empty group; for a generation's
             # assignment it answers with an error. Here the group lives on in memory
             # and the next change of the group writes it again.
             log.exception("could not store the metadata of groups %s", sorted(last))
 
-    # -- hooks ----------------------------------------------------------------------
-
     def _group_deleted(self, group_id: str) -> None:
-        self.offsets.delete_group(group_id, now_ms())
-
-    def _topic_deleted(self, topic: str) -> None:
-        self.offsets.delete_topic(topic, now_ms())
+        self._offsets.delete_group(group_id, now_ms())

@@ -10,5 +10,4 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(DELETE_GROUPS, "0-2", error_response=_errors)
 def delete_groups(ctx, req: dict) -> dict:
-    results = ctx.broker.groups.call("delete_groups", req["groups_names"])
-    return {"throttle_time_ms": 0, "results": results}
+    return ctx.broker.groups.delete(ctx, req)

@@ -1,7 +1,7 @@
 """DeleteTopics 1-6: delete topics by name (v6: or by id), their files with them.
 
 Deleting a topic also drops what waits on it and the committed offsets of its
-partitions (through the broker's topic-deleted hooks).
+partitions (the broker tells its topic listeners).
 """
 
 from uuid import UUID

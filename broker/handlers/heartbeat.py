@@ -6,6 +6,4 @@ from kproto.messages import HEARTBEAT
 
 @handles(HEARTBEAT, "0-4")
 def heartbeat(ctx, req: dict) -> dict:
-    code = ctx.broker.groups.call(
-        "heartbeat", req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"])
-    return {"throttle_time_ms": 0, "error_code": code}
+    return ctx.broker.groups.heartbeat(ctx, req)

@@ -17,14 +17,4 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(JOIN_GROUP, "0-9", may_wait=True, error_response=_errors)
 async def join_group(ctx, req: dict) -> dict:
-    version = ctx.api_version
-    response = await ctx.broker.groups.wait_for(
-        "join", req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
-        "/" + ctx.client_host, req["session_timeout_ms"],
-        req["rebalance_timeout_ms"] if version >= 1 else req["session_timeout_ms"],
-        req["protocol_type"], [(p["name"], p["metadata"]) for p in req["protocols"]],
-        version >= 4, req["reason"], supports_skip_assignment=version >= 9)
-    if version < 7 and response["protocol_name"] is None:
-        response["protocol_name"] = ""
-    response["throttle_time_ms"] = 0
-    return response
+    return await ctx.broker.groups.join(ctx, req)

@@ -11,14 +11,4 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(LEAVE_GROUP, "0-5", error_response=_errors)
 def leave_group(ctx, req: dict) -> dict:
-    if ctx.api_version < 3:
-        members = [(req["member_id"], None)]
-    else:
-        members = [(m["member_id"], m["group_instance_id"]) for m in req["members"]]
-    response = ctx.broker.groups.call("leave", req["group_id"], members)
-    if ctx.api_version < 3:
-        from broker.groups import legacy_leave_error   # the coordinator loads after start-up
-
-        return {"throttle_time_ms": 0, "error_code": legacy_leave_error(response)}
-    response["throttle_time_ms"] = 0
-    return response
+    return ctx.broker.groups.leave(ctx, req)

@@ -6,5 +6,4 @@ from kproto.messages import LIST_GROUPS
 
 @handles(LIST_GROUPS, "0-5")
 def list_groups(ctx, req: dict) -> dict:
-    groups = ctx.broker.groups.coordinator.list_groups(req["states_filter"], req["types_filter"])
-    return {"throttle_time_ms": 0, "error_code": 0, "groups": groups}
+    return ctx.broker.groups.list_groups(ctx, req)

@@ -1,11 +1,14 @@
 """server.properties parsing and the command line's flags, without starting a broker."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from broker.cli import config_from_args
 from broker.config import BrokerConfig, apply_properties, parse_properties
+from broker.groups.config import GroupConfig
 
 
 def test_properties_syntax():
@@ -37,7 +40,9 @@ log.roll.hours=2
 message.max.bytes=500000
 socket.request.max.bytes=65536
 group.initial.rebalance.delay.ms=0
+group.max.size=10
 offsets.retention.minutes=60
+offset.metadata.max.bytes=100
 """))
     assert (config.host, config.port) == ("0.0.0.0", 19093)
     assert config.advertised == ("broker.example", 29093)
@@ -45,8 +50,19 @@ offsets.retention.minutes=60
     assert (config.node_id, config.num_partitions, config.auto_create_topics) == (7, 4, False)
     log = config.log_defaults
     assert (log.segment_bytes, log.segment_ms, log.max_message_bytes) == (1048576, 7200000, 500000)
-    assert (config.socket_request_max_bytes, config.group_initial_rebalance_delay_ms) == (65536, 0)
-    assert config.offsets_retention_minutes == 60
+    assert config.socket_request_max_bytes == 65536
+    assert config.groups == GroupConfig(group_initial_rebalance_delay_ms=0, group_max_size=10,
+                                        offsets_retention_minutes=60, offset_metadata_max_bytes=100)
+    assert BrokerConfig().groups == GroupConfig()   # Kafka's defaults, written once
+
+
+def test_start_up_does_not_load_the_group_wing():
+    """Made after start-up, the group coordinator is not imported before the first answer,
+    nor its settings unless one is set."""
+    code = ("import sys, broker.cli, broker.server; broker.cli.config_from_args(['-o', 'num.partitions=2']); "
+            "print(sorted(m for m in sys.modules if m.startswith('broker.groups')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_advertised_defaults_to_a_reachable_listen_address():
@@ -69,6 +85,8 @@ def test_bad_values_are_refused_with_the_key():
         apply_properties(BrokerConfig(), {"auto.create.topics.enable": "yes"})
     with pytest.raises(ValueError, match="log.segment.bytes"):
         apply_properties(BrokerConfig(), {"log.segment.bytes": "big"})
+    with pytest.raises(ValueError, match="group.max.size"):
+        apply_properties(BrokerConfig(), {"group.max.size": "huge"})
 
 
 def test_flags_override_the_file(tmp_path):

@@ -7,9 +7,9 @@ import struct
 
 import pytest
 
-from broker.groups import OffsetExpiration
+from broker.groups.coordinator import OffsetExpiration
 from broker.groups.consumer_protocol import SubscriptionParseError, subscribed_topics
-from broker.tests.test_group_harness import E, Harness, S
+from broker.tests.group_harness import E, Harness, S
 
 
 def subscription(*topics: str, version: int = 0, user_data: bytes | None = None,

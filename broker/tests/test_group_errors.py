@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.tests.test_group_harness import E, Harness, S
+from broker.tests.group_harness import E, Harness, S
 
 # Member ids in every setup: "a-1" (dynamic, leader) and "i-b-2" (static, instance "i-b").
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from broker.groups import legacy_leave_error
-from broker.tests.test_group_harness import E, Harness, S
+from broker.groups.coordinator import legacy_leave_error
+from broker.tests.group_harness import E, Harness, S
 
 # -- JoinGroup v4+: MEMBER_ID_REQUIRED --------------------------------------
 

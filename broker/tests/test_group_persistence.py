@@ -10,9 +10,10 @@ import dataclasses
 
 import pytest
 
-from broker.groups import GroupCoordinator, GroupSnapshot, MemberSnapshot, OffsetExpiration
 from broker.groups.consumer_protocol import PROTOCOL_TYPE
-from broker.tests.test_group_harness import RANGE, E, Harness, S
+from broker.groups.coordinator import GroupCoordinator, OffsetExpiration
+from broker.groups.snapshot import GroupSnapshot, MemberSnapshot
+from broker.tests.group_harness import RANGE, E, Harness, S
 
 
 def restart(h: Harness, at: int) -> Harness:

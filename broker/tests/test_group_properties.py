@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broker.tests.test_group_harness import E, Harness, S
+from broker.tests.group_harness import E, Harness, S
 
 PROTOCOL_SETS = [
     (("range", b"r"),),

@@ -1,6 +1,6 @@
-"""GroupMetadata records: their encoding (Kafka's GroupMetadataKey v2 / GroupMetadataValue v0-4),
-how the offsets layer writes and replays them in __consumer_offsets, and the shell that writes
-the coordinator's changes and loads the groups back at start."""
+"""The coordinator's records: their encoding (Kafka's GroupMetadataKey v2 / GroupMetadataValue v0-4,
+OffsetCommitKey v1 / OffsetCommitValue v1 and v3), and how the offsets layer writes and replays them
+in __consumer_offsets. test_group_service.py has the shell that writes the coordinator's changes."""
 
 from __future__ import annotations
 
@@ -11,20 +11,17 @@ import os
 import struct
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from broker.clock import now_ms
-from broker.config import BrokerConfig
-from broker.groups import GroupSnapshot, GroupState, MemberSnapshot
-from broker.groups.service import GroupService
-from broker.offsets import (
+from broker.groups.offsets import (
     OFFSETS_TOPIC, CommittedOffset, OffsetStore, group_metadata_value, group_snapshot, partition_for)
+from broker.groups.snapshot import GroupSnapshot, MemberSnapshot
 from kproto.coordinator_records import (
     GROUP_METADATA_KEY, GROUP_METADATA_VALUE, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_group_metadata_key,
-    decode_group_metadata_value, encode_group_metadata_key, encode_group_metadata_value)
-from kproto.errors import DecodeError, ErrorCode
+    decode_group_metadata_value, encode_group_metadata_key, encode_group_metadata_value, encode_offset_key,
+    encode_offset_value)
+from kproto.errors import DecodeError
 from kproto.schema import MISSING, Array, Schema
 from storage import Record, Storage, build_batch, decode_records, iter_batches
 
@@ -66,6 +63,13 @@ SNAPSHOT = GroupSnapshot(
         MemberSnapshot("m-1", "i-1", "client", "/10.0.0.1", 45_000, 10_000, b"sub", b"asg"),
         MemberSnapshot("m-2", None, "other", "/10.0.0.2", 30_000, 6_000, b"", b""),
     ))
+
+
+def test_offset_commit_bytes():
+    """Key v1; value v3, or v1 (no leader epoch, an expire time) for a commit with a retention."""
+    assert encode_offset_key("grp", "t", 3) == i16(1) + string("grp") + string("t") + i32(3)
+    assert encode_offset_value(42, 5, "meta", 1000) == i16(3) + i64(42) + i32(5) + string("meta") + i64(1000)
+    assert encode_offset_value(42, 5, "meta", 1000, 9000) == i16(1) + i64(42) + string("meta") + i64(1000) + i64(9000)
 
 
 def test_key_bytes():
@@ -183,7 +187,10 @@ def test_records_go_to_the_groups_partition_and_the_last_one_wins():
     gone_records = read_partition(storage, partition_for("gone", 5))
     assert [r.value is None for r in gone_records if r.key == encode_group_metadata_key("gone")] == [False, True]
 
+    store.commit("grp", {("t", 1): CommittedOffset(43, 7, "m", 1000, expire_timestamp=5000)}, 1000)
+
     reloaded = OffsetStore(storage, 5)
+    assert reloaded.get("grp", "t", 1) == CommittedOffset(43, -1, "m", 1000, 5000)   # v1 has no leader epoch
     assert reloaded.take_loaded_groups() == [SNAPSHOT]
     assert reloaded.take_loaded_groups() == []
     assert reloaded.get("grp", "t", 0) == CommittedOffset(42, -1, "", 1000)
@@ -209,93 +216,3 @@ def test_a_group_whose_last_record_is_unreadable_is_left_out(caplog):
     with caplog.at_level(logging.WARNING, logger="kbroker.offsets"):
         assert [g.group_id for g in OffsetStore(storage, 1).take_loaded_groups()] == ["other"]
     assert "skipping the unreadable metadata of group grp" in caplog.text
-
-
-# -- the shell: writes before it answers, loads at start ------------------------------------
-
-def fake_broker(storage: Storage, **config) -> SimpleNamespace:
-    return SimpleNamespace(config=BrokerConfig(data_dir=None, offsets_topic_num_partitions=4,
-                                               group_initial_rebalance_delay_ms=0, **config),
-                           storage=storage, topic_deleted_hooks=[])
-
-
-def group_records(storage: Storage, group_id: str) -> list[bytes | None]:
-    key = encode_group_metadata_key(group_id)
-    return [r.value for r in read_partition(storage, partition_for(group_id, 4)) if r.key == key]
-
-
-def make_stable(service: GroupService, group: str = "g") -> str:
-    """One member (JoinGroup v3: no member id round), synced: its member id."""
-    coordinator, now = service.coordinator, now_ms()
-    completions = coordinator.join(now, "join", group, "", None, "cli", "/1.2.3.4", 10_000, 20_000, "consumer",
-                                   [("range", b"meta")], False)
-    service.deliver(completions)
-    (token, joined), = completions
-    assert token == "join" and joined["error_code"] == ErrorCode.NONE
-    member_id = joined["member_id"]
-    assert group_records(service.offsets._storage, group) == []
-    completions = coordinator.sync(now, "sync", group, 1, member_id, None, None, None, [(member_id, b"mine")])
-    service.deliver(completions)
-    assert [t for t, _ in completions] == ["sync"]
-    return member_id
-
-
-def test_the_shell_writes_records_and_a_new_one_loads_them():
-    storage = Storage.open(None)
-    service = GroupService(fake_broker(storage))
-    member_id = make_stable(service)
-    (written,) = group_records(storage, "g")
-    assert decode_group_metadata_value(written)["members"][0]["assignment"] == b"mine"
-    assert service.call("heartbeat", "g", 1, member_id, None) == ErrorCode.NONE
-    assert len(group_records(storage, "g")) == 1              # heartbeats write nothing
-
-    before = now_ms()
-    restarted = GroupService(fake_broker(storage))
-    after = now_ms()
-    coordinator = restarted.coordinator
-    assert coordinator.group_state("g") is GroupState.STABLE
-    assert coordinator.describe(["g"]) == service.coordinator.describe(["g"])
-    assert before + 10_000 <= coordinator.next_deadline_ms() <= after + 10_000   # the session, from the load
-    assert restarted.call("heartbeat", "g", 1, member_id, None) == ErrorCode.NONE
-
-
-def test_the_shell_writes_the_empty_group_and_the_tombstone():
-    storage = Storage.open(None)
-    service = GroupService(fake_broker(storage))
-    member_id = make_stable(service)
-    service.offsets.commit("g", {("t", 0): CommittedOffset(5, -1, "", 1)}, 1)
-    response = service.call("leave", "g", [(member_id, None)])
-    assert response["members"][0]["error_code"] == ErrorCode.NONE
-    assert [decode_group_metadata_value(v)["members"] for v in group_records(storage, "g")] == [
-        [{"member_id": member_id, "group_instance_id": None, "client_id": "cli", "client_host": "/1.2.3.4",
-          "rebalance_timeout": 20_000, "session_timeout": 10_000, "subscription": b"meta", "assignment": b"mine"}],
-        []]
-    loaded = GroupService(fake_broker(storage)).coordinator
-    assert loaded.list_groups() == [{"group_id": "g", "protocol_type": "consumer", "group_state": "Empty",
-                                     "group_type": "classic"}]
-    assert loaded.group_generation_id("g") == 2
-
-    assert service.call("delete_groups", ["g"]) == [{"group_id": "g", "error_code": ErrorCode.NONE}]
-    assert group_records(storage, "g")[-1] is None
-    reloaded = GroupService(fake_broker(storage))
-    assert reloaded.coordinator.group_ids() == [] and reloaded.offsets.groups() == []
-
-
-def test_a_group_with_offsets_only_is_a_simple_group():
-    storage = Storage.open(None)
-    OffsetStore(storage, 4).commit("simple", {("t", 0): CommittedOffset(5, -1, "", 1)}, 1)
-    loaded = GroupService(fake_broker(storage)).coordinator
-    assert loaded.list_groups() == [{"group_id": "simple", "protocol_type": "", "group_state": "Empty",
-                                     "group_type": "classic"}]
-
-
-def test_an_inconsistent_record_falls_back_to_the_offsets(caplog):
-    storage = Storage.open(None)
-    store = OffsetStore(storage, 4)
-    store.commit("g", {("t", 0): CommittedOffset(5, -1, "", 1)}, 1)
-    store.store_groups([("g", dataclasses.replace(SNAPSHOT, group_id="g", leader_id="nobody"))], 2)
-    with caplog.at_level(logging.WARNING, logger="kbroker.groups"):
-        loaded = GroupService(fake_broker(storage)).coordinator
-    assert "not loading the metadata of group g" in caplog.text
-    assert loaded.list_groups() == [{"group_id": "g", "protocol_type": "", "group_state": "Empty",
-                                     "group_type": "classic"}]

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from broker.groups.group import ClassicGroup, IllegalStateTransition
-from broker.tests.test_group_harness import RANGE, E, Harness, S
+from broker.tests.group_harness import RANGE, E, Harness, S
 
 # Kafka's ClassicGroupState: target -> valid previous states (copied by hand, on purpose
 # independent of broker.groups.group.VALID_PREVIOUS_STATES).

@@ -15,14 +15,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from broker.groups.snapshot import GroupSnapshot, MemberSnapshot
-from kproto._wire import pack_i16
 from kproto.coordinator_records import (
     GROUP_METADATA_KEY_VERSION, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_group_metadata_key,
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
     encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
 from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+
+from .snapshot import GroupSnapshot, MemberSnapshot
 
 log = logging.getLogger("kbroker.offsets")
 
@@ -57,11 +57,7 @@ class CommittedOffset:
 
 
 def encode_value(c: CommittedOffset) -> bytes:
-    if c.expire_timestamp < 0:
-        return encode_offset_value(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp)
-    return pack_i16(1) + OFFSET_COMMIT_VALUE.build(
-        {"offset": c.offset, "metadata": c.metadata, "commit_timestamp": c.commit_timestamp,
-         "expire_timestamp": c.expire_timestamp}, 1)
+    return encode_offset_value(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp, c.expire_timestamp)
 
 
 def group_metadata_value(snapshot: GroupSnapshot) -> dict:
