@@ -163,6 +163,12 @@ class ClassicGroup:
             session_timeout_ms=old.session_timeout_ms, protocol_type=old.protocol_type,
             protocols=old.protocols, assignment=old.assignment)
         self.members[new_member_id] = new
+        if old_member_id in self.pending_sync_members:
+            # The new id owes the SyncGroup the old one did. Kafka leaves the old id in its
+            # pending set, so the group rebalances when the sync timer runs out even if the
+            # new id has synced; we move it, and only a member that never syncs is expired.
+            self.pending_sync_members.discard(old_member_id)
+            self.pending_sync_members.add(new_member_id)
         if self.is_leader(old_member_id):
             self.leader_id = new_member_id
         self.static_members[group_instance_id] = new_member_id

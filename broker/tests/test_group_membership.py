@@ -414,3 +414,24 @@ def test_pending_member_timing_out_leaves_a_stable_group_alone():
         assert h.heartbeat(a, 1, at=t) == E.NONE
     assert (h.state(), h.generation(), h.member_ids()) == (S.STABLE, 1, [a])
     assert h.join("jn2", "c-2", at=11_001, v4=True)["error_code"] == E.UNKNOWN_MEMBER_ID
+
+
+def test_static_replacement_while_its_sync_is_pending_owes_the_sync_under_the_new_id():
+    """A static member restarted after the leader's SyncGroup but before its own: the new
+    member id must sync, and once it has, the pending-sync timer finds nobody to expire.
+    (Kafka keeps the old id pending and rebalances when the timer runs out; we move it.)"""
+    h = Harness()
+    h.join("ja", instance="i-a", rebalance=8000)
+    h.join("jb", instance="i-b", rebalance=8000)
+    h.advance(6000)
+    leader = h.answer("ja")["member_id"]
+    old_b = h.answer("jb")["member_id"]
+    h.sync("sa", leader, 1, [(leader, b"a"), (old_b, b"b")], at=6001, instance="i-a")
+    assert h.state() is S.STABLE
+    new_b = h.join("jb2", "", at=6002, instance="i-b", rebalance=8000)["member_id"]
+    assert new_b != old_b and h.state() is S.STABLE
+    assert h.sync("sb", new_b, 1, at=6003, instance="i-b")["assignment"] == b"b"
+    for at in (9000, 12000, 15000):   # past the sync deadline (6000 + 8000), heartbeating
+        assert h.heartbeat(leader, 1, at=at, instance="i-a") == E.NONE
+        assert h.heartbeat(new_b, 1, at=at, instance="i-b") == E.NONE
+    assert (h.state(), h.generation(), h.member_ids()) == (S.STABLE, 1, [leader, new_b])
