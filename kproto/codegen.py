@@ -15,8 +15,8 @@ not empty) call small generated functions.
 
 A node is known by its ``kafka_name``: ``"struct"`` (fields, absent, tagged),
 ``"array"`` (element, compact, nullable) or a primitive's type name (with ``fixed``,
-its ``struct`` format letter when it has a fixed width). Any other construct is
-compiled by construct and read through ``io``.
+its ``struct`` format letter when it has a fixed width); see ``kproto.constructs``.
+Anything else is refused, so no message can fall back to construct's interpreted code.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class _Names:
 
 
 def parse_function(node, code) -> str:
-    """Append ``def parse_N(io)`` parsing ``node`` to the generated module; its name.
+    """Append ``def parse_N(io)`` parsing ``node`` (a struct) to the generated module; its name.
 
     The function reads the frame's bytes by position and leaves ``io`` after the
     node. Bytes that are not UTF-8 where a string belongs are a DecodeError here;
@@ -64,10 +64,11 @@ def parse_function(node, code) -> str:
 
 
 def build_function(node, code) -> str:
-    """Append ``def build_N(value, io)`` writing ``node`` to the generated module; its name."""
+    """Append ``def build_N(value, io)`` writing ``node`` (a struct, or a tagged field's value) to the
+    generated module; its name."""
     code.append(PRELUDE)
     fname = f"build_{code.allocateId()}"
-    lines = _build_value(node, code, "value", _Names(), "    ")  # not "obj": the code uses it for its own values
+    lines = _build_value(node, code, "value", _Names(), "    ")  # not "obj": tag sections use that name
     code.append(f"def {fname}(value, io):\n    write = io.write\n" + "".join(lines) + "    return value\n")
     return fname
 
@@ -206,8 +207,7 @@ def _parse_primitive(sub, code, var: str, names: _Names, pad: str) -> list[str]:
                 f"{pad}    raise DecodeError('uuid cut short')\n",
                 f"{pad}pos += 16\n"]
     if kind not in _SIZED:
-        # Not one of Kafka's types (a construct of another kind): read it through io.
-        return [f"{pad}io.seek(pos)\n", f"{pad}{var} = {sub._compileparse(code)}\n", f"{pad}pos = io.tell()\n"]
+        raise TypeError(f"no code for {sub!r}: not one of Kafka's types")
     compact, width, nullable, value = _SIZED[kind]
     n, end = names("n"), names("end")
     take = {"str": f"str(buf[pos:{end}], 'utf-8')", "bytes": f"buf[pos:{end}]",
@@ -254,10 +254,9 @@ def _build_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
         return _build_array(node, code, var, names, pad)
     if getattr(node, "fixed", None):
         return [f"{pad}write({_fused(code, node.fixed)}.pack({var}))\n"]
-    if kind in _BUILD:
-        return [f"{pad}{_BUILD[kind].format(value=var)}\n"]
-    # Not one of Kafka's types: construct's own code, which builds ``obj``.
-    return [f"{pad}obj = {var}\n", f"{pad}{node._compilebuild(code)}\n"]
+    if kind not in _BUILD:
+        raise TypeError(f"no code for {node!r}: not one of Kafka's types")
+    return [f"{pad}{_BUILD[kind].format(value=var)}\n"]
 
 
 def _build_struct(struct, code, src: str, names: _Names, pad: str) -> list[str]:

@@ -1,11 +1,9 @@
-"""Kafka's wire types as construct nodes: what a message version is made of, as data.
+"""Kafka's wire types as a tree: what one version of a message is made of, as data.
 
-A tree of these (``KStruct`` of fields, ``KArray`` of an element, ``Primitive``
-leaves) describes one version of one message. The nodes hold no parsing or building
-code of their own: construct's ``compile()`` asks each for its code, and
-``kproto.codegen`` writes it. ``parse``/``build`` on a node (construct's own API)
-compile the node once and run that same code, so there is one codec, not an
-interpreted one beside a compiled one.
+A ``KStruct`` of fields, ``KArray`` of an element, ``Primitive`` leaves. The nodes
+hold no parsing or building code: ``KStruct`` is a construct, and construct's
+``compile()`` asks it for its code, which ``kproto.codegen`` writes for the whole
+tree. That generated code is the only codec there is.
 
 Structs parse to plain dicts. Fields a version lacks are filled with their
 defaults, so handlers read every field of every version the same way.
@@ -23,38 +21,14 @@ from kproto import codegen
 UNKNOWN_TAGS = codegen.UNKNOWN_TAGS
 
 
-class _Node(Construct):
-    """A node whose code comes from ``kproto.codegen``; parsed and built by that code alone."""
-
-    kafka_name = ""
-    _engine = None   # this node compiled on its own, made on the first parse or build
-
-    def _compiled(self):
-        if self._engine is None:
-            self._engine = self.compile()
-        return self._engine
-
-    def _parse(self, stream, context, path):
-        return self._compiled().parsefunc(stream, context)
-
-    def _build(self, obj, stream, context, path):
-        self._compiled().buildfunc(obj, stream, context)
-        return obj
-
-    def _emitparse(self, code):
-        return f"{codegen.parse_function(self, code)}(io)"
-
-    def _emitbuild(self, code):
-        return f"{codegen.build_function(self, code)}(obj, io)"
-
-
-class Primitive(_Node):
+class Primitive:
     """One of Kafka's primitive types, by its name in the spec (``compact_`` and ``nullable_``
     forms are types of their own). ``fixed``: the ``struct`` format letter of a fixed-width
     type, so generated code reads or writes a run of them with one call."""
 
+    __slots__ = ("kafka_name", "fixed")
+
     def __init__(self, kafka_name: str, fixed: str | None = None):
-        super().__init__()
         self.kafka_name = kafka_name
         self.fixed = fixed
 
@@ -91,13 +65,13 @@ def _fresh(value):
     return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
 
-class KArray(_Node):
+class KArray:
     """An array: int32 count (-1 = null) or, compact, unsigned varint count + 1 (0 = null)."""
 
+    __slots__ = ("element", "compact", "nullable")
     kafka_name = "array"
 
-    def __init__(self, element: Construct, compact: bool, nullable: bool):
-        super().__init__()
+    def __init__(self, element: Primitive | KStruct, compact: bool, nullable: bool):
         self.element = element
         self.compact = compact
         self.nullable = nullable
@@ -107,8 +81,8 @@ class KArray(_Node):
         return f"<{kind}array of {self.element!r}>"
 
 
-class KStruct(_Node):
-    """A struct of named fields, parsed to a dict.
+class KStruct(Construct):
+    """A struct of named fields, parsed to a dict: the construct that ``compile()`` turns into code.
 
     ``fields``: ``(name, construct, default)`` in wire order. ``absent``: ``(name, default)``
     for fields this version lacks, added to parsed dicts. ``tagged``: ``(tag, name,
@@ -120,8 +94,8 @@ class KStruct(_Node):
     kafka_name = "struct"
     parser_name = builder_name = ""   # the generated functions' names, once compiled
 
-    def __init__(self, fields: list[tuple[str, Construct, Any]], absent: list[tuple[str, Any]] = (),
-                 tagged: list[tuple[int, str, Construct, Any]] | None = None):
+    def __init__(self, fields: list[tuple[str, Node, Any]], absent: list[tuple[str, Any]] = (),
+                 tagged: list[tuple[int, str, Node, Any]] | None = None):
         super().__init__()
         self.fields = list(fields)
         self.absent = list(absent)
@@ -138,6 +112,8 @@ class KStruct(_Node):
             value[name] = _fresh(d)
         return value
 
+    # construct's compile() asks the root struct for its code; nested ones are inlined in it.
+
     def _emitparse(self, code):
         self.parser_name = codegen.parse_function(self, code)
         return f"{self.parser_name}(io)"
@@ -145,3 +121,6 @@ class KStruct(_Node):
     def _emitbuild(self, code):
         self.builder_name = codegen.build_function(self, code)
         return f"{self.builder_name}(obj, io)"
+
+
+Node = Primitive | KArray | KStruct

@@ -61,7 +61,7 @@ class Type:
 
     kafka_name = ""
 
-    def construct(self, version: int, flexible: bool, nullable: bool) -> c.Construct:
+    def construct(self, version: int, flexible: bool, nullable: bool) -> c.Node:
         raise NotImplementedError
 
     def default(self, nullable: bool) -> Any:
@@ -69,7 +69,7 @@ class Type:
 
 
 class Scalar(Type):
-    def __init__(self, kafka_name: str, construct: c.Construct, default: Any):
+    def __init__(self, kafka_name: str, construct: c.Node, default: Any):
         self.kafka_name = kafka_name
         self._construct = construct
         self._default = default
@@ -166,7 +166,7 @@ class Field:
     default: Any
     flexible: Versions | None
 
-    def default_for(self, version: int, construct: c.Construct | None = None) -> Any:
+    def default_for(self, version: int, construct: c.Node | None = None) -> Any:
         if self.default is not MISSING:
             return self.default
         value = self.type.default(version in self.nullable)
