@@ -217,7 +217,7 @@ def test_null_in_a_non_nullable_message_field():
     (c.COMPACT_NULLABLE_STRING, "02c0"),
 ])
 def test_invalid_utf8_is_a_decode_error(construct, hex_bytes):
-    with pytest.raises(DecodeError, match="UTF-8"):
+    with pytest.raises(DecodeError, match="(?i)utf-8"):
         parse(construct, bytes.fromhex(hex_bytes))
 
 
