@@ -1,9 +1,9 @@
 """All the code the codec runs: Python source generated from a construct tree, per version.
 
-construct's ``compile()`` asks each node of a tree for its code (``_emitparse``,
-``_emitbuild``), and every node of kproto's answers with a function generated here.
-So this module is the one place that knows how each of Kafka's wire types is laid
-out: ``_parse_primitive`` and ``_SIZED`` read them, ``_BUILD`` writes them (through
+construct's ``compile()`` asks the root ``KStruct`` of a tree for its code
+(``_emitparse``, ``_emitbuild``), and it answers with functions generated here for
+the whole tree. So this module is the one place that knows how each of Kafka's wire
+types is laid out: ``_parse_primitive`` and ``_SIZED`` read them, ``_BUILD`` writes them (through
 the writers of ``kproto._wire``, which the generated module imports).
 
 A message version parses (and builds) in one straight-line function: nested structs
@@ -71,7 +71,7 @@ def build_function(node, code) -> str:
     return fname
 
 
-def runs(struct) -> list[list[tuple[str, Any, Any]]]:
+def _runs(struct) -> list[list[tuple[str, Any, Any]]]:
     """A struct's fields split into runs: consecutive fixed-width primitives together."""
     result: list[list] = []
     for item in struct.fields:
@@ -119,7 +119,7 @@ def _parse_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
 def _parse_struct(struct, code, out: str, names: _Names, pad: str) -> list[str]:
     lines: list[str] = []
     values: list[str] = []
-    for run in runs(struct):
+    for run in _runs(struct):
         if getattr(run[0][1], "fixed", None):
             fused = _fused(code, "".join(sub.fixed for _, sub, _ in run))
             tmp = names("f")
@@ -259,7 +259,7 @@ def _build_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
 
 def _build_struct(struct, code, src: str, names: _Names, pad: str) -> list[str]:
     lines: list[str] = []
-    for run in runs(struct):
+    for run in _runs(struct):
         if len(run) > 1:
             values = ", ".join(f"{src}.get({name!r}, {_constant(code, d)})" for name, _, d in run)
             fused = _fused(code, "".join(sub.fixed for _, sub, _ in run))
