@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -170,7 +170,3 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
 
 def load_properties_file(path: str | Path) -> dict[str, str]:
     return parse_properties(Path(path).read_text(encoding="utf-8"))
-
-
-def config_names() -> list[str]:
-    return [f.name for f in fields(BrokerConfig)]

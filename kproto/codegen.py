@@ -1,15 +1,37 @@
-"""Straight-line code for a whole struct: nested structs and arrays inlined as loops.
+"""All the code the codec runs: Python source generated from a construct tree, per version.
 
-``KStruct.compile()`` goes through here, so a message version parses (and builds)
-in one generated function: no call per nested struct or array, every value in a
-local, the dict made once per struct. Runs of fixed-width fields are read and
-written with one ``struct`` call. The rare paths (tag sections that are not empty)
-call out to small functions.
+construct's ``compile()`` asks the root ``KStruct`` of a tree for its code
+(``_emitparse``, ``_emitbuild``), and it answers with functions generated here for
+the whole tree. So this module is the one place that knows how each of Kafka's wire
+types is laid out: ``_parse_primitive`` and ``_SIZED`` read them, ``_BUILD`` writes them (through
+the writers of ``kproto._wire``, which the generated module imports).
+
+A message version parses (and builds) in one straight-line function: nested structs
+and arrays inlined as loops, every value in a local, each dict made once. Runs of
+fixed-width fields are read and written with one ``struct`` call. Parsing reads the
+frame's bytes by position (``unpack_from``, index, slice) with one bounds check at
+the end, instead of a read call per field. The rare paths (tag sections that are
+not empty) call small generated functions.
+
+A node is known by its ``kafka_name``: ``"struct"`` (fields, absent, tagged),
+``"array"`` (element, compact, nullable) or a primitive's type name (with ``fixed``,
+its ``struct`` format letter when it has a fixed width); see ``kproto.constructs``.
+Anything else is refused, so no message can fall back to construct's interpreted code.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
+
+UNKNOWN_TAGS = "_unknown_tagged_fields"   # a struct's kept unknown tags, {tag: bytes}
+
+PRELUDE = ("from kproto._wire import (BYTE, Writer, encode_uvarint, pack_i32, read_uvarint_at, unpack_i16_from,"
+           " unpack_i32_from, write_bytes, write_compact_bytes, write_compact_nullable_bytes,"
+           " write_compact_nullable_string, write_compact_records, write_compact_string, write_nullable_bytes,"
+           " write_nullable_string, write_records, write_string, write_tagged_section, write_unknown_tags,"
+           " write_uuid)\n"
+           "from kproto.errors import DecodeError\n")
 
 
 class _Names:
@@ -22,37 +44,84 @@ class _Names:
         return f"{prefix}{next(self._counter)}"
 
 
-def parse_function(struct, code, fname: str) -> None:
-    """Append ``def fname(io)`` parsing ``struct`` to the generated module.
+def parse_function(node, code) -> str:
+    """Append ``def parse_N(io)`` parsing ``node`` (a struct) to the generated module; its name.
 
-    The function reads the Reader's bytes by position (``unpack_from``, index, slice)
-    rather than through ``io.read`` calls, and leaves ``io`` positioned after the struct.
+    The function reads the frame's bytes by position and leaves ``io`` after the
+    node. What it raises on a bad frame (an index or ``unpack_from`` past the end,
+    bytes that are not UTF-8) the callers turn into DecodeError: a ``try`` here
+    would cost every parse more than the conversion saves.
     """
-    lines = _parse_struct(struct, code, "result", _Names(), "    ")
+    code.append(PRELUDE)
+    fname = f"parse_{code.allocateId()}"
+    lines = _parse_value(node, code, "result", _Names(), "    ")
     code.append(f"def {fname}(io):\n    buf = io.getvalue()\n    pos = io.tell()\n" + "".join(lines)
                 + "    if pos > len(buf):\n        raise DecodeError('frame cut short')\n"
                 + "    io.seek(pos)\n    return result\n")
+    return fname
 
 
-def build_function(struct, code, fname: str) -> None:
-    """Append ``def fname(fields, io)`` writing ``struct`` to the generated module."""
-    lines = _build_struct(struct, code, "fields", _Names(), "    ")
-    code.append(f"def {fname}(fields, io):\n    write = io.write\n" + "".join(lines) + "    return None\n")
+def build_function(node, code) -> str:
+    """Append ``def build_N(value, io)`` writing ``node`` (a struct, or a tagged field's value) to the
+    generated module; its name."""
+    code.append(PRELUDE)
+    fname = f"build_{code.allocateId()}"
+    lines = _build_value(node, code, "value", _Names(), "    ")  # not "obj": tag sections use that name
+    code.append(f"def {fname}(value, io):\n    write = io.write\n" + "".join(lines) + "    return value\n")
+    return fname
+
+
+def _runs(struct) -> list[list[tuple[str, Any, Any]]]:
+    """A struct's fields split into runs: consecutive fixed-width primitives together."""
+    result: list[list] = []
+    for item in struct.fields:
+        fixed = getattr(item[1], "fixed", None)
+        if fixed and result and getattr(result[-1][0][1], "fixed", None):
+            result[-1].append(item)
+        else:
+            result.append([item])
+    return result
+
+
+def _fused(code, letters: str) -> str:
+    """Module-level ``struct.Struct`` for a run of fixed-width fields; its name."""
+    name = "fused_" + letters.replace("?", "o")
+    code.append(f"{name} = struct.Struct('>{letters}')")
+    return name
+
+
+def _constant(code, value) -> str:
+    """Source for a default in generated build code: immutable literals inline, lists and
+    dicts as module constants (shared: builders only read them, never change them)."""
+    if not isinstance(value, (list, dict)):
+        return repr(value)
+    text = repr(value)
+    name = f"DEFAULT_{abs(hash(text)):x}"
+    code.append(f"{name} = {text}")
+    return name
 
 
 # -- parsing -----------------------------------------------------------------------
 # Generated parse code works on ``buf`` (the frame's bytes) and ``pos`` (a local). A
 # read past the end either raises at once (an index or unpack_from beyond the end) or,
-# for a slice, leaves ``pos`` beyond the end, which the function checks before it
-# returns: a cut frame never yields a value. The frame decoder turns every failure
-# into DecodeError.
+# for a slice, leaves ``pos`` beyond the end, which is checked before the value is
+# used: a cut frame never yields a value.
+
+def _parse_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
+    kind = getattr(node, "kafka_name", None)
+    if kind == "struct":
+        return _parse_struct(node, code, var, names, pad)
+    if kind == "array":
+        return _parse_array(node, code, var, names, pad)
+    return _parse_primitive(node, code, var, names, pad)
+
 
 def _parse_struct(struct, code, out: str, names: _Names, pad: str) -> list[str]:
     lines: list[str] = []
     values: list[str] = []
-    for run in struct._runs():
+    for run in _runs(struct):
         if getattr(run[0][1], "fixed", None):
-            fused = struct._fused(code, run)
+            fused = _fused(code, "".join(sub.fixed for _, sub, _ in run))
             tmp = names("f")
             lines += [f"{pad}{tmp} = {fused}.unpack_from(buf, pos)\n", f"{pad}pos += {fused}.size\n"]
             values += [f"{name!r}: {tmp}[{i}]" for i, (name, _, _) in enumerate(run)]
@@ -66,24 +135,40 @@ def _parse_struct(struct, code, out: str, names: _Names, pad: str) -> list[str]:
         values += [f"{name!r}: {d!r}" for _, name, _, d in struct.tagged]
     lines.append(f"{pad}{out} = {{{', '.join(values)}}}\n")
     if struct.tagged is not None:
-        tags = struct._emit_parse_tags(code)
         lines += [f"{pad}if buf[pos] == 0:\n",
                   f"{pad}    pos += 1\n",
                   f"{pad}else:\n",
-                  f"{pad}    io.seek(pos)\n",
-                  f"{pad}    {out}.update({tags}(io))\n",
-                  f"{pad}    pos = io.tell()\n"]
+                  f"{pad}    pos = {_parse_tags(struct, code)}(buf, pos, {out})\n"]
     return lines
 
 
-def _parse_value(sub, code, var: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import KArray, KStruct
-
-    if isinstance(sub, KStruct):
-        return _parse_struct(sub, code, var, names, pad)
-    if isinstance(sub, KArray):
-        return _parse_array(sub, code, var, names, pad)
-    return _parse_primitive(sub, code, var, names, pad)
+def _parse_tags(struct, code) -> str:
+    """``def parse_tags_N(buf, pos, result)``: a tag section that is not empty, into
+    ``result``; the position after it. Each field is read within its stated size."""
+    fname = f"parse_tags_{code.allocateId()}"
+    names = _Names()
+    branches: list[str] = []
+    for tag, name, sub, _ in struct.tagged:
+        var = names("v")
+        branches += [f"        {'if' if not branches else 'elif'} tag == {tag}:\n",
+                     *_parse_value(sub, code, var, names, "            "),
+                     "            if pos > end:\n",
+                     "                raise DecodeError('tagged field longer than its size')\n",
+                     f"            result[{name!r}] = {var}\n"]
+    unknown = f"result.setdefault({UNKNOWN_TAGS!r}, {{}})[tag] = buf[pos:end]\n"
+    branches += ["        else:\n", f"            {unknown}"] if branches else [f"        {unknown}"]
+    code.append(f"def {fname}(buf, pos, result):\n"
+                "    count, pos = read_uvarint_at(buf, pos)\n"
+                "    for _ in range(count):\n"
+                "        tag, pos = read_uvarint_at(buf, pos)\n"
+                "        size, pos = read_uvarint_at(buf, pos)\n"
+                "        end = pos + size\n"
+                "        if end > len(buf):\n"
+                "            raise DecodeError('tagged field cut short')\n"
+                + "".join(branches)
+                + "        pos = end\n"
+                "    return pos\n")
+    return fname
 
 
 def _length(compact: bool, width: int, n: str, pad: str) -> list[str]:
@@ -109,22 +194,18 @@ _SIZED = {
 
 
 def _parse_primitive(sub, code, var: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import KStruct
-
     kind = getattr(sub, "kafka_name", None)
-    if kind not in _SIZED and kind not in ("uuid", "uvarint", "varint", "varlong") and not getattr(sub, "fixed", None):
-        # Not one of Kafka's types (a construct of another kind): read it through io.
-        return [f"{pad}io.seek(pos)\n", f"{pad}{var} = {sub._compileparse(code)}\n", f"{pad}pos = io.tell()\n"]
-    if sub.fixed:
-        fused = KStruct._fused(code, [(var, sub, None)])
+    if getattr(sub, "fixed", None):
+        # a bool is read as the struct module's "?": any byte but 0 is true, as Kafka reads it
+        fused = _fused(code, sub.fixed)
         return [f"{pad}{var} = {fused}.unpack_from(buf, pos)[0]\n", f"{pad}pos += {fused}.size\n"]
     if kind == "uuid":
         return [f"{pad}{var} = buf[pos:pos + 16]\n",
                 f"{pad}if len({var}) != 16:\n",
                 f"{pad}    raise DecodeError('uuid cut short')\n",
                 f"{pad}pos += 16\n"]
-    if kind in ("uvarint", "varint", "varlong"):
-        return [f"{pad}{var}, pos = read_{kind}_at(buf, pos)\n"]
+    if kind not in _SIZED:
+        raise TypeError(f"no code for {sub!r}: not one of Kafka's types")
     compact, width, nullable, value = _SIZED[kind]
     n, end = names("n"), names("end")
     take = {"str": f"str(buf[pos:{end}], 'utf-8')", "bytes": f"buf[pos:{end}]",
@@ -159,32 +240,63 @@ def _parse_array(array, code, var: str, names: _Names, pad: str) -> list[str]:
 
 # -- building ----------------------------------------------------------------------
 
-def _build_struct(struct, code, src: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import _constant
+# kafka name -> the statement writing ``value`` (fixed-width types are packed with struct)
+_BUILD = {name: f"write_{name}(io, {{value}})" for name in (*_SIZED, "uuid")}
 
+
+def _build_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
+    kind = getattr(node, "kafka_name", None)
+    if kind == "struct":
+        return _build_struct(node, code, var, names, pad)
+    if kind == "array":
+        return _build_array(node, code, var, names, pad)
+    if getattr(node, "fixed", None):
+        return [f"{pad}write({_fused(code, node.fixed)}.pack({var}))\n"]
+    if kind not in _BUILD:
+        raise TypeError(f"no code for {node!r}: not one of Kafka's types")
+    return [f"{pad}{_BUILD[kind].format(value=var)}\n"]
+
+
+def _build_struct(struct, code, src: str, names: _Names, pad: str) -> list[str]:
     lines: list[str] = []
-    for run in struct._runs():
+    for run in _runs(struct):
         if len(run) > 1:
             values = ", ".join(f"{src}.get({name!r}, {_constant(code, d)})" for name, _, d in run)
-            lines.append(f"{pad}write({struct._fused(code, run)}.pack({values}))\n")
+            fused = _fused(code, "".join(sub.fixed for _, sub, _ in run))
+            lines.append(f"{pad}write({fused}.pack({values}))\n")
             continue
         name, sub, d = run[0]
         var = names("v")
         lines.append(f"{pad}{var} = {src}.get({name!r}, {_constant(code, d)})\n")
         lines += _build_value(sub, code, var, names, pad)
     if struct.tagged is not None:
-        lines += [pad + line + "\n" for line in struct._emit_build_tags(code, src)]
+        lines += [pad + line + "\n" for line in _build_tags(struct, code, src)]
     return lines
 
 
-def _build_value(sub, code, var: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import KArray, KStruct
-
-    if isinstance(sub, KStruct):
-        return _build_struct(sub, code, var, names, pad)
-    if isinstance(sub, KArray):
-        return _build_array(sub, code, var, names, pad)
-    return [f"{pad}obj = {var}\n", f"{pad}{sub._compilebuild(code)}\n"]
+def _build_tags(struct, code, src: str) -> list[str]:
+    """Statements writing the tag section: known tags that differ from their default
+    (a default not passed in is the very constant, so the usual check is ``is``),
+    then kept unknown tags; mostly just the zero byte of an empty section."""
+    if not struct.tagged:
+        return [f"unknown = {src}.get({UNKNOWN_TAGS!r})",
+                "write_unknown_tags(io, unknown) if unknown else io.write(b'\\x00')"]
+    lines = ["items = None"]
+    for tag, name, sub, d in struct.tagged:
+        tag_builder = build_function(sub, code)
+        default = _constant(code, d)
+        differs = f"obj is not {default} and obj != {default}" if isinstance(d, (list, dict)) \
+            else f"obj != {default}"
+        lines += [f"obj = {src}.get({name!r}, {default})",
+                  f"if {differs}:",
+                  f"    out = Writer(); {tag_builder}(obj, out)",
+                  f"    items = (items or []) + [({tag}, out.getvalue())]"]
+    lines += [f"unknown = {src}.get({UNKNOWN_TAGS!r})",
+              "if items is None and not unknown:",
+              "    io.write(b'\\x00')",
+              "else:",
+              "    write_tagged_section(io, sorted((items or []) + list((unknown or {}).items())))"]
+    return lines
 
 
 def _build_array(array, code, var: str, names: _Names, pad: str) -> list[str]:

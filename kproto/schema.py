@@ -61,7 +61,7 @@ class Type:
 
     kafka_name = ""
 
-    def construct(self, version: int, flexible: bool, nullable: bool) -> c.Construct:
+    def construct(self, version: int, flexible: bool, nullable: bool) -> c.Node:
         raise NotImplementedError
 
     def default(self, nullable: bool) -> Any:
@@ -69,7 +69,7 @@ class Type:
 
 
 class Scalar(Type):
-    def __init__(self, kafka_name: str, construct: c.Construct, default: Any):
+    def __init__(self, kafka_name: str, construct: c.Node, default: Any):
         self.kafka_name = kafka_name
         self._construct = construct
         self._default = default
@@ -107,9 +107,6 @@ Int8 = Scalar("int8", c.INT8, 0)
 Int16 = Scalar("int16", c.INT16, 0)
 Int32 = Scalar("int32", c.INT32, 0)
 Int64 = Scalar("int64", c.INT64, 0)
-UInt16 = Scalar("uint16", c.UINT16, 0)
-UInt32 = Scalar("uint32", c.UINT32, 0)
-Float64 = Scalar("float64", c.FLOAT64, 0.0)
 Bool = Scalar("bool", c.BOOL, False)
 Uuid = Scalar("uuid", c.UUID, bytes(16))
 String = Variable("string", c.STRING, c.NULLABLE_STRING, c.COMPACT_STRING, c.COMPACT_NULLABLE_STRING, "")
@@ -169,7 +166,7 @@ class Field:
     default: Any
     flexible: Versions | None
 
-    def default_for(self, version: int, construct: c.Construct | None = None) -> Any:
+    def default_for(self, version: int, construct: c.Node | None = None) -> Any:
         if self.default is not MISSING:
             return self.default
         value = self.type.default(version in self.nullable)
@@ -253,7 +250,7 @@ class Schema:
         return self.struct(version).default()
 
     def read(self, io: Reader, version: int) -> dict:
-        """Parse from a Reader positioned at this struct (compiled path)."""
+        """Parse from a Reader positioned at this struct."""
         reader = self._readers.get(version)
         if reader is None:
             self.compiled(version)
@@ -267,14 +264,11 @@ class Schema:
             writer = self._writers[version]
         writer(obj, io)
 
-    def parse(self, data: bytes, version: int, *, compiled: bool = True) -> dict:
+    def parse(self, data: bytes, version: int) -> dict:
         """Parse a whole buffer holding exactly this struct; any failure is a DecodeError."""
         io = Reader(bytes(data))
         try:
-            if compiled:
-                value = self.read(io, version)
-            else:
-                value = self.struct(version)._parse(io, None, "")
+            value = self.read(io, version)
         except DecodeError:
             raise
         except Exception as exc:
@@ -283,12 +277,9 @@ class Schema:
             raise DecodeError(f"{self.name} v{version}: {len(io.view) - io.tell()} trailing bytes")
         return value
 
-    def build(self, obj: dict, version: int, *, compiled: bool = True) -> bytes:
+    def build(self, obj: dict, version: int) -> bytes:
         io = Writer()
-        if compiled:
-            self.write(obj, io, version)
-        else:
-            self.struct(version)._build(obj, io, None, "")
+        self.write(obj, io, version)
         return io.getvalue()
 
 

@@ -2,14 +2,15 @@
 
 The group service describes; the authorized operations (v3+) are the broker's to say.
 Without ACLs every group operation is allowed; not asked for, the schema's default
-(-2^31, "not requested") goes out.
+(AUTHORIZED_OPERATIONS_OMITTED, "not requested") goes out.
 """
 
 from broker.registry import handles
+from kproto.constants import AclOperation, authorized_operations
 from kproto.messages import DESCRIBE_GROUPS
 
-# Kafka's AclOperation codes READ, DELETE, DESCRIBE: what may be done to a group.
-GROUP_OPERATIONS = sum(1 << op for op in (3, 6, 8))
+# What may be done to a group.
+GROUP_OPERATIONS = authorized_operations(AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE)
 
 
 @handles(DESCRIBE_GROUPS, "0-5")

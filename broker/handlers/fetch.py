@@ -13,11 +13,10 @@ import anyio
 
 from broker.errors import storage_error_code
 from broker.registry import handles
+from kproto.constants import IsolationLevel
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
-
-READ_COMMITTED = 1
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -106,7 +105,7 @@ def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
 
 @handles(FETCH, "4-17", may_wait=True, error_response=_errors)
 async def fetch(ctx, req: dict) -> dict:
-    read_committed = req["isolation_level"] == READ_COMMITTED
+    read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     responses, partitions, errors = _resolve(ctx, req)
     if read_committed:
         for p in partitions:

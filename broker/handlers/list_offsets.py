@@ -8,12 +8,12 @@ Any other time finds the first record at or after it.
 
 from broker.errors import storage_error_code
 from broker.registry import handles
+from kproto.constants import (EARLIEST_LOCAL_TIMESTAMP, EARLIEST_TIMESTAMP, LATEST_TIERED_TIMESTAMP,
+                              LATEST_TIMESTAMP, MAX_TIMESTAMP, IsolationLevel)
 from kproto.errors import ErrorCode
 from kproto.messages import LIST_OFFSETS
 from storage.errors import StorageError
 
-LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
-READ_COMMITTED = 1
 LEADER_EPOCH = 0
 
 
@@ -25,11 +25,11 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 def lookup(log, timestamp: int, read_committed: bool) -> tuple[int, int]:
     """(offset, timestamp) for one ListOffsets target; (-1, -1) when there is none."""
-    if timestamp == LATEST:
+    if timestamp == LATEST_TIMESTAMP:
         return (log.last_stable_offset if read_committed else log.high_watermark), -1
-    if timestamp in (EARLIEST, EARLIEST_LOCAL):
+    if timestamp in (EARLIEST_TIMESTAMP, EARLIEST_LOCAL_TIMESTAMP):
         return log.log_start_offset, -1
-    if timestamp == LATEST_TIERED:
+    if timestamp == LATEST_TIERED_TIMESTAMP:
         return -1, -1
     if timestamp == MAX_TIMESTAMP:
         offset, ts = log.max_timestamp()
@@ -44,7 +44,7 @@ def lookup(log, timestamp: int, read_committed: bool) -> tuple[int, int]:
 @handles(LIST_OFFSETS, "1-10", error_response=_errors)
 def list_offsets(ctx, req: dict) -> dict:
     storage = ctx.broker.storage
-    read_committed = req["isolation_level"] == READ_COMMITTED
+    read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     topics = []
     for topic in req["topics"]:
         name = topic["name"]

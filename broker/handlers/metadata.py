@@ -9,16 +9,18 @@ from uuid import UUID
 
 from broker.errors import storage_error_code
 from broker.registry import Encoded, handles
-from kproto.errors import ErrorCode
 from kproto.codec import encode_response_body
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED, AclOperation as Op, authorized_operations
+from kproto.errors import ErrorCode
 from kproto.messages import METADATA
 from storage import validate_topic_name
 from storage.errors import StorageError
 
-# No ACLs: every operation is allowed. Bits are Kafka's AclOperation codes.
-TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
-CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12))
-NOT_REQUESTED = -2147483648
+# No ACLs: every operation that applies to the resource is allowed.
+TOPIC_OPERATIONS = authorized_operations(Op.READ, Op.WRITE, Op.CREATE, Op.DELETE, Op.ALTER, Op.DESCRIBE,
+                                         Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS)
+CLUSTER_OPERATIONS = authorized_operations(Op.CREATE, Op.ALTER, Op.DESCRIBE, Op.CLUSTER_ACTION,
+                                           Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS, Op.IDEMPOTENT_WRITE)
 
 
 def topic_entry(broker, info, include_operations: bool) -> dict:
@@ -28,7 +30,7 @@ def topic_entry(broker, info, include_operations: bool) -> dict:
         "partitions": [{"error_code": 0, "partition_index": index, "leader_id": node, "leader_epoch": 0,
                         "replica_nodes": [node], "isr_nodes": [node], "offline_replicas": []}
                        for index in range(info.num_partitions)],
-        "topic_authorized_operations": TOPIC_OPERATIONS if include_operations else NOT_REQUESTED,
+        "topic_authorized_operations": TOPIC_OPERATIONS if include_operations else AUTHORIZED_OPERATIONS_OMITTED,
     }
 
 
@@ -83,5 +85,5 @@ def _response(ctx, req: dict, topics: list[dict]) -> dict:
         "controller_id": broker.node_id,
         "topics": topics,
         "cluster_authorized_operations":
-            CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else NOT_REQUESTED,
+            CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else AUTHORIZED_OPERATIONS_OMITTED,
     }

@@ -1,6 +1,7 @@
 """DescribeGroups: state, protocol and members of groups."""
 
 from kproto.api_keys import ApiKey
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.schema import Message, field, Array, Bool, Bytes, Int16, Int32, String
 
 DESCRIBE_GROUPS = Message(
@@ -25,7 +26,7 @@ DESCRIBE_GROUPS = Message(
                 field("member_metadata", Bytes),
                 field("member_assignment", Bytes),
             ])),
-            field("authorized_operations", Int32, "3+", default=-2147483648),
+            field("authorized_operations", Int32, "3+", default=AUTHORIZED_OPERATIONS_OMITTED),
         ])),
     ],
 )

@@ -1,6 +1,7 @@
 """Metadata: brokers, topics, partitions and their leaders."""
 
 from kproto.api_keys import ApiKey
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.schema import Message, field, Array, Bool, Int16, Int32, String, Uuid
 
 METADATA = Message(
@@ -38,8 +39,8 @@ METADATA = Message(
                 field("isr_nodes", Array(Int32)),
                 field("offline_replicas", Array(Int32), "5+"),
             ])),
-            field("topic_authorized_operations", Int32, "8+", default=-2147483648),
+            field("topic_authorized_operations", Int32, "8+", default=AUTHORIZED_OPERATIONS_OMITTED),
         ])),
-        field("cluster_authorized_operations", Int32, "8-10", default=-2147483648),
+        field("cluster_authorized_operations", Int32, "8-10", default=AUTHORIZED_OPERATIONS_OMITTED),
     ],
 )
