@@ -142,14 +142,14 @@ def kafka_spec(name: str) -> dict:
 @pytest.mark.parametrize("schema", [GROUP_METADATA_KEY, GROUP_METADATA_VALUE, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE],
                          ids=lambda s: s.name)
 def test_records_match_kafkas_specs(schema: Schema):
-    from kproto.tests.test_conformance import compare_schema
+    from kproto.tests.spec import compare_schema
     spec = kafka_spec(schema.name)
     assert spec["type"] == "data"
     assert compare_schema(schema, spec) == []
 
 
 def test_the_spec_comparison_notices_a_difference():
-    from kproto.tests.test_conformance import compare_schema
+    from kproto.tests.spec import compare_schema
     spec = kafka_spec("GroupMetadataValue")
     fields = list(GROUP_METADATA_VALUE.fields)
     members = fields[-1]
