@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from construct import Int32ub
 
 from kproto import _wire
 from kproto import constructs as c
@@ -428,7 +429,6 @@ def test_compiled_code_has_no_interpreted_fallbacks():
 
 
 def test_a_node_that_is_not_a_kafka_type_is_refused():
-    from construct import Int32ub
     with pytest.raises(TypeError, match="not one of Kafka's types"):
         c.KStruct([("x", c.INT32, 0), ("y", Int32ub, 0)]).compile()
 
