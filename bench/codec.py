@@ -15,6 +15,7 @@ import argparse
 import time
 
 from kproto.codec import decode_request, decode_response, encode_request, encode_response
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.messages import FETCH, METADATA, PRODUCE
 
 PRODUCE_VERSION, FETCH_VERSION, METADATA_VERSION = 10, 16, 12
@@ -43,8 +44,8 @@ def _metadata_body() -> dict:
                         "partitions": [{"error_code": 0, "partition_index": p, "leader_id": 1, "leader_epoch": 0,
                                         "replica_nodes": [1], "isr_nodes": [1], "offline_replicas": []}
                                        for p in range(10)],
-                        "topic_authorized_operations": -2147483648} for t in range(10)],
-            "cluster_authorized_operations": -2147483648}
+                        "topic_authorized_operations": AUTHORIZED_OPERATIONS_OMITTED} for t in range(10)],
+            "cluster_authorized_operations": AUTHORIZED_OPERATIONS_OMITTED}
 
 
 def cases() -> dict:

@@ -3,8 +3,10 @@
 construct's ``compile()`` asks the root ``KStruct`` of a tree for its code
 (``_emitparse``, ``_emitbuild``), and it answers with functions generated here for
 the whole tree. So this module is the one place that knows how each of Kafka's wire
-types is laid out: ``_parse_primitive`` and ``_SIZED`` read them, ``_BUILD`` writes them (through
-the writers of ``kproto._wire``, which the generated module imports).
+types is read: ``_parse_fixed`` (integers, bool), ``_SIZED`` (strings, bytes,
+records), ``_parse_array`` and the tag sections. Writing goes through ``_BUILD``: a
+``struct`` pack for fixed widths, else the one writer of each type in
+``kproto._wire``, which the generated module imports.
 
 A message version parses (and builds) in one straight-line function: nested structs
 and arrays inlined as loops, every value in a local, each dict made once. Runs of
@@ -120,11 +122,10 @@ def _parse_struct(struct, code, out: str, names: _Names, pad: str) -> list[str]:
     lines: list[str] = []
     values: list[str] = []
     for run in _runs(struct):
-        if getattr(run[0][1], "fixed", None):
-            fused = _fused(code, "".join(sub.fixed for _, sub, _ in run))
-            tmp = names("f")
-            lines += [f"{pad}{tmp} = {fused}.unpack_from(buf, pos)\n", f"{pad}pos += {fused}.size\n"]
-            values += [f"{name!r}: {tmp}[{i}]" for i, (name, _, _) in enumerate(run)]
+        if len(run) > 1:
+            read, exprs = _parse_fixed(code, [sub for _, sub, _ in run], names("f"), pad)
+            lines += read
+            values += [f"{name!r}: {expr}" for (name, _, _), expr in zip(run, exprs)]
             continue
         name, sub, _ = run[0]
         var = names("v")
@@ -183,6 +184,27 @@ def _length(compact: bool, width: int, n: str, pad: str) -> list[str]:
     return [f"{pad}{n} = {unpack}(buf, pos)[0]\n", f"{pad}pos += {width}\n"]
 
 
+def _parse_fixed(code, nodes: list, var: str, pad: str) -> tuple[list[str], list[str]]:
+    """Lines reading fixed-width values with one ``unpack_from`` into ``var``, and an
+    expression for each value (one value alone is ``var`` itself).
+
+    A bool is read as an unsigned byte that must be 0 or 1: any other byte is a
+    DecodeError (we write only 0 and 1, and so does every client).
+    """
+    fused = _fused(code, "".join("B" if node.kafka_name == "bool" else node.fixed for node in nodes))
+    alone = len(nodes) == 1
+    lines = [f"{pad}{var} = {fused}.unpack_from(buf, pos){'[0]' if alone else ''}\n", f"{pad}pos += {fused}.size\n"]
+    exprs = []
+    for i, node in enumerate(nodes):
+        value = var if alone else f"{var}[{i}]"
+        if node.kafka_name == "bool":
+            lines += [f"{pad}if {value} > 1:\n",
+                      f"{pad}    raise DecodeError(f'bool byte {{{value}}}: not 0 or 1')\n"]
+            value = f"{value} == 1"
+        exprs.append(value)
+    return lines, exprs
+
+
 # kafka name -> (compact, length width, nullable, how the slice becomes a value)
 _SIZED = {
     "string": (False, 2, False, "str"), "nullable_string": (False, 2, True, "str"),
@@ -196,9 +218,8 @@ _SIZED = {
 def _parse_primitive(sub, code, var: str, names: _Names, pad: str) -> list[str]:
     kind = getattr(sub, "kafka_name", None)
     if getattr(sub, "fixed", None):
-        # a bool is read as the struct module's "?": any byte but 0 is true, as Kafka reads it
-        fused = _fused(code, sub.fixed)
-        return [f"{pad}{var} = {fused}.unpack_from(buf, pos)[0]\n", f"{pad}pos += {fused}.size\n"]
+        lines, (expr,) = _parse_fixed(code, [sub], var, pad)
+        return lines if expr == var else lines + [f"{pad}{var} = {expr}\n"]
     if kind == "uuid":
         return [f"{pad}{var} = buf[pos:pos + 16]\n",
                 f"{pad}if len({var}) != 16:\n",

@@ -132,7 +132,10 @@ def _parse(node, io) -> Any:
         size = struct.calcsize(FIXED[name])
         return struct.unpack(FIXED[name], _read(io, size))[0]
     if name == "bool":
-        return _read(io, 1) != b"\x00"
+        byte = _read(io, 1)[0]
+        if byte > 1:
+            raise ValueError(f"bool byte {byte}")
+        return byte == 1
     if name == "uuid":
         return _read(io, 16)
     n = _read_length(io, name)

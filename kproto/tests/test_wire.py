@@ -1,7 +1,7 @@
 """The wire primitives, byte by byte, and a few properties of the constructs built from them.
 
 Unsigned varints (compact lengths, counts, tags) against hand-computed bytes and
-their length cap; booleans read as Kafka reads them; null against empty for plain,
+their length cap; booleans, 0 or 1 and nothing else; null against empty for plain,
 nullable and compact strings, bytes and arrays; invalid UTF-8; records as a
 zero-copy view on parse and as chunks (file ranges) on build; tagged fields omitted
 at their default, read within their stated size, and unknown tags written back;
@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from construct import Int32ub
 
 from kproto import _wire
 from kproto import constructs as c
@@ -99,36 +100,42 @@ def test_six_byte_varint_in_a_message_is_a_decode_error():
         HEARTBEAT.request.parse(bytes.fromhex("808080808001") + b"g", 4)
 
 
-# -- booleans: written 0 or 1, read as Kafka reads them ------------------------------------
+# -- booleans: written 0 or 1, and only 0 or 1 read ------------------------------------------
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.mark.parametrize("byte", [2, 0x80, 0xff])
-def test_bool_byte_other_than_0_and_1_reads_as_true(byte):
-    """Kafka reads a boolean as ``readByte() != 0`` (its generated message code, and
-    Type.BOOLEAN: "any non-zero value will return true"), so a frame Kafka serves is
-    served here too; we only ever write 0 or 1."""
+@pytest.mark.parametrize("which", [-3, -2], ids=["allow_auto_topic_creation", "include_topic_authorized_operations"])
+def test_bool_byte_other_than_0_and_1_is_a_decode_error(byte, which):
+    """A bool byte of 2 (or any but 0 and 1) is a malformed frame, not "true"; here in
+    a run of fixed-width fields, parsed with one unpack (the single bool is below).
+    Kafka itself reads ``readByte() != 0``; no client writes anything but 0 or 1."""
     frame = bytearray.fromhex((GOLDEN / "kafka-python-Metadata-v12.hex").read_text().strip())
     # ... topics (compact, empty), allow_auto_topic_creation, include_topic_authorized_operations, tags
     assert frame[-4:] == bytes.fromhex("01" "01" "00" "00")
-    frame[-3] = byte
-    header, body = decode_request(bytes(frame), METADATA, 12, strict=True)
-    assert body["allow_auto_topic_creation"] is True
-    assert body["include_topic_authorized_operations"] is False
-    assert METADATA.request.build(body, 12)[-3:] == bytes.fromhex("01" "00" "00")
+    assert decode_request(bytes(frame), METADATA, 12, strict=True)[1]["allow_auto_topic_creation"] is True
+    frame[which] = byte
+    with pytest.raises(DecodeError, match=f"bool byte {byte}: not 0 or 1"):
+        decode_request(bytes(frame), METADATA, 12)
 
 
 def test_bool_alone_and_in_a_run_of_fixed_fields():
-    """A bool between variable-length fields (Metadata v12 response's is_internal) and
-    bools packed with other fixed-width fields read the same: 0 false, anything else true."""
+    """A bool between variable-length fields (Metadata v12 response's is_internal) reads
+    as one in a run of fixed-width fields does: 0 false, 1 true, 2 a DecodeError."""
     topic = {"error_code": 0, "name": "t", "topic_id": bytes(16), "is_internal": True, "partitions": [],
              "topic_authorized_operations": 0}
     body = bytearray(METADATA.response.build({"topics": [topic]}, 12))
     position = body.index(bytes(16) + b"\x01") + 16   # the byte after the topic id
-    for byte, value in ((0, False), (1, True), (7, True)):
+    for byte, value in ((0, False), (1, True)):
         body[position] = byte
         assert METADATA.response.parse(bytes(body), 12)["topics"][0]["is_internal"] is value
+    body[position] = 2
+    with pytest.raises(DecodeError, match="bool byte 2"):
+        METADATA.response.parse(bytes(body), 12)
+    assert parse(c.BOOL, b"\x01") is True and parse(c.BOOL, b"\x00") is False
+    with pytest.raises(DecodeError, match="bool byte 2"):
+        parse(c.BOOL, b"\x02")
     assert build(c.BOOL, 5) == b"\x01" and build(c.BOOL, []) == b"\x00"   # written from truth, 0 or 1
 
 
@@ -422,7 +429,6 @@ def test_compiled_code_has_no_interpreted_fallbacks():
 
 
 def test_a_node_that_is_not_a_kafka_type_is_refused():
-    from construct import Int32ub
     with pytest.raises(TypeError, match="not one of Kafka's types"):
         c.KStruct([("x", c.INT32, 0), ("y", Int32ub, 0)]).compile()
 
