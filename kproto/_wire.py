@@ -19,7 +19,7 @@ _i16 = struct.Struct(">h")
 _i32 = struct.Struct(">i")
 
 unpack_i16_from, unpack_i32_from = _i16.unpack_from, _i32.unpack_from   # by position, no copy
-unpack_i16, pack_i16 = _i16.unpack, _i16.pack
+pack_i16 = _i16.pack
 pack_i32 = _i32.pack
 
 

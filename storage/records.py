@@ -49,7 +49,6 @@ BATCH_LENGTH_MIN = HEADER_BYTES - LOG_OVERHEAD  # 49
 # base_offset .. last_offset_delta, the first 27 bytes: enough to walk a log by offset
 # (a HEADER_PREFIX tuple takes the same indexes as a HEADER tuple).
 HEADER_PREFIX = struct.Struct(">qiibIhi")
-HEADER_PREFIX_BYTES = HEADER_PREFIX.size
 # base_offset, batch_length, partition_leader_epoch: the front the CRC does not cover,
 # which an append rewrites.
 FRONT = struct.Struct(">qii")
