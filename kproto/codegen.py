@@ -77,10 +77,16 @@ def _parse_struct(struct, code, out: str, names: _Names, pad: str) -> list[str]:
 
 
 def _parse_value(sub, code, var: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import KArray, KStruct
+    from kproto.constructs import KArray, KNullableStruct, KStruct
 
     if isinstance(sub, KStruct):
         return _parse_struct(sub, code, var, names, pad)
+    if isinstance(sub, KNullableStruct):   # an int8 marker: negative for null
+        return [f"{pad}pos += 1\n",
+                f"{pad}if buf[pos - 1] >= 0x80:\n",
+                f"{pad}    {var} = None\n",
+                f"{pad}else:\n",
+                *_parse_struct(sub.struct, code, var, names, pad + "    ")]
     if isinstance(sub, KArray):
         return _parse_array(sub, code, var, names, pad)
     return _parse_primitive(sub, code, var, names, pad)
@@ -178,10 +184,13 @@ def _build_struct(struct, code, src: str, names: _Names, pad: str) -> list[str]:
 
 
 def _build_value(sub, code, var: str, names: _Names, pad: str) -> list[str]:
-    from kproto.constructs import KArray, KStruct
+    from kproto.constructs import KArray, KNullableStruct, KStruct
 
     if isinstance(sub, KStruct):
         return _build_struct(sub, code, var, names, pad)
+    if isinstance(sub, KNullableStruct):
+        return [f"{pad}if {var} is None:\n", f"{pad}    write(b'\\xff')\n", f"{pad}else:\n",
+                f"{pad}    write(b'\\x01')\n", *_build_struct(sub.struct, code, var, names, pad + "    ")]
     if isinstance(sub, KArray):
         return _build_array(sub, code, var, names, pad)
     return [f"{pad}obj = {var}\n", f"{pad}{sub._compilebuild(code)}\n"]

@@ -343,6 +343,34 @@ class KStruct(Construct):
         return lines
 
 
+class KNullableStruct(Construct):
+    """A struct that may be null: an int8 marker (-1 null, 1 present) and then the struct.
+
+    Kafka's specs use it for a few fields (DescribeTopicPartitions' cursor); the struct
+    itself is an ordinary ``KStruct``.
+    """
+
+    def __init__(self, struct: KStruct):
+        super().__init__()
+        self.struct = struct
+
+    def __repr__(self) -> str:
+        return f"<nullable {self.struct!r}>"
+
+    def _parse(self, stream, context, path):
+        if _wire.unpack_i8(_wire.read_exact(stream, 1))[0] < 0:
+            return None
+        return self.struct._parse(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            stream.write(b"\xff")
+        else:
+            stream.write(b"\x01")
+            self.struct._build(obj, stream, context, path)
+        return obj
+
+
 def _constant(code, value) -> str:
     """Source for a default in generated build code: immutable literals inline, lists and
     dicts as module constants (shared: builders only read them, never change them)."""
