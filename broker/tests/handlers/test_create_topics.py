@@ -133,11 +133,16 @@ def test_each_topic_on_its_own(client, topic):
     assert (partitions_of(client, topic + "-bad"), partitions_of(client, topic + "-good")) == (None, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka answers a duplicated name once, 'Duplicate topic name.'; "
-                                       "kbroker answers each entry")
 def test_duplicate_names_have_kafkas_shape(client, topic):
     assert create(client, creatable(topic), creatable(topic)) == [
         refused(topic, E.INVALID_REQUEST, "Duplicate topic name.")]
+
+
+def test_a_duplicated_name_is_answered_after_the_others(client, topic):
+    results = create(client, creatable(topic + "-twice"), creatable(topic), creatable(topic + "-twice"))
+    assert [(r["name"], r["error_code"], r["error_message"]) for r in results] == [
+        (topic, 0, None), (topic + "-twice", E.INVALID_REQUEST, "Duplicate topic name.")]
+    assert (partitions_of(client, topic), partitions_of(client, topic + "-twice")) == (1, None)
 
 
 def test_duplicate_names_create_nothing(client, topic):
