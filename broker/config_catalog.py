@@ -79,7 +79,7 @@ class ConfigKey:
                 number = float(text)
             except ValueError:
                 raise InvalidValue(self._invalid(value, "Not a number of type DOUBLE")) from None
-            if math.isnan(number):
+            if not math.isfinite(number):
                 raise InvalidValue(self._invalid(value, "Not a number of type DOUBLE"))
             self._check_range(value, number)
             return java_double(number)
@@ -113,12 +113,16 @@ def split_list(text: str) -> list[str]:
 
 
 def java_double(number: float) -> str:
-    """A double as Java prints it: ``0.5``, ``1.0``, ``1.0E-5``, ``1.0E7``."""
+    """A double as Java prints it: ``0.5``, ``1.0``, ``1.0E-5``, ``1.2345678E7`` (the shortest digits)."""
     if number == 0 or 1e-3 <= abs(number) < 1e7:
         return repr(float(number))
-    mantissa, exponent = f"{number:.16e}".split("e")
-    mantissa = mantissa.rstrip("0")
-    return f"{mantissa}{'0' if mantissa.endswith('.') else ''}E{int(exponent)}"
+    mantissa, _, exponent = repr(abs(float(number))).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    significant = digits.lstrip("0")
+    power = len(whole) + int(exponent or 0) - (len(digits) - len(significant)) - 1
+    significant = significant.rstrip("0") or "0"
+    return f"{'-' if number < 0 else ''}{significant[0]}.{significant[1:] or '0'}E{power}"
 
 
 def _number(value: float) -> str:

@@ -33,13 +33,20 @@ def display(key: catalog.ConfigKey | None, value: str | None) -> str | None:
 
 # -- topics ----------------------------------------------------------------------------------------
 
-def topic_value(configs: BrokerConfigs, name: str, overrides: dict[str, str]) -> str | None:
+def merged_broker_configs(configs: BrokerConfigs) -> dict[str, str]:
+    """Every broker key set, as the broker merges its layers (static, then dynamic ones over it)."""
+    return {**configs.static(), **configs.cluster_default, **configs.per_broker}
+
+
+def topic_value(configs: BrokerConfigs, name: str, overrides: dict[str, str],
+                merged: dict[str, str] | None = None) -> str | None:
     """The value a topic config has: its override, else its broker synonyms as the broker merges
     its layers (the finer synonym wins, whatever layer sets it), else its default."""
     key = catalog.TOPIC_CONFIGS.get(name)
     if name in overrides:
         return display(key, overrides[name])
-    merged = {**configs.static(), **configs.cluster_default, **configs.per_broker}
+    if merged is None:
+        merged = merged_broker_configs(configs)
     for broker_name, factor in catalog.TOPIC_SYNONYMS.get(name, ()):
         if broker_name in merged:
             return display(key, _scaled(merged[broker_name], factor))
@@ -61,12 +68,13 @@ def topic_entries(configs: BrokerConfigs, overrides: dict[str, str], names=None,
                   include_documentation: bool = False) -> list[dict]:
     """Every config of a topic with these overrides (or those in ``names``), sorted by name."""
     layers = configs.layers()
+    merged = merged_broker_configs(configs)
     everything = set(TOPIC_CONFIG_DEFAULTS) | set(overrides)
     entries = []
     for name in sorted(everything if not names else everything & set(names)):
         key = catalog.TOPIC_CONFIGS.get(name)
         sensitive = key is None or key.sensitive
-        value = None if sensitive else topic_value(configs, name, overrides)
+        value = None if sensitive else topic_value(configs, name, overrides, merged)
         synonyms = []
         if name in overrides:
             synonyms.append({"name": name, "value": value, "source": catalog.DYNAMIC_TOPIC_CONFIG})
@@ -82,6 +90,7 @@ def created_topic_entries(configs: BrokerConfigs, overrides: dict[str, str]) -> 
     """CreateTopics v5+: each config's value and source as the controller resolves it, layer by
     layer (no synonyms, never read-only), sorted by name."""
     layers = configs.layers()[:-1]   # the defaults are the topic's own, not the broker keys'
+    merged = merged_broker_configs(configs)
     entries = []
     for name in sorted(set(TOPIC_CONFIG_DEFAULTS) | set(overrides)):
         key = catalog.TOPIC_CONFIGS.get(name)
@@ -91,7 +100,7 @@ def created_topic_entries(configs: BrokerConfigs, overrides: dict[str, str]) -> 
             source = next((layer_source for layer_source, values in layers
                            if any(broker_name in values for broker_name in broker_names)), source)
         sensitive = key is None or key.sensitive
-        entries.append({"name": name, "value": None if sensitive else topic_value(configs, name, overrides),
+        entries.append({"name": name, "value": None if sensitive else topic_value(configs, name, overrides, merged),
                         "read_only": False, "config_source": source, "is_sensitive": sensitive})
     return entries
 
