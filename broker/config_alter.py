@@ -134,10 +134,9 @@ def _alter_broker(broker, name: str, configs: list[dict], validate_only: bool, i
     current = dict(layers.dynamic(per_broker))
     if incremental:
         new = _apply_operations(current, configs, _broker_list_default, _broker_not_a_list)
-        checked = new
     else:
-        new = checked = {c["name"]: c["value"] for c in configs}
-    new = _check_broker_values(broker, checked, per_broker, new)
+        new = {c["name"]: c["value"] for c in configs}
+    new = _checked_broker_values(broker, new, per_broker)
     try:
         log_defaults = layers.log_defaults(**{"per_broker" if per_broker else "cluster_default": new})
     except InvalidConfigError as exc:
@@ -148,20 +147,19 @@ def _alter_broker(broker, name: str, configs: list[dict], validate_only: bool, i
     broker.storage.replace_defaults(log_defaults)
 
 
-def _check_broker_values(broker, values: dict[str, str], per_broker: bool, new: dict[str, str]) -> dict[str, str]:
-    """Kafka's checks of dynamic broker configs; ``new`` with known keys' values as Kafka keeps them."""
-    fixed = sorted(k for k in values if (k in catalog.BROKER_CONFIGS and not catalog.BROKER_CONFIGS[k].dynamic)
-                   or (k in PROPERTIES and k not in catalog.BROKER_CONFIGS))
+def _checked_broker_values(broker, values: dict[str, str], per_broker: bool) -> dict[str, str]:
+    """Kafka's checks of a dynamic layer of broker configs; the values as Kafka keeps them (parsed)."""
+    known = catalog.BROKER_CONFIGS
+    fixed = sorted(k for k in values if (k in known and not known[k].dynamic) or (k in PROPERTIES and k not in known))
     if fixed:
         raise Refused(ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})")
-    if not per_broker:
-        only_per_broker = sorted(k for k in values if k in catalog.BROKER_CONFIGS and catalog.BROKER_CONFIGS[k].per_broker)
-        if only_per_broker:
-            raise Refused(ErrorCode.INVALID_REQUEST, "Cannot update these configs at default cluster level, broker id "
-                                                     f"must be specified: Set({', '.join(only_per_broker)})")
-    kept = dict(new)
+    only_per_broker = sorted(k for k in values if k in known and known[k].per_broker)
+    if only_per_broker and not per_broker:
+        raise Refused(ErrorCode.INVALID_REQUEST, "Cannot update these configs at default cluster level, broker id "
+                                                 f"must be specified: Set({', '.join(only_per_broker)})")
+    kept = dict(values)
     for key_name, value in values.items():
-        key = catalog.BROKER_CONFIGS.get(key_name)
+        key = known.get(key_name)
         if key is None:
             continue
         try:

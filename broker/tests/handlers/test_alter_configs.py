@@ -29,7 +29,8 @@ def incremental(client, kind: int, name: str, *ops: tuple, validate_only: bool =
 
 def legacy(client, kind: int, name: str, configs: dict, validate_only: bool = False, version: int = 2) -> dict:
     response = client.request(ALTER_CONFIGS, version, {"validate_only": validate_only, "resources": [
-        {"resource_type": kind, "resource_name": name, "configs": [{"name": k, "value": v} for k, v in configs.items()]}]})
+        {"resource_type": kind, "resource_name": name,
+         "configs": [{"name": k, "value": v} for k, v in configs.items()]}]})
     [result] = response["responses"]
     return result
 
@@ -270,7 +271,8 @@ def test_configs_survive_a_restart(own_broker, topic):
         assert ok(incremental(client, BROKER, "1", ("log.retention.bytes", SET, "1000000")))
         data_dir = served.broker.config.data_dir
     assert json.loads((data_dir / "kbroker-broker-configs.json").read_text()) == {
-        "version": 1, "cluster_default": {"log.segment.bytes": "2000"}, "per_broker": {"log.retention.bytes": "1000000"}}
+        "version": 1, "cluster_default": {"log.segment.bytes": "2000"},
+        "per_broker": {"log.retention.bytes": "1000000"}}
     with own_broker() as served, served.client() as client:
         assert overrides(client, topic) == {"retention.ms": "60000"}
         assert described(client, BROKER, "") == {"log.segment.bytes": ("2000", DYNAMIC_DEFAULT)}

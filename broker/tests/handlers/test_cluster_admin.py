@@ -162,8 +162,9 @@ def test_alter_replica_log_dirs(served, client, topic):
 # -- OffsetForLeaderEpoch ----------------------------------------------------------------------------------
 
 def epoch_end(client, topic: str, leader_epoch: int, *, version: int = 4, current: int = -1, partition: int = 0):
-    response = client.request(OFFSET_FOR_LEADER_EPOCH, version, {"replica_id": -1, "topics": [{"topic": topic, "partitions": [
-        {"partition": partition, "current_leader_epoch": current, "leader_epoch": leader_epoch}]}]})
+    response = client.request(OFFSET_FOR_LEADER_EPOCH, version, {"replica_id": -1, "topics": [
+        {"topic": topic, "partitions": [
+            {"partition": partition, "current_leader_epoch": current, "leader_epoch": leader_epoch}]}]})
     [part] = response["topics"][0]["partitions"]
     return part["error_code"], part["leader_epoch"], part["end_offset"]
 
@@ -202,7 +203,8 @@ def test_elect_leaders(client, topic, version, election_type):
             {"partition_id": 4, "error_code": E.UNKNOWN_TOPIC_OR_PARTITION,
              "error_message": f"No such partition as {topic}-4"}]},
         {"topic": "no-such-z", "partition_result": [
-            {"partition_id": 0, "error_code": E.UNKNOWN_TOPIC_OR_PARTITION, "error_message": "No such topic as no-such-z"}]}]}
+            {"partition_id": 0, "error_code": E.UNKNOWN_TOPIC_OR_PARTITION,
+             "error_message": "No such topic as no-such-z"}]}]}
 
 
 def test_elect_every_leader(client, topic):

@@ -12,7 +12,8 @@ from kproto.messages import CREATE_PARTITIONS, FETCH, METADATA, OFFSET_COMMIT
 
 def grow(client, *topics: tuple, validate_only: bool = False, version: int = 3) -> list[dict]:
     """CreatePartitions of (name, count) or (name, count, assignments) entries."""
-    response = client.request(CREATE_PARTITIONS, version, {"timeout_ms": 5000, "validate_only": validate_only, "topics": [
+    response = client.request(CREATE_PARTITIONS, version, {"timeout_ms": 5000, "validate_only": validate_only,
+                                                           "topics": [
         {"name": t[0], "count": t[1], "assignments": None if len(t) < 3 else [{"broker_ids": ids} for ids in t[2]]}
         for t in topics]})
     assert response["throttle_time_ms"] == 0
