@@ -111,8 +111,9 @@ def create_topics(ctx, req: dict) -> dict:
             results.append(_refused(name, storage_error_code(exc), str(exc) or None))
             continue
         results.append({"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
-                        "num_partitions": partitions, "replication_factor": 1,
-                        "configs": created_topic_entries(broker.broker_configs, overrides)})
+                        "num_partitions": partitions, "replication_factor": 1,   # the configs: v5+ only
+                        "configs": created_topic_entries(broker.broker_configs, overrides) if ctx.api_version >= 5
+                        else []})
     results += [_refused(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
                 for name, count in counts.items() if count > 1]
     return {"throttle_time_ms": 0, "topics": results}
