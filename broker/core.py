@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from broker.broker_configs import BrokerConfigs
 from broker.config import BrokerConfig
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
@@ -47,7 +48,8 @@ class Broker:
             self.cluster_id = self._load_or_create_meta(config.data_dir)
         else:
             self.cluster_id = _new_cluster_id()
-        self.storage = Storage.open(config.data_dir, config.log_defaults)
+        self.broker_configs = BrokerConfigs(config)   # static and dynamic broker configs, in layers
+        self.storage = Storage.open(config.data_dir, self.broker_configs.log_defaults())
         self.producer_ids = ProducerIdManager(config.data_dir)
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None

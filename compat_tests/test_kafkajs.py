@@ -279,3 +279,34 @@ def test_admin_group_views_agree_with_what_happened(bootstrap, topic_name):
     assert out["describedDeleted"] == [{"errorCode": 0, "groupId": group, "state": "Dead", "protocolType": "",
                                         "protocol": "", "members": []}]
     assert out["offsetsDeleted"] == offsets(-1, 3, topic_name)
+
+
+# ----------------------------------------------------------------------------- (6) configs
+
+
+def test_configs_and_partitions(own_broker, topic_name):
+    """kafkajs's describeConfigs, alterConfigs (the whole-set form) and createPartitions, on a broker of the
+    test's own (the broker config it alters must not reach other tests)."""
+    own_broker.start()
+    out = run("configs", own_broker.bootstrap, topic=topic_name)
+    dynamic_topic, default = 1, 5
+    assert out["topic"] == [{"errorCode": 0, "configs": {
+        "retention.ms": {"value": "3600000", "source": dynamic_topic, "readOnly": False, "isDefault": False,
+                         "synonyms": [["retention.ms", "3600000", dynamic_topic]]},
+        "segment.bytes": {"value": "1073741824", "source": default, "readOnly": False, "isDefault": True,
+                          "synonyms": [["log.segment.bytes", "1073741824", default]]}}}]
+    assert out["altered"] == [[0, None]]
+    # AlterConfigs replaces the whole set: retention.ms is back to its default
+    after = out["topicAfter"][0]["configs"]
+    assert {k: (v["value"], v["source"]) for k, v in after.items()} == {
+        "retention.ms": ("604800000", default), "segment.bytes": ("1000", dynamic_topic)}
+    assert out["refused"] == {"name": "KafkaJSProtocolError", "type": "INVALID_CONFIG"}
+    assert out["topicAfterRefused"][0]["configs"]["segment.bytes"]["value"] == "1000"
+    broker = out["broker"][0]["configs"]
+    assert {k: (v["value"], v["readOnly"]) for k, v in broker.items()} == {
+        "num.partitions": ("1", True), "log.retention.hours": ("168", True), "advertised.listeners": (None, False)}
+    assert out["brokerAltered"] == [[0, None]]
+    assert out["brokerRefused"] == {"name": "KafkaJSProtocolError", "type": "INVALID_REQUEST"}
+    assert out["topicRetention"][0]["configs"]["retention.ms"]["value"] == "7200000"
+    assert (out["grown"], out["partitions"]) == (True, 3)
+    assert out["shrunk"] == {"name": "KafkaJSProtocolError", "type": "INVALID_PARTITIONS"}

@@ -115,6 +115,12 @@ def _parse_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
         return _parse_struct(node, code, var, names, pad)
     if kind == "array":
         return _parse_array(node, code, var, names, pad)
+    if kind == "nullable_struct":   # an int8 marker: negative for null
+        return [f"{pad}pos += 1\n",
+                f"{pad}if buf[pos - 1] >= 0x80:\n",
+                f"{pad}    {var} = None\n",
+                f"{pad}else:\n",
+                *_parse_struct(node.struct, code, var, names, pad + "    ")]
     return _parse_primitive(node, code, var, names, pad)
 
 
@@ -271,6 +277,9 @@ def _build_value(node, code, var: str, names: _Names, pad: str) -> list[str]:
         return _build_struct(node, code, var, names, pad)
     if kind == "array":
         return _build_array(node, code, var, names, pad)
+    if kind == "nullable_struct":
+        return [f"{pad}if {var} is None:\n", f"{pad}    write(b'\\xff')\n", f"{pad}else:\n",
+                f"{pad}    write(b'\\x01')\n", *_build_struct(node.struct, code, var, names, pad + "    ")]
     if getattr(node, "fixed", None):
         return [f"{pad}write({_fused(code, node.fixed)}.pack({var}))\n"]
     if kind not in _BUILD:

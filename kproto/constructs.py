@@ -81,6 +81,22 @@ class KArray:
         return f"<{kind}array of {self.element!r}>"
 
 
+class KNullableStruct:
+    """A struct that may be null: an int8 marker (-1 null, 1 present), then the struct.
+
+    Kafka's specs use it for a few fields (DescribeTopicPartitions' cursor).
+    """
+
+    __slots__ = ("struct",)
+    kafka_name = "nullable_struct"
+
+    def __init__(self, struct: KStruct):
+        self.struct = struct
+
+    def __repr__(self) -> str:
+        return f"<nullable {self.struct!r}>"
+
+
 class KStruct(Construct):
     """A struct of named fields, parsed to a dict: the construct that ``compile()`` turns into code.
 

@@ -205,6 +205,10 @@ class DiskPartitionLog(PartitionLog):
 
     # ------------------------------------------------------------ reads
 
+    @property
+    def size(self) -> int:
+        return sum(segment.size for segment in self.segments)
+
     def read(self, offset: int, max_bytes: int) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:

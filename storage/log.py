@@ -31,6 +31,11 @@ class PartitionLog:
     def last_stable_offset(self) -> int:
         return self.log_end_offset
 
+    @property
+    def size(self) -> int:
+        """Bytes of record batches the log holds (Kafka's partition size: its segments' log files)."""
+        raise NotImplementedError
+
     def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False) -> AppendResult:
         """Check every batch, then assign offsets and write them all, or write nothing.
 

@@ -35,6 +35,10 @@ class MemoryPartitionLog(PartitionLog):
             self._max_timestamps_so_far.append(self._max_timestamp)
             offset = last_offset + 1
 
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.batches))
+
     def read(self, offset: int, max_bytes: int) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:

@@ -156,6 +156,14 @@ class Storage:
         for log in self._logs[name]:
             log.config = config
 
+    def replace_defaults(self, defaults: LogConfig) -> None:
+        """New defaults for every topic (dynamic broker configs): each log gets them under its overrides."""
+        self.defaults = defaults
+        for name, logs in self._logs.items():
+            config = defaults.with_overrides(self._topics[name].configs)
+            for log in logs:
+                log.config = config
+
     def partition(self, name: str, index: int) -> PartitionLog:
         logs = self._logs.get(name)
         if logs is None or not 0 <= index < len(logs):

@@ -1,18 +1,26 @@
 """CreateTopics 2-7: topics with a partition count (or explicit assignments) and configs.
 
-One broker: replication factor 1 (or -1, the default); assignments may only name
-this broker. v5+ answers with the topic's partitions, replication factor and every
-config with its value and source, as Kafka does; v7+ with the topic id.
+One broker: replication factor 1 (or -1, the default); a larger factor gets
+INVALID_REPLICATION_FACTOR, and assignments may only name this broker. Configs are
+checked as AlterConfigs checks them (INVALID_CONFIG, the topic's own error).
+v5+ answers with the topic's partitions, replication factor and every config with
+its value and source, as Kafka does; v7+ with the topic id. validate_only checks
+and creates nothing. A name given twice is answered once, last, with INVALID_REQUEST;
+more than 10,000 partitions in one request get POLICY_VIOLATION, as Kafka's
+controller answers a batch too large.
 """
 
+from collections import Counter
+
+from broker.config_describe import created_topic_entries
 from broker.errors import storage_error_code
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import CREATE_TOPICS
 from storage import validate_topic_name
-from storage.errors import InvalidConfigError, StorageError
+from storage.errors import StorageError
 
-DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG = 1, 5
+MAX_NEW_PARTITIONS = 10000   # the most records Kafka's controller writes for one request
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -20,18 +28,16 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
         {"name": t["name"], "error_code": code, "error_message": None} for t in req["topics"]]}
 
 
-def config_entries(defaults: dict[str, str], overrides: dict[str, str]) -> list[dict]:
-    """Every topic config with its value and source (override or default), sorted by name."""
-    entries = []
-    for name in sorted(set(defaults) | set(overrides)):
-        source = DYNAMIC_TOPIC_CONFIG if name in overrides else DEFAULT_CONFIG
-        entries.append({"name": name, "value": overrides.get(name, defaults.get(name)), "read_only": False,
-                        "config_source": source, "is_sensitive": False})
-    return entries
+def topic_configs(topic: dict) -> dict[str, str]:
+    """The configs asked for; a null value is refused (every null key named)."""
+    nulls = [entry["name"] for entry in topic["configs"] if entry["value"] is None]
+    if nulls:
+        raise _Refused(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {','.join(nulls)}")
+    return {entry["name"]: entry["value"] for entry in topic["configs"]}
 
 
-def plan(ctx, topic: dict) -> tuple[int, dict[str, str]]:
-    """Partition count and configs for one topic; raises _Refused with the code Kafka gives."""
+def partition_count(ctx, topic: dict) -> int:
+    """The partitions to create; raises _Refused with the code Kafka gives."""
     config = ctx.broker.config
     partitions, factor, assignments = topic["num_partitions"], topic["replication_factor"], topic["assignments"]
     if assignments:
@@ -57,12 +63,7 @@ def plan(ctx, topic: dict) -> tuple[int, dict[str, str]]:
         raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR,
                        f"Unable to replicate the partition {factor} time(s): The target replication factor "
                        f"of {factor} cannot be reached because only 1 broker(s) are registered.")
-    configs = {}
-    for entry in topic["configs"]:
-        if entry["value"] is None:
-            raise _Refused(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {entry['name']}")
-        configs[entry["name"]] = entry["value"]
-    return partitions, configs
+    return partitions
 
 
 class _Refused(Exception):
@@ -71,39 +72,48 @@ class _Refused(Exception):
         self.code = code
 
 
+def _refused(name: str, code: int, message: str | None) -> dict:
+    return {"name": name, "topic_id": bytes(16), "error_code": code, "error_message": message,
+            "num_partitions": -1, "replication_factor": -1, "configs": None}
+
+
 @handles(CREATE_TOPICS, "2-7", error_response=_errors)
 def create_topics(ctx, req: dict) -> dict:
-    storage = ctx.broker.storage
-    defaults = storage.defaults.topic_configs()
-    names = [t["name"] for t in req["topics"]]
+    broker = ctx.broker
+    storage = broker.storage
+    counts = Counter(t["name"] for t in req["topics"])
     results = []
+    budget = MAX_NEW_PARTITIONS
     for topic in req["topics"]:
         name = topic["name"]
-        entry = {"name": name, "topic_id": bytes(16), "error_code": 0, "error_message": None,
-                 "num_partitions": -1, "replication_factor": -1, "configs": None}
-        results.append(entry)
+        if counts[name] > 1:
+            continue
         try:
-            if names.count(name) > 1:
-                raise _Refused(ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
+            # Kafka's order: the name, whether it exists, the configs, then partitions and replicas
             validate_topic_name(name)
-            partitions, configs = plan(ctx, topic)
             if storage.topic(name) is not None:
                 raise _Refused(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+            configs = topic_configs(topic)
+            storage.defaults.with_overrides(configs)   # InvalidConfigError: the topic's INVALID_CONFIG
+            partitions = partition_count(ctx, topic)
+            budget -= partitions
+            if budget < 0:
+                raise _Refused(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
             if req["validate_only"]:
-                storage.defaults.with_overrides(configs)
                 overrides, topic_id = configs, bytes(16)
             else:
                 info = storage.create_topic(name, partitions, configs)
                 overrides, topic_id = info.configs, info.topic_id.bytes
         except _Refused as exc:
-            entry.update(error_code=exc.code, error_message=str(exc))
+            results.append(_refused(name, exc.code, str(exc)))
             continue
         except StorageError as exc:
-            code = storage_error_code(exc)
-            entry.update(error_code=code, error_message=str(exc) or None)
-            if isinstance(exc, InvalidConfigError):
-                entry["topic_config_error_code"] = code
+            results.append(_refused(name, storage_error_code(exc), str(exc) or None))
             continue
-        entry.update(topic_id=topic_id, num_partitions=partitions, replication_factor=1,
-                     configs=config_entries(defaults, overrides))
+        results.append({"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
+                        "num_partitions": partitions, "replication_factor": 1,   # the configs: v5+ only
+                        "configs": created_topic_entries(broker.broker_configs, overrides) if ctx.api_version >= 5
+                        else []})
+    results += [_refused(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+                for name, count in counts.items() if count > 1]
     return {"throttle_time_ms": 0, "topics": results}

@@ -5,7 +5,7 @@
 // Scenarios only record; the Python test makes the assertions.
 
 const net = require('net')
-const { Kafka, logLevel, CompressionTypes, Partitioners, AssignerProtocol } = require('kafkajs')
+const { Kafka, logLevel, CompressionTypes, Partitioners, AssignerProtocol, ConfigResourceTypes } = require('kafkajs')
 
 const [, , scenario, rawArgs] = process.argv
 const args = JSON.parse(rawArgs || '{}')
@@ -425,7 +425,63 @@ async function groupAdmin() {
   return out
 }
 
-const scenarios = { admin, produceConsume, groupSplit, idempotent, groupAdmin }
+// (6) configs: describe and alter a topic's and this broker's configs (kafkajs has no incremental form),
+// a refused value, then more partitions (and a count that is not more).
+async function configs() {
+  const { topic } = args
+  const adminClient = kafka('kafkajs-configs').admin({ retry: { retries: 0 } })
+  await adminClient.connect()
+  const described = async (type, name, configNames) => {
+    const { resources } = await adminClient.describeConfigs({ includeSynonyms: true, resources: [{ type, name, configNames }] })
+    return resources.map(r => ({
+      errorCode: r.errorCode,
+      configs: Object.fromEntries(r.configEntries.map(e => [e.configName, {
+        value: e.configValue, source: e.configSource, readOnly: e.readOnly, isDefault: e.isDefault,
+        synonyms: e.configSynonyms.map(s => [s.configName, s.configValue, s.configSource]),
+      }])),
+    }))
+  }
+  const altered = async (type, name, entries) => {
+    try {
+      const { resources } = await adminClient.alterConfigs({
+        resources: [{ type, name, configEntries: Object.entries(entries).map(([k, v]) => ({ name: k, value: v })) }],
+      })
+      return resources.map(r => [r.errorCode, r.errorMessage])
+    } catch (e) {
+      return { name: e.name, type: e.type }
+    }
+  }
+  try {
+    const out = {}
+    await adminClient.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], timeout: 5000,
+    })
+    const { TOPIC, BROKER } = ConfigResourceTypes
+    out.topic = await described(TOPIC, topic, ['retention.ms', 'segment.bytes'])
+    out.altered = await altered(TOPIC, topic, { 'segment.bytes': '1000' })
+    out.topicAfter = await described(TOPIC, topic, ['retention.ms', 'segment.bytes'])
+    out.refused = await altered(TOPIC, topic, { 'segment.bytes': '-1' })
+    out.topicAfterRefused = await described(TOPIC, topic, ['segment.bytes'])
+    out.broker = await described(BROKER, '1', ['num.partitions', 'log.retention.hours', 'advertised.listeners'])
+    out.brokerAltered = await altered(BROKER, '1', { 'log.retention.ms': '7200000' })
+    out.brokerRefused = await altered(BROKER, '1', { 'num.partitions': '7' })
+    out.topicRetention = await described(TOPIC, topic, ['retention.ms'])
+    await adminClient.createPartitions({ topicPartitions: [{ topic, count: 3 }], timeout: 5000 })
+    out.grown = true
+    out.partitions = (await adminClient.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length
+    try {
+      await adminClient.createPartitions({ topicPartitions: [{ topic, count: 2 }], timeout: 5000 })
+      out.shrunk = 'no error'
+    } catch (e) {
+      out.shrunk = { name: e.name, type: e.type }
+    }
+    return out
+  } finally {
+    await adminClient.disconnect()
+  }
+}
+
+const scenarios = { admin, produceConsume, groupSplit, idempotent, groupAdmin, configs }
 
 async function main() {
   const run = scenarios[scenario]

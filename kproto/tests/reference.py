@@ -64,6 +64,10 @@ def _build(node, value, out) -> None:
             out.write(_uvarint(len(items)))
             for tag in sorted(items):
                 out.write(_uvarint(tag) + _uvarint(len(items[tag])) + items[tag])
+    elif name == "nullable_struct":   # an int8 marker, then the struct
+        out.write(b"\xff" if value is None else b"\x01")
+        if value is not None:
+            _build(node.struct, value, out)
     elif name == "array":
         _length(out, "compact_array" if node.compact else "array", None if value is None else len(value))
         for item in value or ():
@@ -123,6 +127,8 @@ def _parse(node, io) -> Any:
                 else:
                     value.setdefault(c.UNKNOWN_TAGS, {})[tag] = data
         return value
+    if name == "nullable_struct":
+        return None if struct.unpack(">b", _read(io, 1))[0] < 0 else _parse(node.struct, io)
     if name == "array":
         n = _read_length(io, "compact_array" if node.compact else "array")
         if n is None and not node.nullable:

@@ -189,6 +189,8 @@ def resolve_construct(construct) -> tuple[Any, bool, bool | None]:
         return ("array", element), construct.nullable, construct.compact
     if isinstance(construct, c.KStruct):
         return ("struct", resolve_struct(construct)), False, None
+    if isinstance(construct, c.KNullableStruct):
+        return ("struct", resolve_struct(construct.struct)), True, None
     raise AssertionError(f"unexpected construct {construct!r}")
 
 

@@ -171,6 +171,9 @@ NULL_AND_EMPTY = [
     (c.KArray(c.INT32, compact=True, nullable=True), None, "00"),
     (c.KArray(c.INT32, compact=True, nullable=True), [], "01"),
     (c.KArray(c.COMPACT_STRING, compact=True, nullable=False), ["a"], "020261"),
+    # a nullable struct (inside a struct, as messages hold one): an int8 marker, -1 null or 1 and the struct
+    (c.KStruct([("s", c.KNullableStruct(c.KStruct([("x", c.INT32, 0)])), None)]), {"s": None}, "ff"),
+    (c.KStruct([("s", c.KNullableStruct(c.KStruct([("x", c.INT32, 0)])), None)]), {"s": {"x": 7}}, "0100000007"),
     (c.UUID, bytes(range(16)), "000102030405060708090a0b0c0d0e0f"),
     (c.BOOL, True, "01"),
     (c.BOOL, False, "00"),

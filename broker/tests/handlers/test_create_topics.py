@@ -110,6 +110,8 @@ def test_refused(client, topic, change, code, message):
 def test_invalid_config(client, topic, configs, message):
     [result] = create(client, creatable(topic, configs=configs))
     assert (result["error_code"], result["error_message"], result["configs"]) == (E.INVALID_CONFIG, message, None)
+    # the topic's own error: Kafka sets topic_config_error_code only when it may not show the configs
+    assert result["topic_config_error_code"] == 0
     assert partitions_of(client, topic) is None
 
 
@@ -133,14 +135,37 @@ def test_each_topic_on_its_own(client, topic):
     assert (partitions_of(client, topic + "-bad"), partitions_of(client, topic + "-good")) == (None, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka answers a duplicated name once, 'Duplicate topic name.'; "
-                                       "kbroker answers each entry")
 def test_duplicate_names_have_kafkas_shape(client, topic):
     assert create(client, creatable(topic), creatable(topic)) == [
         refused(topic, E.INVALID_REQUEST, "Duplicate topic name.")]
+
+
+def test_a_duplicated_name_is_answered_after_the_others(client, topic):
+    results = create(client, creatable(topic + "-twice"), creatable(topic), creatable(topic + "-twice"))
+    assert [(r["name"], r["error_code"], r["error_message"]) for r in results] == [
+        (topic, 0, None), (topic + "-twice", E.INVALID_REQUEST, "Duplicate topic name.")]
+    assert (partitions_of(client, topic), partitions_of(client, topic + "-twice")) == (1, None)
 
 
 def test_duplicate_names_create_nothing(client, topic):
     results = create(client, creatable(topic), creatable(topic))
     assert {r["error_code"] for r in results} == {E.INVALID_REQUEST}
     assert partitions_of(client, topic) is None
+
+
+def test_checks_in_kafkas_order(client, topic):
+    """The name, then whether it exists, then the configs, then partitions and replicas."""
+    bad_config = {"retention.ms": "soon"}
+    [result] = create(client, creatable(topic, 0, 3, configs=bad_config))
+    assert result["error_code"] == E.INVALID_CONFIG
+    create(client, creatable(topic))
+    [result] = create(client, creatable(topic, 0, 3, configs=bad_config))
+    assert result["error_code"] == E.TOPIC_ALREADY_EXISTS
+    [result] = create(client, creatable("bad/name", 0, 3, configs=bad_config))
+    assert result["error_code"] == E.INVALID_TOPIC_EXCEPTION
+
+
+def test_more_partitions_than_one_request_may_create(client, topic):
+    results = create(client, creatable(topic + "-a", 6000), creatable(topic + "-b", 5000), validate_only=True)
+    assert [(r["error_code"], r["error_message"]) for r in results] == [
+        (0, None), (E.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")]

@@ -1,0 +1,354 @@
+"""The catalogue of configs: every topic and broker key kbroker describes, in Kafka's terms.
+
+For each key: its type (as DescribeConfigs numbers types), a short description, its
+default, whether a broker key may change at run time (Kafka's "read-only" flag is the
+opposite), whether its value is secret, and, for topic keys, the broker keys that set
+its default (Kafka's "synonyms": ``retention.ms`` <- ``log.retention.ms``,
+``log.retention.minutes``, ``log.retention.hours``).
+
+Which topic keys exist, and how their values are checked, is storage's business
+(``storage.TOPIC_CONFIG_DEFAULTS``, ``LogConfig.with_overrides``); this module adds what
+an admin client is shown. A later feature registers its keys the same way::
+
+    broker_config("transaction.state.log.num.partitions", INT, "Partitions of the transaction log.",
+                  default="50", value_of=lambda config: str(config.transaction_state_log_num_partitions))
+    broker_config("sasl.jaas.config", PASSWORD, "...", dynamic=True)   # shown with a null value
+    topic_config("some.topic.key", LONG, "...", synonyms=[("log.some.key", 1)])
+
+A broker key with ``value_of`` shows what the running ``BrokerConfig`` holds; one
+without shows what server.properties or a dynamic change set, else its default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+# Config types, as DescribeConfigs (v3+) numbers them
+UNKNOWN, BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD = range(10)
+TYPE_NAMES = {BOOLEAN: "BOOLEAN", STRING: "STRING", INT: "INT", SHORT: "SHORT", LONG: "LONG", DOUBLE: "DOUBLE",
+              LIST: "LIST", CLASS: "CLASS", PASSWORD: "PASSWORD"}
+
+# Where a value comes from, as DescribeConfigs (v1+) numbers sources
+DYNAMIC_TOPIC_CONFIG = 1
+DYNAMIC_BROKER_CONFIG = 2             # set at run time for this broker (resource name = node id)
+DYNAMIC_DEFAULT_BROKER_CONFIG = 3     # set at run time for every broker (resource name "")
+STATIC_BROKER_CONFIG = 4              # server.properties or a command-line flag
+DEFAULT_CONFIG = 5
+
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+_RANGES = {SHORT: (-(2**15), 2**15 - 1), INT: (-(2**31), INT32_MAX), LONG: (-(2**63), INT64_MAX)}
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+
+
+class InvalidValue(ValueError):
+    """A value a key's type or range does not allow; the message is Kafka's wording."""
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    name: str
+    type: int
+    doc: str
+    default: str | None = None       # as DescribeConfigs shows it; None: no default
+    dynamic: bool = False             # a broker key that may change at run time
+    per_broker: bool = False          # ... only for one broker by id, not as the cluster default
+    low: float | None = None          # the smallest value allowed (numbers)
+    high: float | None = None
+    choices: tuple[str, ...] = ()     # the values allowed (strings, and list items)
+    value_of: Callable | None = None  # BrokerConfig -> the value kbroker runs with (str or None)
+
+    @property
+    def sensitive(self) -> bool:
+        return self.type == PASSWORD
+
+    def parse(self, value: str) -> str:
+        """The value as Kafka shows it once parsed (trimmed, numbers canonical); InvalidValue if bad."""
+        text = value.strip()
+        kind = self.type
+        if kind in _RANGES:
+            low, high = _RANGES[kind]
+            if not _INTEGER.match(text) or not low <= int(text) <= high:
+                raise InvalidValue(self._invalid(value, f"Not a number of type {TYPE_NAMES[kind]}"))
+            self._check_range(value, int(text))
+            return str(int(text))
+        if kind == DOUBLE:
+            try:
+                number = float(text)
+            except ValueError:
+                raise InvalidValue(self._invalid(value, "Not a number of type DOUBLE")) from None
+            if not math.isfinite(number):
+                raise InvalidValue(self._invalid(value, "Not a number of type DOUBLE"))
+            self._check_range(value, number)
+            return java_double(number)
+        if kind == BOOLEAN:
+            if text.lower() not in ("true", "false"):
+                raise InvalidValue(self._invalid(value, "Expected value to be either true or false"))
+            return text.lower()
+        if kind == LIST:
+            items = split_list(text)
+            bad = [item for item in items if self.choices and item not in self.choices]
+            if bad:
+                raise InvalidValue(self._invalid(value, f"String must be one of: {', '.join(self.choices)}"))
+            return ",".join(items)
+        if self.choices and text not in self.choices:
+            raise InvalidValue(self._invalid(value, f"String must be one of: {', '.join(self.choices)}"))
+        return text
+
+    def _check_range(self, value: str, number: float) -> None:
+        if self.low is not None and number < self.low:
+            raise InvalidValue(self._invalid(value, f"Value must be at least {_number(self.low)}"))
+        if self.high is not None and number > self.high:
+            raise InvalidValue(self._invalid(value, f"Value must be no more than {_number(self.high)}"))
+
+    def _invalid(self, value: str, why: str) -> str:
+        return f"Invalid value {value} for configuration {self.name}: {why}"
+
+
+def split_list(text: str) -> list[str]:
+    """A LIST value's items: comma separated, spaces around them dropped, empty text no items."""
+    return [item.strip() for item in text.split(",")] if text.strip() else []
+
+
+def java_double(number: float) -> str:
+    """A double as Java prints it: ``0.5``, ``1.0``, ``1.0E-5``, ``1.2345678E7`` (the shortest digits)."""
+    if number == 0 or 1e-3 <= abs(number) < 1e7:
+        return repr(float(number))
+    mantissa, _, exponent = repr(abs(float(number))).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    significant = digits.lstrip("0")
+    power = len(whole) + int(exponent or 0) - (len(digits) - len(significant)) - 1
+    significant = significant.rstrip("0") or "0"
+    return f"{'-' if number < 0 else ''}{significant[0]}.{significant[1:] or '0'}E{power}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else java_double(value)
+
+
+# -- the registries ------------------------------------------------------------------------------
+
+TOPIC_CONFIGS: dict[str, ConfigKey] = {}
+BROKER_CONFIGS: dict[str, ConfigKey] = {}
+# topic key -> the broker keys that set its default, first wins, each with the factor to milliseconds
+TOPIC_SYNONYMS: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def topic_config(name: str, type: int, doc: str, *, synonyms: list[tuple[str, int]] = ()) -> ConfigKey:
+    """Describe a topic key (storage owns its default and its checks)."""
+    if name in TOPIC_CONFIGS:
+        raise ValueError(f"topic config {name} is already in the catalogue")
+    key = TOPIC_CONFIGS[name] = ConfigKey(name, type, doc)
+    if synonyms:
+        TOPIC_SYNONYMS[name] = tuple(synonyms)
+    return key
+
+
+def broker_config(name: str, type: int, doc: str, **kwargs) -> ConfigKey:
+    """Register a broker key (see ConfigKey for the keyword arguments)."""
+    if name in BROKER_CONFIGS:
+        raise ValueError(f"broker config {name} is already in the catalogue")
+    key = BROKER_CONFIGS[name] = ConfigKey(name, type, doc, **kwargs)
+    return key
+
+
+def broker_synonyms(name: str) -> list[str]:
+    """The broker keys that set the same thing as ``name``, first wins (``log.roll.ms``, ``log.roll.hours``)."""
+    for synonyms in TOPIC_SYNONYMS.values():
+        names = [broker_name for broker_name, _ in synonyms]
+        if len(names) > 1 and name in names:
+            return names
+    return [name]
+
+
+HOURS, MINUTES = 3600000, 60000
+MAX_LONG = str(INT64_MAX)
+
+# -- topic keys ------------------------------------------------------------------------------------
+
+topic_config("cleanup.policy", LIST, "What happens to old segments: delete them (delete), keep the newest "
+             "record per key (compact), or both.", synonyms=[("log.cleanup.policy", 1)])
+topic_config("compression.type", STRING, "The codec batches are stored in; 'producer' keeps the producer's.",
+             synonyms=[("compression.type", 1)])
+topic_config("compression.gzip.level", INT, "The gzip level when the broker compresses with gzip.",
+             synonyms=[("compression.gzip.level", 1)])
+topic_config("compression.lz4.level", INT, "The lz4 level when the broker compresses with lz4.",
+             synonyms=[("compression.lz4.level", 1)])
+topic_config("compression.zstd.level", INT, "The zstd level when the broker compresses with zstd.",
+             synonyms=[("compression.zstd.level", 1)])
+topic_config("delete.retention.ms", LONG, "How long a tombstone stays readable in a compacted topic.",
+             synonyms=[("log.cleaner.delete.retention.ms", 1)])
+topic_config("file.delete.delay.ms", LONG, "How long a deleted segment's files wait before they are removed.",
+             synonyms=[("log.segment.delete.delay.ms", 1)])
+topic_config("flush.messages", LONG, "Force the log to disk after this many messages.",
+             synonyms=[("log.flush.interval.messages", 1)])
+topic_config("flush.ms", LONG, "Force the log to disk after this much time.",
+             synonyms=[("log.flush.interval.ms", 1), ("log.flush.scheduler.interval.ms", 1)])
+topic_config("follower.replication.throttled.replicas", LIST, "Replicas whose follower traffic is throttled "
+             "(partition:broker pairs, or *).")
+topic_config("index.interval.bytes", INT, "Bytes of log between two entries of the offset index.",
+             synonyms=[("log.index.interval.bytes", 1)])
+topic_config("leader.replication.throttled.replicas", LIST, "Replicas whose leader traffic is throttled "
+             "(partition:broker pairs, or *).")
+topic_config("local.retention.bytes", LONG, "With tiered storage: bytes kept on local disk (-2: as retention.bytes).",
+             synonyms=[("log.local.retention.bytes", 1)])
+topic_config("local.retention.ms", LONG, "With tiered storage: time kept on local disk (-2: as retention.ms).",
+             synonyms=[("log.local.retention.ms", 1)])
+topic_config("max.compaction.lag.ms", LONG, "The longest a record may stay uncompacted.",
+             synonyms=[("log.cleaner.max.compaction.lag.ms", 1)])
+topic_config("max.message.bytes", INT, "The largest record batch the topic accepts.",
+             synonyms=[("message.max.bytes", 1)])
+topic_config("message.downconversion.enable", BOOLEAN, "Whether old consumers may get batches converted down.",
+             synonyms=[("log.message.downconversion.enable", 1)])
+topic_config("message.format.version", STRING, "The message format of old brokers (ignored by format v2).",
+             synonyms=[("log.message.format.version", 1)])
+topic_config("message.timestamp.after.max.ms", LONG, "How far in the future a record's timestamp may be.",
+             synonyms=[("log.message.timestamp.after.max.ms", 1)])
+topic_config("message.timestamp.before.max.ms", LONG, "How far in the past a record's timestamp may be.",
+             synonyms=[("log.message.timestamp.before.max.ms", 1)])
+topic_config("message.timestamp.difference.max.ms", LONG, "How far a record's timestamp may be from the "
+             "broker's clock (older form of the two keys above).",
+             synonyms=[("log.message.timestamp.difference.max.ms", 1)])
+topic_config("message.timestamp.type", STRING, "CreateTime (the producer's timestamp) or LogAppendTime "
+             "(the broker's clock on arrival).", synonyms=[("log.message.timestamp.type", 1)])
+topic_config("min.cleanable.dirty.ratio", DOUBLE, "How much of a compacted log must be uncleaned before the "
+             "cleaner works on it.", synonyms=[("log.cleaner.min.cleanable.ratio", 1)])
+topic_config("min.compaction.lag.ms", LONG, "The shortest a record stays uncompacted.",
+             synonyms=[("log.cleaner.min.compaction.lag.ms", 1)])
+topic_config("min.insync.replicas", INT, "Replicas that must have a write for acks=all to succeed.",
+             synonyms=[("min.insync.replicas", 1)])
+topic_config("preallocate", BOOLEAN, "Whether new segment files are allocated in full up front.",
+             synonyms=[("log.preallocate", 1)])
+topic_config("remote.log.copy.disable", BOOLEAN, "With tiered storage: stop copying segments to remote storage.")
+topic_config("remote.log.delete.on.disable", BOOLEAN, "With tiered storage: delete remote data when it is "
+             "turned off.")
+topic_config("remote.storage.enable", BOOLEAN, "Whether the topic uses tiered storage.")
+topic_config("retention.bytes", LONG, "The size a partition may grow to before old segments are deleted "
+             "(-1: no limit).", synonyms=[("log.retention.bytes", 1)])
+topic_config("retention.ms", LONG, "How long records are kept before their segment is deleted (-1: forever).",
+             synonyms=[("log.retention.ms", 1), ("log.retention.minutes", MINUTES), ("log.retention.hours", HOURS)])
+topic_config("segment.bytes", INT, "The size of a segment file; a new segment starts when it is full.",
+             synonyms=[("log.segment.bytes", 1)])
+topic_config("segment.index.bytes", INT, "The size of a segment's offset index.",
+             synonyms=[("log.index.size.max.bytes", 1)])
+topic_config("segment.jitter.ms", LONG, "A random amount taken off segment.ms, so segments do not all roll "
+             "at once.", synonyms=[("log.roll.jitter.ms", 1), ("log.roll.jitter.hours", HOURS)])
+topic_config("segment.ms", LONG, "How long a segment stays open before a new one starts, even if not full.",
+             synonyms=[("log.roll.ms", 1), ("log.roll.hours", HOURS)])
+topic_config("unclean.leader.election.enable", BOOLEAN, "Whether a replica that is not in sync may become "
+             "leader, at the cost of lost records.", synonyms=[("unclean.leader.election.enable", 1)])
+
+
+# -- broker keys -----------------------------------------------------------------------------------
+
+def _listener(host: str, port: int) -> str:
+    return f"PLAINTEXT://{host}:{port}"
+
+
+def _advertised(config) -> str | None:
+    if config.advertised_host is None and config.advertised_port is None:
+        return None
+    return _listener(*config.advertised)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+broker_config("broker.id", INT, "This broker's id (the same as node.id).", default="-1",
+              value_of=lambda config: str(config.node_id))
+broker_config("node.id", INT, "This broker's id in the cluster.", default="-1",
+              value_of=lambda config: str(config.node_id))
+broker_config("listeners", STRING, "The addresses the broker listens on.", dynamic=True, per_broker=True,
+              value_of=lambda config: _listener(config.host, config.port))
+broker_config("advertised.listeners", STRING, "The addresses given to clients in Metadata, when they differ "
+              "from listeners.", dynamic=True, per_broker=True, value_of=_advertised)
+broker_config("log.dirs", STRING, "The directory that holds the log (none: the log is in memory).",
+              value_of=lambda config: None if config.data_dir is None else str(config.data_dir))
+broker_config("num.partitions", INT, "Partitions of a topic created without a count (and of auto-created "
+              "topics).", low=1, value_of=lambda config: str(config.num_partitions))
+broker_config("default.replication.factor", INT, "Replication factor of a topic created without one.",
+              value_of=lambda config: str(config.default_replication_factor))
+broker_config("auto.create.topics.enable", BOOLEAN, "Whether a topic is created when a client first names it.",
+              value_of=lambda config: _bool(config.auto_create_topics))
+broker_config("delete.topic.enable", BOOLEAN, "Whether topics may be deleted.", default="true")
+broker_config("socket.request.max.bytes", INT, "The largest request the broker reads; a larger one closes "
+              "the connection.", low=1, value_of=lambda config: str(config.socket_request_max_bytes))
+broker_config("message.max.bytes", INT, "The largest record batch a topic accepts unless it sets "
+              "max.message.bytes.", default="1048588", dynamic=True, low=0)
+
+broker_config("log.segment.bytes", INT, "The size of a segment file, for topics that do not set segment.bytes.",
+              default="1073741824", dynamic=True, low=14)
+broker_config("log.roll.ms", LONG, "How long a segment stays open, for topics that do not set segment.ms "
+              "(wins over log.roll.hours).", dynamic=True, low=1)
+broker_config("log.roll.hours", INT, "How long a segment stays open, in hours.", default="168", low=1)
+broker_config("log.roll.jitter.ms", LONG, "The default segment.jitter.ms (wins over log.roll.jitter.hours).",
+              dynamic=True, low=0)
+broker_config("log.roll.jitter.hours", INT, "The default segment jitter, in hours.", default="0", low=0)
+broker_config("log.retention.ms", LONG, "How long records are kept, for topics that do not set retention.ms "
+              "(wins over the minutes and hours forms; -1: forever).", dynamic=True)
+broker_config("log.retention.minutes", INT, "How long records are kept, in minutes (wins over hours).")
+broker_config("log.retention.hours", INT, "How long records are kept, in hours.", default="168")
+broker_config("log.retention.bytes", LONG, "The size a partition may grow to, for topics that do not set "
+              "retention.bytes (-1: no limit).", default="-1", dynamic=True)
+broker_config("log.retention.check.interval.ms", LONG, "How often old segments are looked for and deleted.",
+              default="300000", low=1)
+broker_config("log.index.interval.bytes", INT, "The default index.interval.bytes.", default="4096", dynamic=True,
+              low=0)
+broker_config("log.index.size.max.bytes", INT, "The default segment.index.bytes.", default="10485760",
+              dynamic=True, low=4)
+broker_config("log.message.timestamp.type", STRING, "The default message.timestamp.type.", default="CreateTime",
+              dynamic=True, choices=("CreateTime", "LogAppendTime"))
+broker_config("log.message.timestamp.before.max.ms", LONG, "The default message.timestamp.before.max.ms.",
+              default=MAX_LONG, dynamic=True, low=0)
+broker_config("log.message.timestamp.after.max.ms", LONG, "The default message.timestamp.after.max.ms.",
+              default=MAX_LONG, dynamic=True, low=0)
+broker_config("log.cleanup.policy", LIST, "The default cleanup.policy.", default="delete", dynamic=True,
+              choices=("compact", "delete"))
+broker_config("log.cleaner.enable", BOOLEAN, "Whether compacted topics are cleaned.", default="true")
+broker_config("log.cleaner.threads", INT, "Threads that clean compacted topics.", default="1", dynamic=True,
+              low=0)
+broker_config("log.cleaner.backoff.ms", LONG, "How long the cleaner sleeps when there is nothing to clean.",
+              default="15000", dynamic=True, low=0)
+broker_config("log.cleaner.delete.retention.ms", LONG, "The default delete.retention.ms.", default="86400000",
+              dynamic=True, low=0)
+broker_config("log.cleaner.min.compaction.lag.ms", LONG, "The default min.compaction.lag.ms.", default="0",
+              dynamic=True, low=0)
+broker_config("log.cleaner.max.compaction.lag.ms", LONG, "The default max.compaction.lag.ms.", default=MAX_LONG,
+              dynamic=True, low=1)
+broker_config("log.cleaner.min.cleanable.ratio", DOUBLE, "The default min.cleanable.dirty.ratio.", default="0.5",
+              dynamic=True, low=0, high=1)
+broker_config("log.segment.delete.delay.ms", LONG, "The default file.delete.delay.ms.", default="60000",
+              dynamic=True, low=0)
+broker_config("log.flush.interval.messages", LONG, "The default flush.messages.", default=MAX_LONG, dynamic=True,
+              low=1)
+broker_config("log.flush.interval.ms", LONG, "The default flush.ms (unset: log.flush.scheduler.interval.ms).",
+              dynamic=True, low=0)
+broker_config("log.flush.scheduler.interval.ms", LONG, "How often logs are checked for a time-based flush.",
+              default=MAX_LONG)
+broker_config("log.preallocate", BOOLEAN, "The default preallocate.", default="false", dynamic=True)
+broker_config("compression.type", STRING, "The default compression.type.", default="producer", dynamic=True,
+              choices=("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"))
+broker_config("min.insync.replicas", INT, "The default min.insync.replicas.", default="1", dynamic=True, low=1)
+broker_config("unclean.leader.election.enable", BOOLEAN, "The default unclean.leader.election.enable.",
+              default="false", dynamic=True)
+
+broker_config("group.initial.rebalance.delay.ms", INT, "How long a new group waits for more members before "
+              "its first rebalance.", value_of=lambda config: str(config.group_initial_rebalance_delay_ms))
+broker_config("group.min.session.timeout.ms", INT, "The shortest session timeout a group member may ask for.",
+              value_of=lambda config: str(config.group_min_session_timeout_ms))
+broker_config("group.max.session.timeout.ms", INT, "The longest session timeout a group member may ask for.",
+              value_of=lambda config: str(config.group_max_session_timeout_ms))
+broker_config("group.max.size", INT, "The most members a group may have.", low=1,
+              value_of=lambda config: str(config.group_max_size))
+broker_config("offsets.retention.minutes", INT, "How long the committed offsets of an empty group are kept.",
+              low=1, value_of=lambda config: str(config.offsets_retention_minutes))
+broker_config("offsets.retention.check.interval.ms", LONG, "How often expired committed offsets are looked for.",
+              low=1, value_of=lambda config: str(config.offsets_retention_check_interval_ms))
+broker_config("offsets.topic.num.partitions", INT, "Partitions of __consumer_offsets (fixed once it exists).",
+              low=1, value_of=lambda config: str(config.offsets_topic_num_partitions))
+broker_config("offsets.topic.replication.factor", SHORT, "Replication factor of __consumer_offsets (one "
+              "broker: 1).", default="1", low=1)

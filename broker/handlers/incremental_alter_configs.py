@@ -1,0 +1,21 @@
+"""IncrementalAlterConfigs 0-1: SET, DELETE, APPEND or SUBTRACT single config keys of topics and brokers.
+
+APPEND and SUBTRACT work on list keys (``cleanup.policy``, ``log.cleanup.policy``, ...).
+The checks, the answers and how a change takes effect are in broker/config_alter.py.
+"""
+
+from broker.config_alter import alter
+from broker.registry import handles
+from kproto.messages import INCREMENTAL_ALTER_CONFIGS
+
+
+def _errors(req: dict, api_version: int, code: int) -> dict:
+    return {"throttle_time_ms": 0, "responses": [
+        {"error_code": code, "error_message": None, "resource_type": r["resource_type"],
+         "resource_name": r["resource_name"]} for r in req["resources"]]}
+
+
+@handles(INCREMENTAL_ALTER_CONFIGS, "0-1", error_response=_errors)
+def incremental_alter_configs(ctx, req: dict) -> dict:
+    return {"throttle_time_ms": 0,
+            "responses": alter(ctx.broker, req["resources"], req["validate_only"], incremental=True)}
