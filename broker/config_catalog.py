@@ -337,18 +337,18 @@ broker_config("unclean.leader.election.enable", BOOLEAN, "The default unclean.le
               default="false", dynamic=True)
 
 broker_config("group.initial.rebalance.delay.ms", INT, "How long a new group waits for more members before "
-              "its first rebalance.", value_of=lambda config: str(config.group_initial_rebalance_delay_ms))
+              "its first rebalance.", value_of=lambda config: str(config.groups.group_initial_rebalance_delay_ms))
 broker_config("group.min.session.timeout.ms", INT, "The shortest session timeout a group member may ask for.",
-              value_of=lambda config: str(config.group_min_session_timeout_ms))
+              value_of=lambda config: str(config.groups.group_min_session_timeout_ms))
 broker_config("group.max.session.timeout.ms", INT, "The longest session timeout a group member may ask for.",
-              value_of=lambda config: str(config.group_max_session_timeout_ms))
+              value_of=lambda config: str(config.groups.group_max_session_timeout_ms))
 broker_config("group.max.size", INT, "The most members a group may have.", low=1,
-              value_of=lambda config: str(config.group_max_size))
+              value_of=lambda config: str(config.groups.group_max_size))
 broker_config("offsets.retention.minutes", INT, "How long the committed offsets of an empty group are kept.",
-              low=1, value_of=lambda config: str(config.offsets_retention_minutes))
+              low=1, value_of=lambda config: str(config.groups.offsets_retention_minutes))
 broker_config("offsets.retention.check.interval.ms", LONG, "How often expired committed offsets are looked for.",
-              low=1, value_of=lambda config: str(config.offsets_retention_check_interval_ms))
+              low=1, value_of=lambda config: str(config.groups.offsets_retention_check_interval_ms))
 broker_config("offsets.topic.num.partitions", INT, "Partitions of __consumer_offsets (fixed once it exists).",
-              low=1, value_of=lambda config: str(config.offsets_topic_num_partitions))
+              low=1, value_of=lambda config: str(config.groups.offsets_topic_num_partitions))
 broker_config("offsets.topic.replication.factor", SHORT, "Replication factor of __consumer_offsets (one "
               "broker: 1).", default="1", low=1)

@@ -5,7 +5,8 @@ controllers gets MISMATCHED_ENDPOINT_TYPE (v0: INVALID_REQUEST), and an unknown 
 UNSUPPORTED_ENDPOINT_TYPE, as Kafka answers. No ACLs: every cluster operation is allowed.
 """
 
-from broker.handlers.metadata import CLUSTER_OPERATIONS, NOT_REQUESTED
+from broker.handlers.metadata import CLUSTER_OPERATIONS
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_CLUSTER
@@ -38,5 +39,5 @@ def describe_cluster(ctx, req: dict) -> dict:
         "cluster_id": broker.cluster_id, "controller_id": broker.node_id,
         "brokers": [{"broker_id": broker.node_id, "host": host, "port": port, "rack": None}],
         "cluster_authorized_operations":
-            CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else NOT_REQUESTED,
+            CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else AUTHORIZED_OPERATIONS_OMITTED,
     }

@@ -81,7 +81,7 @@ def test_unknown_topic_and_duplicates(client, topic):
 
 
 def test_an_internal_topic_keeps_its_count(own_broker):
-    with own_broker(offsets_topic_num_partitions=2) as served, served.client() as client:
+    with own_broker(group_properties={"offsets.topic.num.partitions": "2"}) as served, served.client() as client:
         create_topic(client, "committed")
         commit = client.request(OFFSET_COMMIT, 2, {"group_id": "g", "generation_id_or_member_epoch": -1,
                                                    "member_id": "", "topics": [{"name": "committed", "partitions": [
