@@ -110,9 +110,12 @@ def test_stable_group_is_reloaded_as_it_was(own_broker, topic_name, how):
     with RawClient(bootstrap, client_id="leader") as a, RawClient(bootstrap, client_id="follower") as b:
         a_id = join(a, group, topics=(topic_name,), session_ms=30000)["member_id"]
         b_id = join(b, group, topics=(topic_name,), session_ms=30000)["member_id"]
-        # JoinGroup parks until both are in: the two joins go from threads.
+        # JoinGroup parks until both are in: the two joins go from threads, the leader's
+        # first (the first member in the group leads), then the follower's.
         with ThreadPoolExecutor(2) as pool:
             fa = pool.submit(join, a, group, a_id, topics=(topic_name,), session_ms=30000)
+            wait_until(lambda: [m["member_id"] for m in describe_group(bootstrap, group)["members"]] == [a_id], 20,
+                       "the leader's join did not arrive")
             fb = pool.submit(join, b, group, b_id, topics=(topic_name,), session_ms=30000)
             ja, jb = fa.result(30), fb.result(30)
         assert (ja["error_code"], jb["error_code"]) == (NONE, NONE)
