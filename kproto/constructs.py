@@ -343,6 +343,63 @@ class KStruct(Construct):
         return lines
 
 
+class KNullableStruct(Construct):
+    """A nullable struct: an int8 marker (-1 null, 1 present) then the struct; None when null.
+
+    Kafka's generated code writes nullable struct fields so (ConsumerGroupHeartbeatResponse's
+    Assignment); the marker is the same in flexible and fixed versions."""
+
+    def __init__(self, struct: KStruct):
+        super().__init__()
+        self.struct = struct
+
+    def __repr__(self) -> str:
+        return f"<nullable {self.struct!r}>"
+
+    def default(self) -> None:
+        return None
+
+    def _parse(self, stream, context, path):
+        marker = _wire.unpack_i8(_wire.read_exact(stream, 1))[0]
+        if marker < 0:
+            return None
+        return self.struct._parse(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            stream.write(b"\xff")
+        else:
+            stream.write(b"\x01")
+            self.struct._build(obj, stream, context, path)
+        return obj
+
+    def _emitparse(self, code):
+        code.append(PRELUDE)
+        inner = self.struct._compileparse(code)
+        fname = f"parse_nullable_{code.allocateId()}"
+        code.append(f"""
+            def {fname}(io):
+                if unpack_i8(read_exact(io, 1))[0] < 0:
+                    return None
+                return {inner}
+        """)
+        return f"{fname}(io)"
+
+    def _emitbuild(self, code):
+        code.append(PRELUDE)
+        inner = self.struct._compilebuild(code)
+        fname = f"build_nullable_{code.allocateId()}"
+        code.append(f"""
+            def {fname}(obj, io):
+                if obj is None:
+                    io.write(b'\\xff')
+                    return
+                io.write(b'\\x01')
+                {inner}
+        """)
+        return f"{fname}(obj, io)"
+
+
 def _constant(code, value) -> str:
     """Source for a default in generated build code: immutable literals inline, lists and
     dicts as module constants (shared: builders only read them, never change them)."""

@@ -126,7 +126,8 @@ class Struct(Type):
         self.fields = list(fields)
 
     def construct(self, version, flexible, nullable):
-        return build_struct(self.fields, version, flexible)
+        struct = build_struct(self.fields, version, flexible)
+        return c.KNullableStruct(struct) if nullable else struct
 
     def default(self, nullable):
         return None if nullable else _STRUCT_DEFAULT

@@ -1,6 +1,8 @@
 """Every API kproto declares, by API key."""
 
 from kproto.messages.api_versions import API_VERSIONS
+from kproto.messages.consumer_group_describe import CONSUMER_GROUP_DESCRIBE
+from kproto.messages.consumer_group_heartbeat import CONSUMER_GROUP_HEARTBEAT
 from kproto.messages.create_topics import CREATE_TOPICS
 from kproto.messages.delete_groups import DELETE_GROUPS
 from kproto.messages.delete_topics import DELETE_TOPICS
@@ -18,6 +20,12 @@ from kproto.messages.offset_commit import OFFSET_COMMIT
 from kproto.messages.offset_delete import OFFSET_DELETE
 from kproto.messages.offset_fetch import OFFSET_FETCH
 from kproto.messages.produce import PRODUCE
+from kproto.messages.share_acknowledge import SHARE_ACKNOWLEDGE
+from kproto.messages.share_fetch import SHARE_FETCH
+from kproto.messages.share_group_describe import SHARE_GROUP_DESCRIBE
+from kproto.messages.share_group_heartbeat import SHARE_GROUP_HEARTBEAT
+from kproto.messages.share_group_offsets import (
+    ALTER_SHARE_GROUP_OFFSETS, DELETE_SHARE_GROUP_OFFSETS, DESCRIBE_SHARE_GROUP_OFFSETS)
 from kproto.messages.sync_group import SYNC_GROUP
 from kproto.schema import Message
 
@@ -25,12 +33,17 @@ ALL: tuple[Message, ...] = (
     PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR,
     JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS, LIST_GROUPS, API_VERSIONS,
     CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID, DELETE_GROUPS, OFFSET_DELETE,
+    CONSUMER_GROUP_HEARTBEAT, CONSUMER_GROUP_DESCRIBE, SHARE_GROUP_HEARTBEAT, SHARE_GROUP_DESCRIBE,
+    SHARE_FETCH, SHARE_ACKNOWLEDGE, DESCRIBE_SHARE_GROUP_OFFSETS, ALTER_SHARE_GROUP_OFFSETS,
+    DELETE_SHARE_GROUP_OFFSETS,
 )
 
 BY_KEY: dict[int, Message] = {m.api_key: m for m in ALL}
 
 __all__ = [
-    "ALL", "BY_KEY", "API_VERSIONS", "CREATE_TOPICS", "DELETE_GROUPS", "DELETE_TOPICS", "DESCRIBE_GROUPS",
+    "ALL", "BY_KEY", "ALTER_SHARE_GROUP_OFFSETS", "API_VERSIONS", "CONSUMER_GROUP_DESCRIBE",
+    "CONSUMER_GROUP_HEARTBEAT", "DELETE_SHARE_GROUP_OFFSETS", "DESCRIBE_SHARE_GROUP_OFFSETS",
+    "SHARE_ACKNOWLEDGE", "SHARE_FETCH", "SHARE_GROUP_DESCRIBE", "SHARE_GROUP_HEARTBEAT", "CREATE_TOPICS", "DELETE_GROUPS", "DELETE_TOPICS", "DESCRIBE_GROUPS",
     "FETCH", "FIND_COORDINATOR", "HEARTBEAT", "INIT_PRODUCER_ID", "JOIN_GROUP", "LEAVE_GROUP", "LIST_GROUPS",
     "LIST_OFFSETS", "METADATA", "OFFSET_COMMIT", "OFFSET_DELETE", "OFFSET_FETCH", "PRODUCE", "SYNC_GROUP",
 ]

@@ -88,6 +88,8 @@ def values(construct, depth: int = 0) -> st.SearchStrategy:
             optional = {name: values(sub, depth + 1) for _, name, sub, _ in construct.tagged}
             optional[UNKNOWN_TAGS] = unknown_tags({tag for tag, *_ in construct.tagged})
         strategy = st.fixed_dictionaries(required, optional=optional)
+    elif isinstance(construct, c.KNullableStruct):
+        strategy = st.none() | values(construct.struct, depth)
     else:
         raise TypeError(f"no strategy for {construct!r}")
     _CACHE[key] = (construct, strategy)
@@ -100,6 +102,8 @@ def expected(construct, value) -> Any:
         return value
     if isinstance(construct, c.KArray):
         return [expected(construct.element, item) for item in value]
+    if isinstance(construct, c.KNullableStruct):
+        return expected(construct.struct, value)
     result = {name: expected(sub, value[name]) for name, sub, _ in construct.fields}
     result.update(construct.absent)
     for _, name, sub, default in construct.tagged or ():
@@ -124,6 +128,8 @@ def with_junk(construct, value) -> Any:
         return value
     if isinstance(construct, c.KArray):
         return [with_junk(construct.element, item) for item in value]
+    if isinstance(construct, c.KNullableStruct):
+        return with_junk(construct.struct, value)
     result = dict(value)
     for name, sub, _ in construct.fields:
         result[name] = with_junk(sub, value[name])

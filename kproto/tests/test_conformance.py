@@ -9,7 +9,11 @@ field-level ``flexibleVersions`` overrides), tagged or not and the tag, whether 
 struct has a tagged-field section, and defaults (of present and absent fields).
 
 The specs are looked up in ``$KAFKA_PROTOCOL_SPECS`` or ``<repo>/../shared/kafka-protocol/message``;
-without them the tests skip. The last tests alter declarations on purpose and check
+without them the tests skip. Those are Kafka 3.9's. APIs declared at versions Kafka added
+later (``NEWER_THAN_SPECS``: the share-group APIs of Kafka 4.1/4.2, ConsumerGroupDescribe
+v1) are compared with the specs in ``$KAFKA_PROTOCOL_SPECS_NEWER`` or
+``<repo>/../shared/kafka-protocol-4.2/message`` when that holds them; otherwise only the
+versions the 3.9 specs know are compared, and the rest is reported as skipped. The last tests alter declarations on purpose and check
 that the comparison notices, so a comparison that always passes cannot go unseen.
 """
 
@@ -43,12 +47,34 @@ def _spec_dir() -> Path:
 SPEC_DIR = _spec_dir()
 
 
+def _newer_spec_dir() -> Path:
+    env = os.environ.get("KAFKA_PROTOCOL_SPECS_NEWER")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "kafka-protocol-4.2" / "message"
+
+
+NEWER_SPEC_DIR = _newer_spec_dir()
+
+# API -> the Kafka release whose specs define the versions declared beyond the 3.9 specs.
+NEWER_THAN_SPECS = {
+    "ConsumerGroupDescribe": "4.0",        # v1: member_type
+    "ShareGroupHeartbeat": "4.1",          # v1 is the stable version; 3.9 had early-access v0
+    "ShareGroupDescribe": "4.1",
+    "ShareFetch": "4.2",                   # v1 4.1, v2 4.2 (KIP-1206, KIP-1222)
+    "ShareAcknowledge": "4.2",
+    "DescribeShareGroupOffsets": "4.2",    # v1: lag (KIP-1226)
+    "AlterShareGroupOffsets": "4.1",
+    "DeleteShareGroupOffsets": "4.1",
+}
+
+
 @functools.cache
-def load_spec(name: str) -> dict:
+def load_spec(name: str, directory: Path | None = None) -> dict:
     """A spec file as a dict (its ``//`` comment lines removed). Shared: do not modify."""
-    path = SPEC_DIR / f"{name}.json"
+    path = (directory or SPEC_DIR) / f"{name}.json"
     if not path.is_file():
-        pytest.skip(f"Kafka message specs not found at {SPEC_DIR}")
+        pytest.skip(f"Kafka message specs not found at {path.parent}")
     text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("//"))
     return json.loads(text)
 
@@ -209,6 +235,8 @@ def resolve_construct(construct) -> tuple[Any, bool, bool | None]:
         return ("array", element), construct.nullable, construct.compact
     if isinstance(construct, c.KStruct):
         return ("struct", resolve_struct(construct)), False, None
+    if isinstance(construct, c.KNullableStruct):
+        return ("struct", resolve_struct(construct.struct)), True, None
     raise AssertionError(f"unexpected construct {construct!r}")
 
 
@@ -338,9 +366,44 @@ def compare_schema(schema: Schema, spec: dict) -> list[str]:
 
 # -- the tests -------------------------------------------------------------------------
 
+def _specs_for(message: Message) -> tuple[dict, dict, Message]:
+    """The request and response specs to compare ``message`` with, and the message cut to
+    the versions they define: the newer specs where present for an API declared beyond the
+    3.9 ones, else the 3.9 specs and the versions they know (skipping when none)."""
+    names = (f"{message.name}Request", f"{message.name}Response")
+    if message.name in NEWER_THAN_SPECS and (NEWER_SPEC_DIR / f"{names[0]}.json").is_file():
+        return load_spec(names[0], NEWER_SPEC_DIR), load_spec(names[1], NEWER_SPEC_DIR), message
+    request, response = load_spec(names[0]), load_spec(names[1])
+    if message.name not in NEWER_THAN_SPECS:
+        return request, response, message
+    valid = Versions(request["validVersions"])
+    low, high = max(valid.low, message.versions.low), min(valid.high, message.versions.high)
+    if low > high:
+        pytest.skip(f"{message.name} v{message.versions.text} is Kafka {NEWER_THAN_SPECS[message.name]}'s; "
+                    f"its specs are not at {NEWER_SPEC_DIR}")
+    cut = Message(message.api_key, message.name, versions=f"{low}-{high}", flexible=message.flexible.text,
+                  request=_fields_up_to(message.request.fields, high),
+                  response=_fields_up_to(message.response.fields, high))
+    return request, response, cut
+
+
+def _fields_up_to(fields: list[Field], high: int) -> list[Field]:
+    """A field table without the fields added after version ``high`` (nested ones too)."""
+    out = []
+    for f in fields:
+        if f.versions.low > high:
+            continue
+        if isinstance(f.type, Array) and isinstance(f.type.element, Struct):
+            f = dataclasses.replace(f, type=Array(_fields_up_to(f.type.element.fields, high)))
+        elif isinstance(f.type, Struct):
+            f = dataclasses.replace(f, type=Struct(_fields_up_to(f.type.fields, high)))
+        out.append(f)
+    return out
+
+
 @pytest.mark.parametrize("message", ALL, ids=lambda m: m.name)
 def test_message_matches_spec(message: Message):
-    request, response = load_spec(f"{message.name}Request"), load_spec(f"{message.name}Response")
+    request, response, message = _specs_for(message)
     problems = []
     for spec, kind in ((request, "request"), (response, "response")):
         assert spec["type"] == kind
@@ -451,9 +514,9 @@ def _mutations(f: Field, first: int) -> dict[str, dict]:
 def test_every_field_mutation_is_detected(message: Message):
     """Mutation testing of the comparison: each field renamed, its versions narrowed, and its tag,
     nullability or default changed, one at a time; every change must be reported."""
+    request, response, message = _specs_for(message)
     missed = []
-    for schema in (message.request, message.response):
-        spec = load_spec(schema.name)
+    for schema, spec in ((message.request, request), (message.response, response)):
         for path, f, first in _field_paths(schema.fields):
             for kind, changes in _mutations(f, first).items():
                 if not compare_schema(_copy(schema, fields=_alter(schema.fields, path, **changes)), spec):
