@@ -2,6 +2,8 @@
 
 from broker.handlers import (  # noqa: F401
     api_versions,
+    consumer_group_describe,
+    consumer_group_heartbeat,
     create_topics,
     delete_groups,
     delete_topics,
