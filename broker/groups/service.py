@@ -215,8 +215,8 @@ class GroupService:
         if ctx.api_version >= 8:
             answers = []
             for group in req["groups"]:
-                topics, code = self._committed(group["group_id"], group["topics"], group["member_id"],
-                                               group["member_epoch"])
+                topics, code = self._committed(group["group_id"], group["topics"], group.get("member_id"),
+                                               group.get("member_epoch", -1))
                 answers.append({"group_id": group["group_id"], "topics": topics, "error_code": code})
             return {"throttle_time_ms": 0, "groups": answers}
         topics, code = self._committed(req["group_id"], req["topics"])
