@@ -21,5 +21,10 @@ from broker.handlers import (  # noqa: F401
     offset_delete,
     offset_fetch,
     produce,
+    share_acknowledge,
+    share_fetch,
+    share_group_describe,
+    share_group_heartbeat,
+    share_group_offsets,
     sync_group,
 )
