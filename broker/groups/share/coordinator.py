@@ -4,8 +4,8 @@ A share group's members are not exclusive owners: every member subscribed to a t
 gets some of its partitions, and several members may get the same one (Kafka's simple
 assignor: with at least as many members as partitions every partition goes to
 ``members / partitions`` of them; with fewer, the partitions are spread over the members).
-So there is no reconciliation: a heartbeat that sees a new group epoch gets the new
-assignment at once. Members are the client's own ids (v1); epoch 0 joins, -1 leaves.
+So there is no revocation: a member that heartbeats after the group epoch moved gets the
+new epoch and its new assignment at once. Members are the client's own ids (v1); epoch 0 joins, -1 leaves.
 The session timeout (``group.share.session.timeout.ms``, or the group's
 ``share.session.timeout.ms``) removes a silent member. Records (Kafka's ShareGroup*
 records) are queued as ``(group_id, type, key, value)`` for the shell to write.
@@ -44,6 +44,7 @@ class ShareGroup:
         self.group_epoch = 0
         self.assignment_epoch = 0
         self.members: dict[str, ShareGroupMember] = {}
+        self.target: dict[str, Assignment] = {}
         self.subscription_metadata: tuple = ()
 
     @property
@@ -185,7 +186,7 @@ class ShareGroupCoordinator:
                                    "subscribed_topic_names": list(updated.subscribed_topic_names)}))
         group.members[member_id] = updated
         self._refresh(group, bump)
-        final = group.members[member_id]
+        final = self._catch_up(group, group.members[member_id])
         timeout = self._setting(group_id, "share.session.timeout.ms", self.settings.session_timeout_ms)
         self._timers.schedule(("session", group_id, member_id), self._now_ms + timeout)
         response = {"error_code": ErrorCode.NONE, "error_message": None, "member_id": member_id,
@@ -216,22 +217,33 @@ class ShareGroupCoordinator:
         target = assign({m.member_id: frozenset(ids[n] for n in m.subscribed_topic_names if n in ids)
                          for m in group.members.values()}, {t: c for _, t, c in metadata})
         group.assignment_epoch = group.group_epoch
-        for member_id, member in list(group.members.items()):
-            new = replace(member, assigned=target.get(member_id, {}), member_epoch=group.group_epoch,
-                          previous_member_epoch=member.member_epoch)
-            group.members[member_id] = new
-            key = {"group_id": group.group_id, "member_id": member_id}
-            self._changes.append((group.group_id, R.SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER, key,
-                                  {"topic_partitions": _topic_partitions(new.assigned)}))
-            self._changes.append((group.group_id, R.SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT, key, {
-                "member_epoch": new.member_epoch, "previous_member_epoch": new.previous_member_epoch, "state": 0,
-                "assigned_partitions": _topic_partitions(new.assigned)}))
+        for member_id in group.members:
+            new = target.get(member_id, {})
+            if new != group.target.get(member_id):
+                self._changes.append((group.group_id, R.SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER,
+                                      {"group_id": group.group_id, "member_id": member_id},
+                                      {"topic_partitions": _topic_partitions(new)}))
+            group.target[member_id] = new
         self._changes.append((group.group_id, R.SHARE_GROUP_TARGET_ASSIGNMENT_METADATA,
                               {"group_id": group.group_id}, {"assignment_epoch": group.assignment_epoch}))
+
+    def _catch_up(self, group: ShareGroup, member: ShareGroupMember) -> ShareGroupMember:
+        """A member moves to the target epoch and assignment when it heartbeats (nothing to revoke)."""
+        if member.member_epoch == group.assignment_epoch:
+            return member
+        new = replace(member, assigned=group.target.get(member.member_id, {}), member_epoch=group.assignment_epoch,
+                      previous_member_epoch=member.member_epoch)
+        group.members[member.member_id] = new
+        self._changes.append((group.group_id, R.SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT,
+                              {"group_id": group.group_id, "member_id": member.member_id}, {
+                                  "member_epoch": new.member_epoch, "previous_member_epoch": new.previous_member_epoch,
+                                  "state": 0, "assigned_partitions": _topic_partitions(new.assigned)}))
+        return new
 
     def _remove(self, group: ShareGroup, member_id: str) -> None:
         self._timers.cancel(("session", group.group_id, member_id))
         del group.members[member_id]
+        group.target.pop(member_id, None)
         key = {"group_id": group.group_id, "member_id": member_id}
         for record_type in (R.SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT, R.SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER,
                             R.SHARE_GROUP_MEMBER_METADATA):
@@ -299,6 +311,12 @@ class ShareGroupCoordinator:
                     group.group_epoch = value["epoch"]
             elif record_type == R.SHARE_GROUP_TARGET_ASSIGNMENT_METADATA:
                 group.assignment_epoch = 0 if value is None else value["assignment_epoch"]
+            elif record_type == R.SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER:
+                if value is None:
+                    group.target.pop(member_id, None)
+                else:
+                    group.target[member_id] = {uuid.UUID(bytes=bytes(tp["topic_id"])): frozenset(tp["partitions"])
+                                               for tp in value["topic_partitions"]}
             elif record_type == R.SHARE_GROUP_MEMBER_METADATA:
                 if value is None:
                     group.members.pop(member_id, None)

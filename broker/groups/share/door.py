@@ -108,16 +108,13 @@ class ShareGroupDoor:
         return {"throttle_time_ms": 0, "groups": groups}
 
     def settle(self) -> None:
-        """Write the membership records queued; release what departed members held."""
-        now = now_ms()
+        """Write the membership records queued. A member that left the group keeps its share
+        session: as in Kafka, what it holds goes back when the session closes (its consumer
+        closes it after the leave heartbeat, with its last acknowledgements) or the locks run out."""
         changes = self.coordinator.take_changes()
         if changes:
-            self._service.store_records(changes, now)
-        for group_id, member_id in self.coordinator.take_departed():
-            self._sessions.pop((group_id, member_id), None)
-            for key, sp in self._partitions.items():
-                if key[0] == group_id:
-                    self._persist(key, sp, sp.release_member(member_id, self._limit(group_id)), now)
+            self._service.store_records(changes, now_ms())
+        self.coordinator.take_departed()
         self._service.poke()
 
     # -- share-partitions ------------------------------------------------------------------
