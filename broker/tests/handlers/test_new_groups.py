@@ -195,6 +195,7 @@ def test_share_state_and_consumer_groups_survive_a_restart(own_broker, topic):
         share_fetch(client, "sg", "a", 1, topic_id)
         share_ack(client, "sg", "a", 2, topic_id, [{"first_offset": 0, "last_offset": 0, "acknowledge_types": [1]}])
         sg_beat(client, "sg", "a", -1)
+        share_ack(client, "sg", "a", -1, topic_id, [])   # closing the share session releases 1 and 2
     with own_broker() as served, served.client() as client:
         r = cg_beat(client, "cg", "m1", 1, owned=[{"topic_id": topic_id, "partitions": [0]}])
         assert (r["error_code"], r["member_epoch"]) == (E.NONE, 1)
