@@ -220,7 +220,9 @@ class GroupService:
         version = ctx.api_version
         group_id = req["group_id"]
         now = now_ms()
-        if group_id in self.consumer_coordinator.groups:
+        if group_id in self.share_coordinator.groups:
+            group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
+        elif group_id in self.consumer_coordinator.groups:
             group_error = self.consumer_coordinator.validate_commit(
                 now, group_id, req["member_id"], req["generation_id_or_member_epoch"])
         else:

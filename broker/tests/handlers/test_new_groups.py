@@ -183,6 +183,13 @@ def test_one_namespace_for_every_group_type(client, topic):
     [d] = client.request(CONSUMER_GROUP_DESCRIBE, 0, {"group_ids": [group], "include_authorized_operations": False}
                          )["groups"]
     assert d["error_code"] == E.GROUP_ID_NOT_FOUND
+    commit = {"group_id": group, "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
+              "retention_time_ms": -1, "topics": [{"name": topic, "partitions": [
+                  {"partition_index": 0, "committed_offset": 1, "committed_leader_epoch": -1,
+                   "committed_metadata": ""}]}]}
+    assert client.request(OFFSET_COMMIT, 9, commit)["topics"][0]["partitions"][0]["error_code"] == \
+        E.GROUP_ID_NOT_FOUND
+    assert listed(client)[group][0] == "share"
 
 
 def test_share_state_and_consumer_groups_survive_a_restart(own_broker, topic):
