@@ -1,5 +1,5 @@
 """Group configs (KIP-848/KIP-932 dynamic group configs): a group's own values of the keys
-Kafka lets IncrementalAlterConfigs set on resource type GROUP (8), over the broker's
+Kafka lets IncrementalAlterConfigs set on resource type GROUP (32), over the broker's
 group.* defaults. Kept in ``group-configs.properties`` in the data directory (Kafka keeps
 them in its metadata log), rewritten atomically on every change.
 
