@@ -1,4 +1,6 @@
-"""Consumer-group timings: K consumers subscribing at once until all are assigned, then a leave."""
+"""Consumer-group timings: K consumers subscribing at once until all are assigned, then a leave;
+with the classic protocol or KIP-848's (``group.protocol=consumer``). And share-group
+throughput: several share consumers draining one partition."""
 
 from __future__ import annotations
 
@@ -10,24 +12,30 @@ from confluent_kafka import Consumer
 from bench.workloads import create_topic
 
 
-def group_assignment(broker, members: int) -> dict:
+def group_assignment(broker, members: int, protocol: str = "classic") -> dict:
     """Time for ``members`` consumers subscribing at once until every partition is assigned,
     then, after one leaves, until the others own every partition again."""
     topic = create_topic(broker.bootstrap, partitions=max(members, 1))
     group = f"bench-group-{uuid.uuid4().hex[:6]}"
     assigned: list[set] = [set() for _ in range(members)]
 
+    incremental = protocol == "consumer"   # KIP-848 callbacks name only what changes
+
     def tracker(index):
         def on_assign(consumer, partitions):
-            assigned[index] = {p.partition for p in partitions}
+            parts = {p.partition for p in partitions}
+            assigned[index] = assigned[index] | parts if incremental else parts
 
         def on_revoke(consumer, partitions):
-            assigned[index] = set()
+            assigned[index] = assigned[index] - {p.partition for p in partitions} if incremental else set()
         return on_assign, on_revoke
 
-    consumers = [Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
-                           "session.timeout.ms": 10000, "heartbeat.interval.ms": 200,
-                           "partition.assignment.strategy": "range"}) for _ in range(members)]
+    if protocol == "consumer":
+        config = {"group.protocol": "consumer"}
+    else:
+        config = {"session.timeout.ms": 10000, "heartbeat.interval.ms": 200, "partition.assignment.strategy": "range"}
+    consumers = [Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, **config})
+                 for _ in range(members)]
     start = time.perf_counter()
     for index, consumer in enumerate(consumers):
         on_assign, on_revoke = tracker(index)
@@ -56,3 +64,56 @@ def group_assignment(broker, members: int) -> dict:
     for consumer in consumers[:-1] if members > 1 else consumers:
         consumer.close()
     return result
+
+
+def share_throughput(broker, consumers: int = 4, count: int = 200_000, size: int = 100) -> dict:
+    """``consumers`` share consumers of one group draining ``count`` records of one partition
+    (implicit acknowledgement: each poll accepts the previous one): records per second."""
+    import threading
+
+    from confluent_kafka import Producer, ShareConsumer
+
+    topic = create_topic(broker.bootstrap, partitions=1)
+    group = f"bench-share-{uuid.uuid4().hex[:6]}"
+    members = [ShareConsumer({"bootstrap.servers": broker.bootstrap, "group.id": group}) for _ in range(consumers)]
+    for member in members:
+        member.subscribe([topic])
+    joined_until = time.perf_counter() + 2   # join and open share sessions before anything is produced
+    while time.perf_counter() < joined_until:
+        for member in members:
+            member.poll(0.05)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5, "batch.num.messages": 500})
+    payload = b"x" * size
+    for _ in range(count):
+        while True:
+            try:
+                producer.produce(topic, payload)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    producer.flush()
+    received = [0] * consumers
+    stop = threading.Event()
+
+    def drain(index: int) -> None:
+        member = members[index]
+        while not stop.is_set():
+            received[index] += len(member.poll(0.1))
+        member.commit_sync()
+
+    threads = [threading.Thread(target=drain, args=(i,)) for i in range(consumers)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    deadline = start + 120
+    while sum(received) < count and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    for thread in threads:
+        thread.join()
+    for member in members:
+        member.close()
+    if sum(received) < count:
+        raise RuntimeError(f"only {sum(received)} of {count} records delivered")
+    return {"msgs/s": count / elapsed, "busiest share": max(received) / count}

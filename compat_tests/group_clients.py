@@ -90,7 +90,7 @@ def _next_offsets(recs) -> dict[int, int]:
 def run_confluent(args) -> None:
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    incremental = args.assignor == "cooperative-sticky"
+    incremental = args.assignor == "cooperative-sticky" or args.protocol == "consumer"
     config = {
         "bootstrap.servers": args.bootstrap, "group.id": args.group, "client.id": args.client_id,
         "partition.assignment.strategy": args.assignor or "range",
@@ -99,6 +99,12 @@ def run_confluent(args) -> None:
         "enable.auto.commit": args.commit == "auto", "auto.commit.interval.ms": args.auto_commit_ms,
         "fetch.wait.max.ms": 100, "topic.metadata.refresh.interval.ms": 2000,
     }
+    if args.protocol == "consumer":   # KIP-848: the broker assigns; session and heartbeat are its own
+        for key in ("partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms"):
+            del config[key]
+        config["group.protocol"] = "consumer"
+        if args.assignor:
+            config["group.remote.assignor"] = args.assignor
     if args.instance_id:
         config["group.instance.id"] = args.instance_id
     consumer = Consumer(config)
@@ -297,6 +303,8 @@ def main(argv=None) -> int:
     parser.add_argument("--instance-id", default=None)
     parser.add_argument("--client-id", default=None)
     parser.add_argument("--metadata", default=None, help="metadata of manual commits")
+    parser.add_argument("--protocol", choices=["classic", "consumer"], default="classic",
+                        help="group.protocol of confluent-kafka (consumer: KIP-848)")
     parser.add_argument("--max-records", type=int, default=None,
                         help="process this many records, commit them (auto: their offsets only), and close")
     args = parser.parse_args(argv)

@@ -24,12 +24,39 @@ class GroupConfig:
     offsets_retention_check_interval_ms: int = 600000
     offsets_topic_num_partitions: int = 50
     offset_metadata_max_bytes: int = 4096
+    # KIP-848 consumer groups
+    group_consumer_session_timeout_ms: int = 45000
+    group_consumer_heartbeat_interval_ms: int = 5000
+    group_consumer_assignors: str = "uniform,range"
+    group_consumer_max_size: int = 2**31 - 1
+    # KIP-932 share groups (group.share.*); a group's own configs override the last three
+    group_share_session_timeout_ms: int = 45000
+    group_share_heartbeat_interval_ms: int = 5000
+    group_share_max_size: int = 200
+    group_share_record_lock_duration_ms: int = 30000
+    group_share_delivery_count_limit: int = 5
+    group_share_partition_max_record_locks: int = 2000
 
     @classmethod
     def from_broker_properties(cls, props: dict[str, str]) -> GroupConfig:
         """Kafka's defaults with the group keys of ``props`` set (other keys are not ours);
-        ValueError for a value that is not an integer."""
-        return cls(**{PROPERTIES[key]: int(value.strip()) for key, value in props.items() if key in PROPERTIES})
+        ValueError for a value that is not an integer (or, for the assignors, a list naming
+        one Kafka does not have)."""
+        values = {}
+        for key, value in props.items():
+            name = PROPERTIES.get(key)
+            if name is None:
+                continue
+            if name == "group_consumer_assignors":
+                names = [n.strip() for n in value.split(",") if n.strip()]
+                # Kafka also takes the assignors' class names
+                names = [n.rsplit(".", 1)[-1].removesuffix("Assignor").lower() for n in names]
+                if not names or any(n not in ("uniform", "range") for n in names):
+                    raise ValueError(f"group.consumer.assignors: unknown assignor in {value!r}")
+                values[name] = ",".join(names)
+            else:
+                values[name] = int(value.strip())
+        return cls(**values)
 
 
 # Kafka's broker key -> GroupConfig field
@@ -42,4 +69,14 @@ PROPERTIES = {
     "offsets.retention.check.interval.ms": "offsets_retention_check_interval_ms",
     "offsets.topic.num.partitions": "offsets_topic_num_partitions",
     "offset.metadata.max.bytes": "offset_metadata_max_bytes",
+    "group.consumer.session.timeout.ms": "group_consumer_session_timeout_ms",
+    "group.consumer.heartbeat.interval.ms": "group_consumer_heartbeat_interval_ms",
+    "group.consumer.assignors": "group_consumer_assignors",
+    "group.consumer.max.size": "group_consumer_max_size",
+    "group.share.session.timeout.ms": "group_share_session_timeout_ms",
+    "group.share.heartbeat.interval.ms": "group_share_heartbeat_interval_ms",
+    "group.share.max.size": "group_share_max_size",
+    "group.share.record.lock.duration.ms": "group_share_record_lock_duration_ms",
+    "group.share.delivery.count.limit": "group_share_delivery_count_limit",
+    "group.share.partition.max.record.locks": "group_share_partition_max_record_locks",
 }

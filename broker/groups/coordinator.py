@@ -424,6 +424,22 @@ class GroupCoordinator(Rebalancer):
         self._delete(group)
         return True
 
+    def take_over_empty(self, now_ms: int, group_id: str) -> tuple[bool, Completions]:
+        """Give up an Empty group so that a KIP-848 consumer group takes its id (Kafka's
+        conversion): its GroupMetadata tombstone is queued; deleted-group listeners are not
+        told, so its committed offsets stay. False while the group has members."""
+        return self._run(now_ms, lambda: self._take_over_empty(group_id))
+
+    def _take_over_empty(self, group_id: str) -> bool:
+        group = self._groups.get(group_id)
+        if group is None or not group.is_in(S.EMPTY):
+            return False
+        group.transition_to(S.DEAD, self._now_ms)
+        del self._groups[group_id]
+        self._timers.cancel_where(lambda key: key[1] == group_id)
+        self._group_changes.append((group_id, None))
+        return True
+
     def _delete(self, group: ClassicGroup) -> None:
         group.transition_to(S.DEAD, self._now_ms)
         del self._groups[group.group_id]

@@ -99,6 +99,9 @@ class OffsetStore:
         # The value of the last GroupMetadata record of each group found at start
         # (tombstones delete), decoded only when taken: a group has many records.
         self._loaded_groups: dict[str, bytes] = {}
+        # The other coordinator records (KIP-848 and share groups): key -> (type, value or
+        # None), the last of each key, in the order they were last written.
+        self._loaded_records: dict[bytes, tuple[int, bytes | None]] = {}
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -124,6 +127,40 @@ class OffsetStore:
                 log.warning("skipping the unreadable metadata of group %s in %s: %s", group_id, OFFSETS_TOPIC, exc)
         self._loaded_groups = {}
         return loaded
+
+    def take_loaded_records(self, record_types) -> list[tuple[int, dict, dict | None]]:
+        """The records of ``record_types`` found at start, decoded, as (type, key, value or
+        None), in the order they were last written; once per type. An unreadable one is left
+        out, with a warning."""
+        from kproto import group_records
+
+        taken = []
+        for key, (record_type, value) in list(self._loaded_records.items()):
+            if record_type not in record_types:
+                continue
+            del self._loaded_records[key]
+            try:
+                taken.append((record_type, group_records.decode_key(key)[1],
+                              None if value is None else group_records.decode_value(record_type, value)))
+            except DecodeError as exc:
+                log.warning("skipping an unreadable coordinator record in %s: %s", OFFSETS_TOPIC, exc)
+        return taken
+
+    def store_records(self, changes: list[tuple[str, int, dict, dict | None]], now_ms: int) -> None:
+        """Append coordinator records ``(group_id, type, key, value or None)`` in order; the
+        records of groups sharing a partition go in one batch."""
+        if not changes:
+            return
+        from kproto import group_records
+
+        by_partition: dict[int, list[Record]] = {}
+        partitions = self._ensure_topic()
+        for group_id, record_type, key, value in changes:
+            by_partition.setdefault(partition_for(group_id, partitions), []).append(Record(
+                timestamp=now_ms, key=group_records.encode_key(record_type, key),
+                value=None if value is None else group_records.encode_value(record_type, value)))
+        for partition, records in by_partition.items():
+            self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
 
     # -- writing -------------------------------------------------------------------
 
@@ -237,7 +274,11 @@ class OffsetStore:
                 self._replay_group(record)
                 return 0
             if version not in (0, 1):
-                return 0   # other coordinator records (KIP-848 groups...)
+                # other coordinator records (KIP-848 and share groups): kept for their coordinators
+                self._loaded_records.pop(bytes(record.key), None)
+                self._loaded_records[bytes(record.key)] = (version, None if record.value is None
+                                                           else bytes(record.value))
+                return 0
             _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
             group = self._offsets.setdefault(key["group"], {})
             if record.value is None:

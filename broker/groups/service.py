@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import anyio
@@ -34,6 +35,10 @@ from kproto.errors import ErrorCode
 from storage import Storage
 
 from .config import GroupConfig
+from .share.configs import GroupConfigs
+from .share.coordinator import ShareGroupCoordinator, ShareGroupSettings
+from .share.state import ShareStateStore
+from .consumer.coordinator import ConsumerGroupCoordinator, ConsumerGroupSettings
 from .coordinator import GroupCoordinator, legacy_leave_error
 from .group import GroupState
 from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore
@@ -63,8 +68,85 @@ class GroupService:
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
+        # KIP-848 consumer groups: their own coordinator, the same offsets and topic
+        self.consumer_coordinator = ConsumerGroupCoordinator(ConsumerGroupSettings(
+            session_timeout_ms=config.group_consumer_session_timeout_ms,
+            heartbeat_interval_ms=config.group_consumer_heartbeat_interval_ms,
+            assignors=tuple(config.group_consumer_assignors.split(",")),
+            max_size=config.group_consumer_max_size))
+        # KIP-932 share groups: membership, group configs, share-partition state
+        self.group_configs = GroupConfigs(
+            config, None if storage.data_dir is None else Path(storage.data_dir) / "group-configs.properties")
+        self.share_coordinator = ShareGroupCoordinator(
+            ShareGroupSettings(session_timeout_ms=config.group_share_session_timeout_ms,
+                               heartbeat_interval_ms=config.group_share_heartbeat_interval_ms,
+                               max_size=config.group_share_max_size),
+            group_setting=self.group_configs.int_value)
+        self.share_state = ShareStateStore(storage)
+        self._topics_image: tuple[int, dict] = (-1, {})
         self._load_groups()
         self._coordinator.add_group_deleted_listener(self._group_deleted)
+        from .consumer.door import ConsumerGroupDoor
+        from .share.door import ShareGroupDoor
+
+        self.consumer = ConsumerGroupDoor(self)   # ConsumerGroupHeartbeat, ConsumerGroupDescribe
+        self.share = ShareGroupDoor(self)         # the share-group APIs
+
+    # -- the group types sharing one namespace ------------------------------------------
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    def group_type(self, group_id: str | None) -> str | None:
+        """"classic", "consumer", "share" or None: which coordinator has the group."""
+        if group_id in self.consumer_coordinator.groups:
+            return "consumer"
+        if group_id in self.share_coordinator.groups:
+            return "share"
+        if group_id is not None and self._coordinator.group_exists(group_id):
+            return "classic"
+        return None
+
+    def take_over_empty_classic(self, now: int, group_id: str) -> bool:
+        """Let a KIP-848 group take the id of an empty classic group (Kafka converts it);
+        its committed offsets stay. False while the classic group has members."""
+        return self._settle(self._coordinator.take_over_empty(now, group_id))
+
+    def poke(self) -> None:
+        """A coordinator's next deadline may have moved: the timer task looks again."""
+        self._deadline_moved.set()
+
+    def topics_image(self) -> dict:
+        """The topics by name, as storage has them (copied once per change of topics)."""
+        version = self._storage.topics_version
+        if self._topics_image[0] != version:
+            self._topics_image = (version, self._storage.topics())
+        return self._topics_image[1]
+
+    def store_records(self, changes: list, now: int) -> None:
+        """Append KIP-848 / share group records to ``__consumer_offsets``."""
+        self._offsets.store_records(changes, now)
+
+    # -- group configs: the door the config handlers call for resource type GROUP ---------
+
+    def describe_group_configs(self, group_id: str, names: list[str] | None = None) -> list[dict]:
+        """``{name, value, is_default}`` of the group's configs (all keys when ``names`` is None)."""
+        return self.group_configs.describe(group_id, names)
+
+    def alter_group_configs(self, group_id: str, ops: list[tuple[str, int, str | None]], *,
+                            validate_only: bool = False) -> tuple[ErrorCode, str | None]:
+        """IncrementalAlterConfigs of one group: ``(name, operation, value)``, 0 SET, 1 DELETE."""
+        return self.group_configs.alter(group_id, ops, validate_only=validate_only)
+
+    def write_consumer_changes(self) -> None:
+        """Append what the consumer group coordinator queued; deleted groups lose their offsets."""
+        changes = self.consumer_coordinator.take_changes()
+        if changes:
+            self._offsets.store_records(changes, now_ms())
+        for group_id in self.consumer_coordinator.take_deleted_groups():
+            self._offsets.delete_group(group_id, now_ms())
+        self._deadline_moved.set()
 
     # -- the door: JoinGroup, SyncGroup, Heartbeat, LeaveGroup -----------------------
 
@@ -76,6 +158,19 @@ class GroupService:
         session_timeout_ms = req["session_timeout_ms"]
         rebalance_timeout_ms = req["rebalance_timeout_ms"] if version >= 1 else session_timeout_ms
         protocols = [(p["name"], p["metadata"]) for p in req["protocols"]]
+        if req["group_id"] in self.share_coordinator.groups:
+            return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+                    "generation_id": -1, "protocol_type": None, "protocol_name": None if version >= 7 else "",
+                    "leader": "", "skip_assignment": False, "member_id": req["member_id"], "members": []}
+        if req["group_id"] in self.consumer_coordinator.groups:
+            # An empty consumer group becomes a classic one; a classic member cannot join a
+            # consumer group with members here (KIP-848's upgrade path is not served).
+            if not self.consumer_coordinator.drop_empty(req["group_id"]):
+                return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+                        "generation_id": -1, "protocol_type": None,
+                        "protocol_name": None if version >= 7 else "", "leader": "", "skip_assignment": False,
+                        "member_id": req["member_id"], "members": []}
+            self.write_consumer_changes()
         response = await self._park(lambda token: self._coordinator.join(
             now_ms(), token, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
             "/" + ctx.client_host, session_timeout_ms, rebalance_timeout_ms, req["protocol_type"], protocols,
@@ -125,9 +220,15 @@ class GroupService:
         version = ctx.api_version
         group_id = req["group_id"]
         now = now_ms()
-        group_error = self._settle(self._coordinator.validate_commit(
-            now, group_id, req["generation_id_or_member_epoch"], req["member_id"], req["group_instance_id"],
-            version))
+        if group_id in self.share_coordinator.groups:
+            group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
+        elif group_id in self.consumer_coordinator.groups:
+            group_error = self.consumer_coordinator.validate_commit(
+                now, group_id, req["member_id"], req["generation_id_or_member_epoch"])
+        else:
+            group_error = self._settle(self._coordinator.validate_commit(
+                now, group_id, req["generation_id_or_member_epoch"], req["member_id"], req["group_instance_id"],
+                version))
         retention_ms = req["retention_time_ms"] if 2 <= version <= 4 else -1
         expire_timestamp = now + retention_ms if retention_ms != -1 else -1
         max_metadata_bytes = self._config.offset_metadata_max_bytes
@@ -164,15 +265,21 @@ class GroupService:
         if ctx.api_version >= 8:
             answers = []
             for group in req["groups"]:
-                topics, code = self._committed(group["group_id"], group["topics"])
+                topics, code = self._committed(group["group_id"], group["topics"], group.get("member_id"),
+                                               group.get("member_epoch", -1))
                 answers.append({"group_id": group["group_id"], "topics": topics, "error_code": code})
             return {"throttle_time_ms": 0, "groups": answers}
         topics, code = self._committed(req["group_id"], req["topics"])
         return {"throttle_time_ms": 0, "topics": topics, "error_code": code}
 
-    def _committed(self, group_id: str | None, topics: list[dict] | None) -> tuple[list[dict], ErrorCode]:
-        """One group's OffsetFetch topics, and its error code."""
-        code = self._coordinator.validate_offset_fetch(group_id)
+    def _committed(self, group_id: str | None, topics: list[dict] | None, member_id: str | None = None,
+                   member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
+        """One group's OffsetFetch topics, and its error code (v9: a consumer group's member
+        must be known and at its current epoch)."""
+        if group_id in self.consumer_coordinator.groups:
+            code = self.consumer_coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
+        else:
+            code = self._coordinator.validate_offset_fetch(group_id)
         if code:
             return [], code
         committed = self._offsets.group_offsets(group_id)
@@ -199,7 +306,8 @@ class GroupService:
         (NON_EMPTY_GROUP), and per topic while a consumer group is subscribed to it
         (GROUP_SUBSCRIBED_TO_TOPIC)."""
         group_id = req["group_id"]
-        code = self._coordinator.validate_offset_delete(group_id)
+        consumer = group_id in self.consumer_coordinator.groups
+        code = ErrorCode.NONE if consumer else self._coordinator.validate_offset_delete(group_id)
         if code:
             return {"error_code": code, "throttle_time_ms": 0, "topics": []}
         deletable = []
@@ -207,7 +315,8 @@ class GroupService:
         for topic in req["topics"]:
             name = topic["name"]
             num_partitions = self._num_partitions(name)
-            subscribed = self._coordinator.is_subscribed_to_topic(group_id, name)
+            subscribed = (self.consumer_coordinator.is_subscribed_to_topic(group_id, name) if consumer
+                          else self._coordinator.is_subscribed_to_topic(group_id, name))
             partitions = []
             for part in topic["partitions"]:
                 index = part["partition_index"]
@@ -237,11 +346,32 @@ class GroupService:
     def list_groups(self, ctx: Caller, req: dict) -> dict:
         """ListGroups 0-5: v4+ filter by state, v5+ by type."""
         groups = self._coordinator.list_groups(req["states_filter"], req["types_filter"])
+        states = {s.strip().lower() for s in req["states_filter"]}
+        types = {t.lower() for t in req["types_filter"]}
+        groups += [g for g in self.consumer_coordinator.listed() + self.share_coordinator.listed()
+                   if (not states or g["group_state"].lower() in states) and (not types or g["group_type"] in types)]
         return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "groups": groups}
 
     def delete(self, ctx: Caller, req: dict) -> dict:
         """DeleteGroups 0-2: groups without members go, and their committed offsets."""
-        results = self._settle(self._coordinator.delete_groups(now_ms(), req["groups_names"]))
+        names = req["groups_names"]
+        consumer = [g for g in names if g in self.consumer_coordinator.groups]
+        results = self._settle(self._coordinator.delete_groups(now_ms(), [
+            g for g in names if g not in consumer and g not in self.share_coordinator.groups]))
+        for group_id in consumer:
+            results.append({"group_id": group_id,
+                            "error_code": self.consumer_coordinator.delete(now_ms(), group_id)})
+        self.write_consumer_changes()
+        for group_id in [g for g in names if g in self.share_coordinator.groups]:
+            code = self.share_coordinator.delete(group_id)
+            if not code:
+                self.share.group_deleted(group_id)
+                self._offsets.delete_group(group_id, now_ms())
+                self.group_configs.forget(group_id)
+            results = [r for r in results if r["group_id"] != group_id] + [{"group_id": group_id, "error_code": code}]
+        self.share.settle()
+        order = {g: i for i, g in enumerate(names)}
+        results.sort(key=lambda r: order.get(r["group_id"], 0))
         return {"throttle_time_ms": 0, "results": results}
 
     # -- the broker's notifications (a TopicListener) --------------------------------
@@ -292,7 +422,7 @@ class GroupService:
 
     async def _run_timers(self) -> None:
         while True:
-            deadline = self._coordinator.next_deadline_ms()
+            deadline = self._next_deadline_ms()
             self._deadline_moved = anyio.Event()
             if deadline is None:
                 await self._deadline_moved.wait()
@@ -302,7 +432,19 @@ class GroupService:
                 with anyio.move_on_after(delay_s):
                     await self._deadline_moved.wait()
                     continue
-            self._deliver(self._coordinator.tick(now_ms()))
+            now = now_ms()
+            self._deliver(self._coordinator.tick(now))
+            self.consumer_coordinator.tick(now)
+            self.write_consumer_changes()
+            self.share_coordinator.tick(now, self.topics_image())
+            self.share.tick(now)
+            self.share.settle()
+
+    def _next_deadline_ms(self) -> int | None:
+        deadlines = [d for d in (self._coordinator.next_deadline_ms(), self.consumer_coordinator.next_deadline_ms(),
+                                 self.share_coordinator.next_deadline_ms(), self.share.next_deadline_ms())
+                     if d is not None]
+        return min(deadlines, default=None)
 
     async def _run_offset_expiry(self) -> None:
         interval_s = self._config.offsets_retention_check_interval_ms / 1000
@@ -342,13 +484,20 @@ class GroupService:
         sessions start now); groups known only from their offsets come back Empty
         without a protocol type, as Kafka's simple groups."""
         now = now_ms()
+        from kproto import group_records
+
+        self.consumer_coordinator.load(now, self._offsets.take_loaded_records(range(
+            group_records.CONSUMER_GROUP_METADATA, group_records.CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT + 1)))
+        self.share_coordinator.load(now, self._offsets.take_loaded_records(range(
+            group_records.SHARE_GROUP_MEMBER_METADATA, group_records.SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT + 1)))
         for snapshot in self._offsets.take_loaded_groups():
             try:
                 self._coordinator.load_group(now, snapshot)
             except ValueError as exc:
                 log.warning("not loading the metadata of group %s: %s", snapshot.group_id, exc)
         for group_id in self._offsets.groups():
-            self._coordinator.load_group(now, group_id)
+            if self.group_type(group_id) is None:
+                self._coordinator.load_group(now, group_id)
 
     def _store_groups(self, changes: list[GroupChange]) -> None:
         last: dict = {}

@@ -1,9 +1,14 @@
-"""Every API kproto declares, by API key."""
+"""Every API kproto declares, by API key.
+
+One import line per declaration; ``ALL``, ``BY_KEY`` and ``__all__`` are made from them.
+"""
 
 from kproto.messages.alter_configs import ALTER_CONFIGS
 from kproto.messages.alter_partition_reassignments import ALTER_PARTITION_REASSIGNMENTS
 from kproto.messages.alter_replica_log_dirs import ALTER_REPLICA_LOG_DIRS
 from kproto.messages.api_versions import API_VERSIONS
+from kproto.messages.consumer_group_describe import CONSUMER_GROUP_DESCRIBE
+from kproto.messages.consumer_group_heartbeat import CONSUMER_GROUP_HEARTBEAT
 from kproto.messages.create_partitions import CREATE_PARTITIONS
 from kproto.messages.create_topics import CREATE_TOPICS
 from kproto.messages.delete_groups import DELETE_GROUPS
@@ -30,25 +35,19 @@ from kproto.messages.offset_delete import OFFSET_DELETE
 from kproto.messages.offset_fetch import OFFSET_FETCH
 from kproto.messages.offset_for_leader_epoch import OFFSET_FOR_LEADER_EPOCH
 from kproto.messages.produce import PRODUCE
+from kproto.messages.share_acknowledge import SHARE_ACKNOWLEDGE
+from kproto.messages.share_fetch import SHARE_FETCH
+from kproto.messages.share_group_describe import SHARE_GROUP_DESCRIBE
+from kproto.messages.share_group_heartbeat import SHARE_GROUP_HEARTBEAT
+from kproto.messages.share_group_offsets import ALTER_SHARE_GROUP_OFFSETS
+from kproto.messages.share_group_offsets import DELETE_SHARE_GROUP_OFFSETS
+from kproto.messages.share_group_offsets import DESCRIBE_SHARE_GROUP_OFFSETS
 from kproto.messages.sync_group import SYNC_GROUP
 from kproto.schema import Message
 
-ALL: tuple[Message, ...] = (
-    PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR,
-    JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS, LIST_GROUPS, API_VERSIONS,
-    CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID, DELETE_GROUPS, OFFSET_DELETE,
-    OFFSET_FOR_LEADER_EPOCH, DESCRIBE_CONFIGS, ALTER_CONFIGS, ALTER_REPLICA_LOG_DIRS, DESCRIBE_LOG_DIRS,
-    CREATE_PARTITIONS, ELECT_LEADERS, INCREMENTAL_ALTER_CONFIGS, ALTER_PARTITION_REASSIGNMENTS,
-    LIST_PARTITION_REASSIGNMENTS, DESCRIBE_CLUSTER, DESCRIBE_TOPIC_PARTITIONS,
-)
+ALL: tuple[Message, ...] = tuple(sorted(
+    (value for value in list(globals().values()) if isinstance(value, Message)), key=lambda m: m.api_key))
 
 BY_KEY: dict[int, Message] = {m.api_key: m for m in ALL}
 
-__all__ = [
-    "ALL", "BY_KEY", "API_VERSIONS", "CREATE_TOPICS", "DELETE_GROUPS", "DELETE_TOPICS", "DESCRIBE_GROUPS",
-    "FETCH", "FIND_COORDINATOR", "HEARTBEAT", "INIT_PRODUCER_ID", "JOIN_GROUP", "LEAVE_GROUP", "LIST_GROUPS",
-    "LIST_OFFSETS", "METADATA", "OFFSET_COMMIT", "OFFSET_DELETE", "OFFSET_FETCH", "PRODUCE", "SYNC_GROUP",
-    "ALTER_CONFIGS", "ALTER_PARTITION_REASSIGNMENTS", "ALTER_REPLICA_LOG_DIRS", "CREATE_PARTITIONS", "DESCRIBE_CLUSTER",
-    "DESCRIBE_CONFIGS", "DESCRIBE_LOG_DIRS", "DESCRIBE_TOPIC_PARTITIONS", "ELECT_LEADERS", "INCREMENTAL_ALTER_CONFIGS",
-    "LIST_PARTITION_REASSIGNMENTS", "OFFSET_FOR_LEADER_EPOCH",
-]
+__all__ = ["ALL", "BY_KEY", *sorted(name for name, value in list(globals().items()) if isinstance(value, Message))]

@@ -33,12 +33,35 @@ def _spec_dir() -> Path:
 SPEC_DIR = _spec_dir()
 
 
+def _newer_spec_dir() -> Path:
+    env = os.environ.get("KAFKA_PROTOCOL_SPECS_NEWER")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "kafka-protocol-4.2" / "message"
+
+
+# Specs of a later Kafka, for the APIs declared at versions Kafka added after 3.9 (the ones above).
+NEWER_SPEC_DIR = _newer_spec_dir()
+
+# API -> the Kafka release whose specs define the versions declared beyond the 3.9 specs.
+NEWER_THAN_SPECS = {
+    "ConsumerGroupDescribe": "4.0",        # v1: member_type
+    "ShareGroupHeartbeat": "4.1",          # v1 is the stable version; 3.9 had early-access v0
+    "ShareGroupDescribe": "4.1",
+    "ShareFetch": "4.2",                   # v1 4.1, v2 4.2 (KIP-1206, KIP-1222)
+    "ShareAcknowledge": "4.2",
+    "DescribeShareGroupOffsets": "4.2",    # v1: lag (KIP-1226)
+    "AlterShareGroupOffsets": "4.1",
+    "DeleteShareGroupOffsets": "4.1",
+}
+
+
 @functools.cache
-def load_spec(name: str) -> dict:
+def load_spec(name: str, directory: Path | None = None) -> dict:
     """A spec file as a dict (its ``//`` comment lines removed). Shared: do not modify."""
-    path = SPEC_DIR / f"{name}.json"
+    path = (directory or SPEC_DIR) / f"{name}.json"
     if not path.is_file():
-        pytest.skip(f"Kafka message specs not found at {SPEC_DIR}")
+        pytest.skip(f"Kafka message specs not found at {path.parent}")
     text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("//"))
     return json.loads(text)
 
