@@ -20,16 +20,13 @@ from kproto.api_keys import ApiKey
 from kproto.codec import FrameReader, decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
+from broker.errors import CloseConnection
 from broker.registry import SERVED, Encoded, top_level_error
 
 log = logging.getLogger("kbroker.connection")
 
 RECEIVE_BYTES = 1 << 20
 SENDFILE_MIN_BYTES = 64 << 10   # smaller file ranges are read and sent with the rest of the response
-
-
-class CloseConnection(Exception):
-    """The peer broke the protocol: close this connection only."""
 
 
 class RequestContext:

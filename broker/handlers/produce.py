@@ -8,7 +8,7 @@ so the client notices, as Kafka does. Unknown topics are auto-created when allow
 
 import struct
 
-from broker.connection import CloseConnection
+from broker.errors import CloseConnection
 from broker.clock import now_ms
 from broker.errors import storage_error_code
 from broker.registry import handles
