@@ -28,6 +28,7 @@ class BrokerConfig:
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
+    queued_max_request_bytes: int = -1      # request bytes held across connections; <= 0: no limit
     # groups and offsets
     group_initial_rebalance_delay_ms: int = 3000
     group_min_session_timeout_ms: int = 6000
@@ -83,6 +84,7 @@ PROPERTIES = {
     "default.replication.factor": ("default_replication_factor", _int),
     "auto.create.topics.enable": ("auto_create_topics", _bool),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
+    "queued.max.request.bytes": ("queued_max_request_bytes", _int),
     "group.initial.rebalance.delay.ms": ("group_initial_rebalance_delay_ms", _int),
     "group.min.session.timeout.ms": ("group_min_session_timeout_ms", _int),
     "group.max.session.timeout.ms": ("group_max_session_timeout_ms", _int),
