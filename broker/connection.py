@@ -3,8 +3,10 @@
 Reading. The connection is a ``BufferedProtocol``: the kernel copies received bytes into a
 buffer the broker owns. Small frames land in a receive buffer all connections of a server
 share (the loop runs one callback at a time) and are cut out of it. A frame larger than
-FRAME_BUFFER_MIN_BYTES that is not yet whole gets a buffer of its own, sized from its
-prefix, and the rest of it is received in place.
+FRAME_BUFFER_MIN_BYTES that is not yet whole gets buffers of its own, and the rest of it is
+received in place: chunks of up to FRAME_CHUNK_BYTES made as its bytes arrive, so memory
+follows what a client sends rather than what its size prefix announces (a frame of one
+chunk, such as a 1 MB produce, is decoded without another copy).
 
 Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
 read callback itself, and the responses of one read go out in one write. An ``async``
@@ -53,6 +55,7 @@ log = logging.getLogger("kbroker.connection")
 
 RECEIVE_BYTES = 256 << 10           # one read, into the receive buffer the connections share
 FRAME_BUFFER_MIN_BYTES = 8 << 10    # a larger frame not yet whole is received into a buffer of its own
+FRAME_CHUNK_BYTES = 1 << 20         # ... in chunks of this size, made as its bytes arrive
 FLUSH_BYTES = 64 << 10              # responses are written once this much is pending
 SENDFILE_MIN_BYTES = 64 << 10       # smaller file ranges are read and sent with the rest of the response
 REQUESTS_PER_TURN = 256             # then the loop serves others before this connection goes on
@@ -141,8 +144,9 @@ class Connection(asyncio.BufferedProtocol):
         self._tail = b""             # received, not yet handled: bytes from _tail_pos on
         self._tail_pos = 0
         self._read_start = 0         # where this read's bytes begin in the receive buffer
-        self._frame: bytearray | None = None   # a large frame being received in place
-        self._frame_filled = 0
+        self._frame: list[bytearray] | None = None   # a large frame being received in place, in chunks
+        self._frame_size = self._frame_filled = self._chunk_filled = 0
+        self._ready: bytes | bytearray | None = None   # a large frame received whole while a request runs
         self._held = 0               # bytes counted against the request budget
         self._pending: list = []     # response bytes not yet written
         self._pending_bytes = 0
@@ -179,7 +183,13 @@ class Connection(asyncio.BufferedProtocol):
                 self._read_start = start
                 return view[start:]
         if self._frame is not None:
-            return memoryview(self._frame)[self._frame_filled:]
+            chunk = self._frame[-1]
+            if self._chunk_filled == len(chunk):
+                # Made as the bytes arrive: memory follows what the client sent, not what it announced.
+                chunk = bytearray(min(FRAME_CHUNK_BYTES, self._frame_size - self._frame_filled))
+                self._frame.append(chunk)
+                self._chunk_filled = 0
+            return memoryview(chunk)[self._chunk_filled:]
         self._read_start = 0
         return self.connections.receive_view
 
@@ -191,9 +201,15 @@ class Connection(asyncio.BufferedProtocol):
             self._turn(self.connections.receive_view, 0, self._read_start + nbytes, False)
             return
         self._frame_filled += nbytes
-        if self._frame_filled == len(self._frame):
-            frame, self._frame = self._frame, None      # decoded as it is: no copy of a large frame
-            self._turn(memoryview(self._tail), self._tail_pos, len(self._tail), True, frame)
+        self._chunk_filled += nbytes
+        if self._frame_filled == self._frame_size:
+            chunks, self._frame = self._frame, None
+            frame = chunks[0] if len(chunks) == 1 else b"".join(chunks)   # one chunk is decoded as it is
+            if self._worker is None:
+                self._turn(memoryview(self._tail), self._tail_pos, len(self._tail), True, frame)
+            else:
+                self._ready = frame     # after the request that runs
+                self._settle()
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -216,7 +232,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        self._frame, self._tail, self._tail_pos, self._pending = None, b"", 0, []
+        self._frame, self._ready, self._tail, self._tail_pos, self._pending = None, None, b"", 0, []
         self._hold()
         waiter, self._writable_waiter = self._writable_waiter, None
         if waiter is not None and not waiter.done():
@@ -265,28 +281,26 @@ class Connection(asyncio.BufferedProtocol):
 
     def _run(self, view: memoryview, pos: int, end: int, from_tail: bool) -> Awaitable | None:
         """Handle the whole frames of ``view[pos:end]`` in order until one needs a task (returned) or
-        the connection must wait; keep what is left."""
+        the connection must wait; keep what is left (nothing when a frame is malformed: it closes)."""
         step = None
         handled = 0
-        try:
-            while end - pos >= 4 and self._writable and not self._closed:
-                size = _size(view, pos)[0]
-                if size < 0 or size > self.max_frame_bytes:
-                    raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
-                if end - pos - 4 < size:
-                    if size > FRAME_BUFFER_MIN_BYTES and end - pos >= 8:
-                        self._served(*_header(view, pos + 4))   # refuse a garbage header before buffering its body
-                    break
-                if handled == REQUESTS_PER_TURN:
-                    break
-                frame = bytes(view[pos + 4:pos + 4 + size])
-                pos += 4 + size
-                handled += 1
-                step = self._handle(frame)
-                if step is not None:
-                    break
-        finally:
-            self._keep(view, pos, end, from_tail)
+        while end - pos >= 4 and self._writable and not self._closed:
+            size = _size(view, pos)[0]
+            if size < 0 or size > self.max_frame_bytes:
+                raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
+            if end - pos - 4 < size:
+                if size > FRAME_BUFFER_MIN_BYTES and end - pos >= 8:
+                    self._served(*_header(view, pos + 4))   # refuse a garbage header before buffering its body
+                break
+            if handled == REQUESTS_PER_TURN:
+                break
+            frame = bytes(view[pos + 4:pos + 4 + size])
+            pos += 4 + size
+            handled += 1
+            step = self._handle(frame)
+            if step is not None:
+                break
+        self._keep(view, pos, end, from_tail)
         return step
 
     def _keep(self, view: memoryview, pos: int, end: int, from_tail: bool) -> None:
@@ -309,21 +323,27 @@ class Connection(asyncio.BufferedProtocol):
         size = _size(view, pos)[0]
         if size <= FRAME_BUFFER_MIN_BYTES or left - 4 >= size:
             return False
-        self._frame = frame = bytearray(size)
-        frame[:left - 4] = view[pos + 4:end]
-        self._frame_filled = left - 4
+        chunk = bytearray(min(size, FRAME_CHUNK_BYTES))
+        chunk[:left - 4] = view[pos + 4:end]
+        self._frame = [chunk]
+        self._frame_size, self._frame_filled = size, left - 4
+        self._chunk_filled = left - 4
         self._tail, self._tail_pos = b"", 0
         return True
 
     def _hold(self) -> None:
-        """Count what this connection holds against the request budget."""
-        held = len(self._tail) - self._tail_pos + (len(self._frame) if self._frame is not None else 0)
+        """Count the large frames this connection holds against the request budget: from the size
+        prefix on, as Kafka's memory pool does, until handled. (Small frames are handled as they are
+        read, or kept at most one read's worth per connection.)"""
+        held = (self._frame_size if self._frame is not None else 0) + (len(self._ready) if self._ready else 0)
         if held != self._held:
             self.budget.change(held - self._held)
             self._held = held
 
     def _has_frame(self) -> bool:
         """Whether a whole frame is kept, waiting to be handled."""
+        if self._ready is not None:
+            return True
         left = len(self._tail) - self._tail_pos
         return left >= 4 and left - 4 >= _size(self._tail, self._tail_pos)[0]
 
@@ -334,10 +354,13 @@ class Connection(asyncio.BufferedProtocol):
             return
         if self._discarding:
             want = True
+        elif self._draining or self._eof:
+            want = False
+        elif self._frame is not None:
+            want = True      # an admitted frame is read to its end, so what it holds is released
         else:
-            want = (self._worker is None and self._writable and not self._eof and not self._draining
-                    and not self._has_frame())
-            if want and self._frame is None and not self.budget.has_room():
+            want = self._worker is None and self._writable and not self._has_frame()
+            if want and not self.budget.has_room():
                 want = False
                 self.budget.wait_for_room(self)
         if want != self._reading:
@@ -457,6 +480,13 @@ class Connection(asyncio.BufferedProtocol):
                 await step
                 step = None
                 while not self._closed:
+                    if self._ready is not None:
+                        frame, self._ready = self._ready, None
+                        self._hold()
+                        step = self._handle(frame)
+                        if step is not None:
+                            break
+                        continue
                     if not self._writable:
                         await self._until_writable()
                         continue
@@ -541,11 +571,17 @@ class Connection(asyncio.BufferedProtocol):
     # -- closing -------------------------------------------------------------------
 
     def _fail(self, exc: Exception) -> None:
+        """The client broke the protocol: log it and drop the connection at once, as Kafka does."""
         if isinstance(exc, DecodeError):
             log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
         else:
             log.warning("closing connection from %s: %s", self.peer, exc)
-        self._close()
+        if not self._closed:
+            self._closed = True
+            self.transport.abort()
+            worker = self._worker
+            if worker is not None and worker is not asyncio.current_task():
+                worker.cancel()
 
     def _close(self) -> None:
         """Close after the responses made so far (a protocol error, the client's end, a cut-short shutdown)."""
@@ -561,7 +597,7 @@ class Connection(asyncio.BufferedProtocol):
     def _goodbye(self) -> None:
         """Shutting down, everything received answered: end our side after the responses, read the
         client's leftovers until it closes (closing with unread bytes would reset the connection)."""
-        self._frame, self._tail, self._tail_pos = None, b"", 0
+        self._frame, self._ready, self._tail, self._tail_pos = None, None, b"", 0
         self._hold()
         self._discarding = True
         if self.transport.can_write_eof():

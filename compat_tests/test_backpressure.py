@@ -1,0 +1,208 @@
+"""Clients that send without reading: the broker's memory stays bounded, others are served, order is kept.
+
+Two floods of ApiVersions v0 frames in 13 KB blocks, from clients that never read: one keeps
+its frames whole (it resends what a non-blocking send left out), the other ignores short
+sends, so the broker sees a frame cut mid-way and garbage after it. The broker stops reading
+a connection whose responses are not read, closes the garbage one with a log line, serves
+a third client meanwhile, and answers the whole one in order once it reads.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from broker.testing import BrokerProcess, RawClient, process_rss_bytes
+from kproto.codec import decode_response
+from kproto.messages import API_VERSIONS, METADATA, PRODUCE
+from storage import Record, build_batch
+
+ATTACK_S = 3.0
+RSS_BOUND_BYTES = 50 << 20
+FRAMES_PER_BLOCK = 722          # 18-byte frames: a 13 KB block
+
+
+def api_versions_v0(correlation_id: int) -> bytes:
+    payload = struct.pack(">hhih", API_VERSIONS.api_key, 0, correlation_id, 4) + b"atck"
+    return struct.pack(">i", len(payload)) + payload
+
+
+BLOCK = b"".join(api_versions_v0(i) for i in range(FRAMES_PER_BLOCK))
+
+
+@pytest.fixture(scope="module")
+def flooded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flood")
+    log = root / "broker.log"
+    process = BrokerProcess(root / "data", log_path=log).start()
+    yield process, log
+    code = process.stop()
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert "Traceback" not in text and " failed:" not in text, text[-3000:]
+
+
+class WholeFlood(threading.Thread):
+    """Sends whole blocks without reading until told to stop; then reads every response."""
+
+    def __init__(self, bootstrap: str):
+        super().__init__(daemon=True)
+        host, _, port = bootstrap.rpartition(":")
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setblocking(False)
+        self.stop = threading.Event()
+        self.muted = threading.Event()      # a send found the socket full: the broker stopped reading
+        self.blocks = 0
+        self.pending = b""
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            data = self.pending or BLOCK
+            try:
+                sent = self.sock.send(data)
+            except BlockingIOError:
+                self.muted.set()
+                select.select([], [self.sock], [], 0.01)
+                continue
+            self.pending = data[sent:]
+            if not self.pending:
+                self.blocks += 1
+
+    def read_all(self, timeout_s: float = 60) -> list[int]:
+        """Finish the block being sent, then read until every frame sent is answered: their correlation ids."""
+        expected = (self.blocks + (1 if self.pending else 0)) * FRAMES_PER_BLOCK
+        buffer, ids, first = bytearray(), [], None
+        deadline = time.monotonic() + timeout_s
+        while len(ids) < expected and time.monotonic() < deadline:
+            readable, writable, _ = select.select([self.sock], [self.sock] if self.pending else [], [], 1)
+            if writable:
+                self.pending = self.pending[self.sock.send(self.pending):]
+            if not readable:
+                continue
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                break
+            buffer += chunk
+            position = 0
+            while len(buffer) - position >= 4:
+                size = int.from_bytes(buffer[position:position + 4], "big")
+                if len(buffer) - position - 4 < size:
+                    break
+                frame = bytes(buffer[position + 4:position + 4 + size])
+                first = first or frame
+                ids.append(int.from_bytes(frame[:4], "big"))
+                position += 4 + size
+            del buffer[:position]
+        self.sock.close()
+        _, body = decode_response(first, API_VERSIONS, 0)
+        assert body["error_code"] == 0 and body["api_keys"]
+        assert len(ids) == expected, f"{len(ids)} responses for {expected} requests"
+        return ids
+
+
+class CutFlood(threading.Thread):
+    """Sends blocks ignoring short sends, its first block cut 5 bytes short; reconnects when closed."""
+
+    def __init__(self, bootstrap: str):
+        super().__init__(daemon=True)
+        host, _, port = bootstrap.rpartition(":")
+        self.address = (host, int(port))
+        self.stop = threading.Event()
+        self.closed_by_broker = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            sock = socket.create_connection(self.address)
+            try:
+                sock.sendall(BLOCK[:-5])
+                sock.setblocking(False)
+                while not self.stop.is_set():
+                    try:
+                        sock.send(BLOCK)
+                    except BlockingIOError:
+                        readable, _, _ = select.select([sock], [], [], 0.01)
+                        if readable and not sock.recv(1 << 16):
+                            raise ConnectionResetError
+            except (ConnectionError, OSError):
+                self.closed_by_broker += 1
+                self.stop.wait(0.05)
+            finally:
+                sock.close()
+
+
+def served_meanwhile(bootstrap: str, topic: str, count: int) -> int:
+    """Requests of another client, each answered: a produce (the first creates the topic) and Metadata."""
+    batch = build_batch([Record(timestamp=int(time.time() * 1000), value=b"served")])
+    answered = 0
+    with RawClient(bootstrap) as raw:
+        for _ in range(count):
+            produce = raw.request(PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 5000,
+                                               "topic_data": [{"name": topic, "partition_data": [
+                                                   {"index": 0, "records": batch}]}]})
+            assert produce["responses"][0]["partition_responses"][0]["error_code"] == 0
+            metadata = raw.request(METADATA, 9, {"topics": [{"name": topic}], "allow_auto_topic_creation": False,
+                                                 "include_cluster_authorized_operations": False,
+                                                 "include_topic_authorized_operations": False})
+            assert metadata["topics"][0]["error_code"] == 0
+            answered += 1
+    return answered
+
+
+def test_clients_that_do_not_read_cannot_exhaust_memory(flooded, topic_name):
+    broker, log = flooded
+    served_meanwhile(broker.bootstrap, topic_name, 5)     # the broker's usual allocations made
+    start_rss = process_rss_bytes(broker.pid)
+    samples = []
+    for _ in range(2):    # twice: what the first round took must be given back, or the second adds to it
+        whole, cut = WholeFlood(broker.bootstrap), CutFlood(broker.bootstrap)
+        whole.start()
+        cut.start()
+        started = time.monotonic()
+        assert whole.muted.wait(30), "the broker never stopped reading the client that does not read"
+        assert served_meanwhile(broker.bootstrap, topic_name, 20) == 20
+        while time.monotonic() - started < ATTACK_S:
+            samples.append(process_rss_bytes(broker.pid))
+            time.sleep(0.02)
+        whole.stop.set()
+        cut.stop.set()
+        whole.join()
+        cut.join()
+        samples.append(process_rss_bytes(broker.pid))
+        ids = whole.read_all()
+        assert ids == [i % FRAMES_PER_BLOCK for i in range(len(ids))], "responses out of order"
+        assert cut.closed_by_broker >= 1
+        samples.append(process_rss_bytes(broker.pid))
+    assert max(samples) - start_rss < RSS_BOUND_BYTES, \
+        f"RSS grew from {start_rss >> 20} MB to {max(samples) >> 20} MB"
+    assert "malformed frame" in log.read_text()
+    assert served_meanwhile(broker.bootstrap, topic_name, 1) == 1
+
+
+def test_large_requests_under_a_small_broker_wide_budget(tmp_path, topic_name):
+    """queued.max.request.bytes below the size of the requests in flight: each is admitted in turn, none starves."""
+    batch = build_batch([Record(timestamp=int(time.time() * 1000), value=bytes(300_000)) for _ in range(3)])
+    with BrokerProcess(tmp_path / "data", overrides={"queued.max.request.bytes": str(512 << 10)},
+                       log_path=tmp_path / "broker.log") as broker:
+        clients = [RawClient(broker.bootstrap) for _ in range(4)]
+        body = {"transactional_id": None, "acks": 1, "timeout_ms": 5000,
+                "topic_data": [{"name": topic_name, "partition_data": [{"index": 0, "records": batch}]}]}
+        senders = [threading.Thread(target=lambda c=c: [c.send(PRODUCE, 9, body) for _ in range(3)]) for c in clients]
+        for sender in senders:
+            sender.start()
+        offsets = []
+        for client in clients:
+            for _ in range(3):
+                _, response = client.receive(PRODUCE, 9)
+                part = response["responses"][0]["partition_responses"][0]
+                assert part["error_code"] == 0
+                offsets.append(part["base_offset"])
+        for sender in senders:
+            sender.join()
+        for client in clients:
+            client.close()
+    assert sorted(offsets) == [3 * i for i in range(12)]
