@@ -64,6 +64,10 @@ _size = struct.Struct(">i").unpack_from
 _header = struct.Struct(">hh").unpack_from     # api_key, api_version
 
 
+class _ShuttingDown(Exception):
+    """A request that may wait comes up while the broker shuts down: the connection closes before it."""
+
+
 class RequestBudget:
     """Kafka's ``queued.max.request.bytes``: request bytes held by all connections (<= 0: no limit)."""
 
@@ -94,6 +98,7 @@ class Connections:
         self.receive_view = memoryview(bytearray(RECEIVE_BYTES))
         self.budget = RequestBudget(broker.config.queued_max_request_bytes)
         self.live: set[Connection] = set()
+        self.draining = False
         self._all_closed: asyncio.Event | None = None
 
     def new(self) -> "Connection":
@@ -107,6 +112,7 @@ class Connections:
 
     async def drain(self) -> None:
         """Every connection answers what it has received and says goodbye; returns when all are closed."""
+        self.draining = True
         self._all_closed = asyncio.Event()
         for connection in list(self.live):
             connection.drain()
@@ -168,6 +174,8 @@ class Connection(asyncio.BufferedProtocol):
         elif remote:
             self.client_host = self.peer = str(remote)
         self.connections.live.add(self)
+        if self.connections.draining:     # accepted just before the listener closed
+            self.drain()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._frame is None and self._tail and not self._discarding:
@@ -383,7 +391,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def _settle(self) -> None:
         """After a turn: write what is pending, then go on, close, or wait for more bytes."""
-        if self._closed:
+        if self._closed or self._discarding:
             return
         self._flush()
         if self._worker is None:
@@ -444,6 +452,9 @@ class Connection(asyncio.BufferedProtocol):
 
     async def _answer(self, served: Served, api_version: int, correlation_id: int, request: dict,
                       awaitable: Awaitable) -> None:
+        if served.may_wait and self._draining:
+            awaitable.close()
+            raise _ShuttingDown   # it could wait longer than the shutdown lasts
         self._waiting = served.may_wait
         try:
             response = await awaitable
@@ -499,6 +510,8 @@ class Connection(asyncio.BufferedProtocol):
             if not self._draining:
                 raise
             self._close()   # shutting down cut a wait short: its answer will not come
+        except _ShuttingDown:
+            self._close()
         except (DecodeError, CloseConnection) as exc:
             self._fail(exc)
         except ConnectionError:
