@@ -16,20 +16,21 @@ the responses made so far are written (it may wait long). File ranges of a fetch
 than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
 smaller ones are read and sent with the rest of the response.
 
-Backpressure. As Kafka mutes a channel while its responses are outstanding, a connection
-stops reading while it cannot make progress: while its responses wait for the client to
-read them (the transport's buffer above its high-water mark), or while an async request
-runs. Per connection it then holds at most:
-- unread requests: the rest of one read (RECEIVE_BYTES), plus the one frame being received
-  (up to ``socket.request.max.bytes``);
-- unsent responses: the transport's high-water mark (asyncio's 64 KB) plus FLUSH_BYTES plus
-  the response being made;
+Backpressure. As Kafka mutes a channel while a response is outstanding, a connection stops
+reading while it cannot make progress: while its responses wait for the client to read them
+(the transport's buffer above its high-water mark), or while an async request runs. A large
+frame already begun is still read to its end, then handled or kept for its turn, so what it
+holds is released. Per connection that bounds:
+- unread requests to the rest of one read (RECEIVE_BYTES) plus one large frame (up to
+  ``socket.request.max.bytes``, in memory as far as it has arrived);
+- unsent responses to the transport's high-water mark (asyncio's 64 KB) plus FLUSH_BYTES
+  plus the response being made;
 and the rest waits in the kernel's socket buffers, where it blocks the client's sends.
-Broker-wide, the frames connections hold (a large frame's buffer from its size prefix on,
-requests kept while blocked) count against ``queued.max.request.bytes``: once it is spent,
-no connection starts reading a new request until some are released. As in Kafka, a request
-is admitted while any budget is left, so the total may pass the limit by one request;
--1 (Kafka's default) is no limit.
+Broker-wide, large frames count against ``queued.max.request.bytes`` from their size
+prefix until handled, as Kafka's memory pool counts requests: once it is spent, no
+connection reads a new request until some are released. As in Kafka, a request is admitted
+while any budget is left, so the total may pass the limit by one request; -1 (Kafka's
+default) is no limit. Small frames are handled as they are read, and not counted.
 
 A frame that cannot be one (a negative or oversized size, an unknown API key or version,
 a body that does not decode) closes this connection only, with a log line.
@@ -81,6 +82,9 @@ class RequestBudget:
 
     def wait_for_room(self, connection: "Connection") -> None:
         self._muted[connection] = None
+
+    def forget(self, connection: "Connection") -> None:
+        self._muted.pop(connection, None)
 
     def change(self, delta: int) -> None:
         self.used += delta
@@ -247,6 +251,7 @@ class Connection(asyncio.BufferedProtocol):
             waiter.set_exception(ConnectionError("connection lost"))
         if self._worker is not None:
             self._worker.cancel()
+        self.budget.forget(self)
         self.connections.closed(self)
 
     # -- the server's calls ----------------------------------------------------
