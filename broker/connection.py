@@ -164,7 +164,6 @@ class Connection(asyncio.BufferedProtocol):
         self._waiting = False        # the worker awaits a handler that may wait (long poll, join)
         self._writable = True        # False while the transport's buffer is above its high-water mark
         self._writable_waiter: asyncio.Future | None = None
-        self._reading = True
         self._turn_scheduled = False
         self._eof = self._draining = self._discarding = self._closed = False
 
@@ -210,7 +209,14 @@ class Connection(asyncio.BufferedProtocol):
             return
         if self._frame is None:
             self._tail, self._tail_pos = b"", 0     # now in front of this read
-            self._turn(self.connections.receive_view, 0, self._read_start + nbytes, False)
+            end = self._read_start + nbytes
+            if self._worker is None:
+                self._turn(self.connections.receive_view, 0, end, False)
+            else:
+                # Read while a request runs (asyncio's sendfile resumes reading when it ends, whatever
+                # was decided meanwhile): kept for its turn, and reading stops again.
+                self._keep(self.connections.receive_view, 0, end, False)
+                self._settle()
             return
         self._frame_filled += nbytes
         self._chunk_filled += nbytes
@@ -376,8 +382,7 @@ class Connection(asyncio.BufferedProtocol):
             if want and not self.budget.has_room():
                 want = False
                 self.budget.wait_for_room(self)
-        if want != self._reading:
-            self._reading = want
+        if want != transport.is_reading():    # the transport's own state: sendfile pauses and resumes it too
             if want:
                 transport.resume_reading()
             else:
@@ -578,6 +583,7 @@ class Connection(asyncio.BufferedProtocol):
             # asyncio's sendfile waits for the transport's buffer to drain first: the bytes keep their order.
             await asyncio.get_running_loop().sendfile(self.transport, part.file, part.position, part.size,
                                                       fallback=False)
+            self.update_reading()   # sendfile resumed reading if it was on when it began
             return
         except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
             pass

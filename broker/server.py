@@ -34,7 +34,8 @@ class Server:
         self._listener: asyncio.Server | None = None
 
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        """Listen and serve until cancelled; ``task_status.started(self)`` once listening (port 0: see ``port``)."""
+        """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
+        the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
         config = self.broker.config
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(self.connections.new, config.host or None, config.port,
@@ -48,7 +49,7 @@ class Server:
                 host, port = self.broker.advertised
                 log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
                          config.host, self.port, host, port, config.data_dir or "memory")
-                task_status.started(self)
+                task_status.started(self._listener.sockets[0].getsockname())
                 await anyio.sleep_forever()
         finally:
             self._listener.close()
@@ -68,7 +69,8 @@ class Server:
 
 
 async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-    """Listen and serve until cancelled; ``task_status.started`` gets the ``Server``."""
+    """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
+    the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
     await Server(broker).serve(task_status=task_status)
 
 

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from broker.testing import BrokerProcess, RawClient, process_rss_bytes
-from kproto.codec import decode_response
-from kproto.messages import API_VERSIONS, METADATA, PRODUCE
-from storage import Record, build_batch
+from kproto.codec import decode_response, encode_request
+from kproto.messages import API_VERSIONS, FETCH, METADATA, PRODUCE
+from storage import Record, build_batch, decode_records, iter_batches
 
 ATTACK_S = 3.0
 RSS_BOUND_BYTES = 50 << 20
@@ -206,3 +206,54 @@ def test_large_requests_under_a_small_broker_wide_budget(tmp_path, topic_name):
         for client in clients:
             client.close()
     assert sorted(offsets) == [3 * i for i in range(12)]
+
+
+def test_requests_around_sendfile_fetches_answered_in_order(flooded, topic_name):
+    """A long-polling fetch answered by sendfile, a large produce received while it waits, small
+    requests, another fetch, all sent before a byte is read: each is answered in order, and each
+    fetch carries exactly the records produced before it."""
+    broker, _ = flooded
+    now = int(time.time() * 1000)
+    values = [bytes([i]) * (256 << 10) for i in range(4)]
+    with RawClient(broker.bootstrap) as raw:
+        for value in values:    # 1 MB in the partition: the first fetch's range goes by sendfile
+            part = raw.request(PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 5000, "topic_data": [
+                {"name": topic_name, "partition_data": [{"index": 0, "records": build_batch(
+                    [Record(timestamp=now, value=value)])}]}]})["responses"][0]["partition_responses"][0]
+            assert part["error_code"] == 0
+
+    def fetch(offset: int, max_wait_ms: int = 0, min_bytes: int = 0) -> dict:
+        return {"max_wait_ms": max_wait_ms, "min_bytes": min_bytes, "max_bytes": 4 << 20, "isolation_level": 0, "session_id": 0,
+                "forgotten_topics_data": [], "rack_id": "", "topics": [{"topic": topic_name, "partitions": [
+                    {"partition": 0, "fetch_offset": offset, "partition_max_bytes": 4 << 20}]}]}
+
+    last = b"z" * (700 << 10)     # larger than one read: received in a buffer of its own
+    metadata = {"topics": [{"name": topic_name}], "allow_auto_topic_creation": False,
+                "include_cluster_authorized_operations": False, "include_topic_authorized_operations": False}
+    # The first fetch waits its max_wait_ms for more than there is, while the produce after it arrives.
+    requests = [(FETCH, 11, fetch(0, max_wait_ms=300, min_bytes=8 << 20)),
+                (PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 5000, "topic_data": [
+                    {"name": topic_name, "partition_data": [{"index": 0, "records": build_batch(
+                        [Record(timestamp=now, value=last)])}]}]}),
+                *[(METADATA, 9, metadata)] * 10,
+                (FETCH, 11, fetch(len(values)))]
+    data = b"".join(encode_request(m, v, i, body, "order") for i, (m, v, body) in enumerate(requests))
+    host, _, port = broker.bootstrap.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        first = len(encode_request(*requests[0][:2], 0, requests[0][2], "order")) + (64 << 10)
+        sock.sendall(data[:first])     # the fetch and the produce's start, read together
+        sender = threading.Thread(target=sock.sendall, args=(data[first:],), daemon=True)
+        sender.start()
+        reader = sock.makefile("rb")
+        answers = []
+        for message, version, _ in requests:
+            size = int.from_bytes(reader.read(4), "big")
+            answers.append(decode_response(reader.read(size), message, version))
+        sender.join()
+    assert [correlation_id for correlation_id, _ in answers] == list(range(len(requests)))
+    fetched = [answers[0][1], answers[-1][1]]
+    records = [[r.value for b in iter_batches(bytes(f["responses"][0]["partitions"][0]["records"]))
+                for r in decode_records(b)] for f in fetched]
+    assert records == [values, [last]]
+    assert answers[1][1]["responses"][0]["partition_responses"][0]["base_offset"] == len(values)
+    assert all(body["topics"][0]["error_code"] == 0 for _, body in answers[2:-1])
