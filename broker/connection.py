@@ -60,6 +60,7 @@ FRAME_CHUNK_BYTES = 1 << 20         # ... in chunks of this size, made as its by
 FLUSH_BYTES = 64 << 10              # responses are written once this much is pending
 SENDFILE_MIN_BYTES = 64 << 10       # smaller file ranges are read and sent with the rest of the response
 REQUESTS_PER_TURN = 256             # then the loop serves others before this connection goes on
+LOGGED_REASON_CHARS = 300           # of why a connection is closed: bounded, whatever the client sent
 
 _size = struct.Struct(">i").unpack_from
 _header = struct.Struct(">hh").unpack_from     # api_key, api_version
@@ -596,10 +597,13 @@ class Connection(asyncio.BufferedProtocol):
 
     def _fail(self, exc: Exception) -> None:
         """The client broke the protocol: log it and drop the connection at once, as Kafka does."""
+        reason = str(exc)
+        if len(reason) > LOGGED_REASON_CHARS:     # a decode error can quote the client's bytes
+            reason = reason[:LOGGED_REASON_CHARS] + "..."
         if isinstance(exc, DecodeError):
-            log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
+            log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
         else:
-            log.warning("closing connection from %s: %s", self.peer, exc)
+            log.warning("closing connection from %s: %s", self.peer, reason)
         if not self._closed:
             self._closed = True
             self.transport.abort()
