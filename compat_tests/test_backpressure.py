@@ -44,6 +44,17 @@ def api_versions_v0(correlation_id: int) -> bytes:
 BLOCK = b"".join(api_versions_v0(i) for i in range(FRAMES_PER_BLOCK))
 
 
+def ready(sock: socket.socket, *, read: bool = False, write: bool = False, timeout_s: float) -> tuple[bool, bool]:
+    """Whether ``sock`` can be read, written, within ``timeout_s`` (poll: select() fails on descriptors
+    above 1023, which a long test session reaches)."""
+    poller = select.poll()
+    poller.register(sock, (select.POLLIN if read else 0) | (select.POLLOUT if write else 0))
+    events = 0
+    for _, mask in poller.poll(timeout_s * 1000):
+        events |= mask
+    return bool(events & (select.POLLIN | select.POLLHUP | select.POLLERR)), bool(events & select.POLLOUT)
+
+
 @pytest.fixture(scope="module")
 def flooded(tmp_path_factory):
     root = tmp_path_factory.mktemp("flood")
@@ -78,7 +89,7 @@ class WholeFlood(threading.Thread):
                 sent = self.sock.send(data)
             except BlockingIOError:
                 self.muted.set()
-                select.select([], [self.sock], [], 0.01)
+                ready(self.sock, write=True, timeout_s=0.01)
                 continue
             self.sent_bytes += sent
             self.pending = data[sent:]
@@ -89,7 +100,7 @@ class WholeFlood(threading.Thread):
         buffer, ids, first = bytearray(), [], None
         deadline = time.monotonic() + timeout_s
         while len(ids) < expected and time.monotonic() < deadline:
-            readable, writable, _ = select.select([self.sock], [self.sock] if self.pending else [], [], 1)
+            readable, writable = ready(self.sock, read=True, write=bool(self.pending), timeout_s=1)
             if writable:
                 sent = self.sock.send(self.pending)
                 self.sent_bytes += sent
@@ -144,7 +155,7 @@ class CutFlood(threading.Thread):
                     try:
                         sock.send(burst)
                     except BlockingIOError:
-                        readable, _, _ = select.select([sock], [], [], 0.01)
+                        readable, _ = ready(sock, read=True, timeout_s=0.01)
                         if readable and not sock.recv(1 << 16):
                             raise ConnectionResetError
             except (ConnectionError, OSError):
