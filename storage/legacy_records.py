@@ -45,9 +45,10 @@ from .records import (
     CRC_POS,
     LOG_OVERHEAD,
     RECORDS_POS,
+    BatchHeader,
     Record,
+    _read_varint,
     build_batch,
-    decode_records,
     iter_batches,
     read_header,
 )
@@ -300,8 +301,10 @@ def encode_message(offset: int, magic: int, attributes: int, timestamp: int, key
     return b"".join((_ENTRY.pack(offset, len(body) + 4), _UINT32.pack(zlib.crc32(body)), body))
 
 
-def encode_wrapper(records: list[Record], magic: int, codec: int, *, log_append_time_ms: int = NO_TIMESTAMP) -> bytes:
-    """One compressed message of records (absolute offsets, at least one), as Kafka writes it.
+def encode_wrapper(records: list[tuple[int, int, bytes | None, bytes | None]], magic: int, codec: int, *,
+                   log_append_time_ms: int = NO_TIMESTAMP) -> bytes:
+    """One compressed message of records, (offset, timestamp, key, value) with absolute
+    offsets (at least one), as Kafka writes it.
 
     The inner set holds absolute offsets in v0 and offsets relative to the first record in
     v1; the wrapper has the last offset, a null key, and in v1 the largest timestamp (or the
@@ -311,16 +314,15 @@ def encode_wrapper(records: list[Record], magic: int, codec: int, *, log_append_
     if codec not in _LEGACY_CODECS:
         raise UnsupportedCompressionTypeError(f"message format v{magic} cannot carry codec {codec}")
     flags = ATTR_LOG_APPEND_TIME if magic == MAGIC_V1 and log_append_time_ms != NO_TIMESTAMP else 0
-    base = records[0].offset if magic == MAGIC_V1 else 0
-    inner = b"".join(
-        encode_message(r.offset - base, magic, flags, log_append_time_ms if flags else r.timestamp, r.key, r.value)
-        for r in records)
+    base = records[0][0] if magic == MAGIC_V1 else 0
+    inner = b"".join(encode_message(offset - base, magic, flags, log_append_time_ms if flags else timestamp, key,
+                                    value) for offset, timestamp, key, value in records)
     if codec == Compression.LZ4:
         packed = compress_kafka_frame(inner, broken_checksum=magic == MAGIC_V0)
     else:
         packed = compress(codec, inner)
-    timestamp = log_append_time_ms if flags else max(r.timestamp for r in records)
-    return encode_message(records[-1].offset, magic, codec | flags, timestamp, None, packed)
+    timestamp = log_append_time_ms if flags else max(r[1] for r in records)
+    return encode_message(records[-1][0], magic, codec | flags, timestamp, None, packed)
 
 
 # ---------------------------------------------------------------- Fetch v0-3
@@ -343,13 +345,81 @@ def down_convert(data: bytes | bytearray | memoryview, magic: int, fetch_offset:
         codec = attributes & ATTR_COMPRESSION_MASK
         if codec == Compression.ZSTD:
             raise UnsupportedCompressionTypeError("Down-conversion of zstandard-compressed batches is not supported")
-        records = decode_records(batch)
+        records = stored_records(batch, header)
         log_append_time_ms = header.max_timestamp if attributes & ATTR_TIMESTAMP_TYPE else NO_TIMESTAMP
         if codec != Compression.NONE:
             if records:
                 yield encode_wrapper(records, magic, codec, log_append_time_ms=log_append_time_ms)
             continue
         flags = ATTR_LOG_APPEND_TIME if magic == MAGIC_V1 and log_append_time_ms != NO_TIMESTAMP else 0
-        for r in records:
-            if r.offset >= fetch_offset:
-                yield encode_message(r.offset, magic, flags, r.timestamp, r.key, r.value)
+        for offset, timestamp, key, value in records:
+            if offset >= fetch_offset:
+                yield encode_message(offset, magic, flags, timestamp, key, value)
+
+
+def stored_records(batch: memoryview, header: BatchHeader) -> list[tuple[int, int, bytes | None, bytes | None]]:
+    """(offset, timestamp, key, value) of each record of a stored v2 batch, decompressed;
+    headers are skipped, not decoded (a lean decode: down-conversion's cost is mostly here).
+    CorruptRecordError on malformed bytes."""
+    codec = header.attributes & ATTR_COMPRESSION_MASK
+    body = batch[RECORDS_POS:header.size]
+    data = decompress(codec, body) if codec else bytes(body)
+    base_offset, base_timestamp = header.base_offset, header.base_timestamp
+    log_append_time = header.max_timestamp if header.attributes & ATTR_TIMESTAMP_TYPE else None
+    records = []
+    position = 0
+    size = len(data)
+    try:
+        for _ in range(header.records_count):
+            # each varint inline when it is one byte (most are), else the general reader
+            byte, second = data[position], data[position + 1]
+            if byte < 0x80:
+                length, position = (byte >> 1) ^ -(byte & 1), position + 1
+            elif second < 0x80:   # two bytes: records of 64 B to 8 KiB
+                byte = (byte & 0x7F) | second << 7
+                length, position = (byte >> 1) ^ -(byte & 1), position + 2
+            else:
+                length, position = _read_varint(data, position)
+            end = position + length
+            if length < 0 or end > size:
+                raise ValueError("record length runs past the end of the records")
+            position += 1   # attributes
+            byte = data[position]
+            if byte < 0x80:
+                timestamp_delta, position = (byte >> 1) ^ -(byte & 1), position + 1
+            else:
+                timestamp_delta, position = _read_varint(data, position)
+            byte = data[position]
+            if byte < 0x80:
+                offset_delta, position = (byte >> 1) ^ -(byte & 1), position + 1
+            else:
+                offset_delta, position = _read_varint(data, position)
+            byte = data[position]
+            if byte < 0x80:
+                key_length, position = (byte >> 1) ^ -(byte & 1), position + 1
+            else:
+                key_length, position = _read_varint(data, position)
+            key = None
+            if key_length >= 0:
+                key = data[position:position + key_length]
+                position += key_length
+            byte = data[position]
+            if byte < 0x80:
+                value_length, position = (byte >> 1) ^ -(byte & 1), position + 1
+            elif data[position + 1] < 0x80:
+                byte = (byte & 0x7F) | data[position + 1] << 7
+                value_length, position = (byte >> 1) ^ -(byte & 1), position + 2
+            else:
+                value_length, position = _read_varint(data, position)
+            value = None
+            if value_length >= 0:
+                value = data[position:position + value_length]
+                position += value_length
+            if position > end:
+                raise ValueError("a key or value runs past the end of its record")
+            timestamp = log_append_time if log_append_time is not None else base_timestamp + timestamp_delta
+            records.append((base_offset + offset_delta, timestamp, key, value))
+            position = end   # the headers, which message sets cannot carry
+    except (IndexError, ValueError) as exc:
+        raise CorruptRecordError(f"malformed record: {exc}") from exc
+    return records

@@ -22,10 +22,10 @@ T = TIMESTAMP
 
 def message_set(magic: int, *values: bytes | None, codec: int = Compression.NONE, key: bytes | None = None) -> bytes:
     """A producer's message set: one message per value, or one wrapper of them all."""
-    records = [Record(offset=i, timestamp=T + i, key=key, value=v) for i, v in enumerate(values)]
+    records = [(i, T + i, key, v) for i, v in enumerate(values)]
     if codec != Compression.NONE:
         return encode_wrapper(records, magic, codec)
-    return b"".join(encode_message(0, magic, 0, r.timestamp, r.key, r.value) for r in records)
+    return b"".join(encode_message(0, magic, 0, timestamp, key, value) for _, timestamp, key, value in records)
 
 
 def produce_old(client, version: int, topic: str, by_partition: dict[int, bytes], acks: int = -1) -> list[tuple]:
