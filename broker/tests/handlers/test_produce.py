@@ -148,8 +148,8 @@ def test_acks_0_gets_no_response(client, topic):
     assert stored(client, topic) == [(0, b"a"), (1, b"b")]
 
 
-@pytest.mark.parametrize("version,records", [(11, batch(b"a")[:-1]), (2, batch(b"a"))],
-                         ids=["invalid record", "unsupported version"])
+@pytest.mark.parametrize("version,records", [(11, batch(b"a")[:-1]), (2, bytes(12) + b"\xff" * 8)],
+                         ids=["invalid record", "corrupt message set"])
 def test_failed_acks_0_closes_the_connection(served, client, topic, version, records):
     """acks=0 has no response to carry the error: the broker closes the connection, as Kafka does."""
     create_topic(client, topic)
