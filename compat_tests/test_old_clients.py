@@ -140,8 +140,8 @@ def test_kcat_old_protocol_every_codec_both_ways(bootstrap, topic_name, fallback
     for p, codec in enumerate(CODECS):
         kcat(bootstrap, fallback, "-P", "-t", topic_name, "-p", str(p), "-z", codec or "none", "-K:",
              stdin="".join(f"k{i}:kcat-{codec}-{i}\n" for i in range(3)))
-        produce("confluent", bootstrap, topic_name, [Out(b"m%d" % i, b"new-%d" % i, partition=p + len(CODECS))
-                                                    for i in range(3)], **({"compression.type": codec} if codec else {}))
+        modern = [Out(b"m%d" % i, b"new-%d" % i, partition=p + len(CODECS)) for i in range(3)]
+        produce("confluent", bootstrap, topic_name, modern, **({"compression.type": codec} if codec else {}))
     lines = kcat(bootstrap, fallback, "-C", "-t", topic_name, "-o", "beginning", "-e", "-f", "%p|%o|%k|%s\n")
     assert sorted(lines.splitlines()) == sorted(
         [f"{p}|{i}|k{i}|kcat-{codec}-{i}" for p, codec in enumerate(CODECS) for i in range(3)]

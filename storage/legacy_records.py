@@ -173,7 +173,8 @@ def inner_messages(wrapper: Message) -> list[Message]:
     """
     codec = wrapper.codec
     if codec == Compression.ZSTD:
-        raise InvalidRecordError(f"Invalid wrapper compressionType found in legacy deep record iterator {wrapper.magic}")
+        raise InvalidRecordError(
+            f"Invalid wrapper compressionType found in legacy deep record iterator {wrapper.magic}")
     if codec not in _LEGACY_CODECS:
         raise InvalidRecordError(f"Unknown compression type id: {codec}")
     if wrapper.value is None:

@@ -9,6 +9,8 @@ import zlib
 
 import cramjam
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage import Compression, Record, build_batch, decode_records, read_header
 from storage.codecs import compress
@@ -17,12 +19,12 @@ from storage.errors import (
     InvalidRecordError,
     InvalidTimestampError,
     RecordTooLargeError,
+    StorageError,
     UnsupportedCompressionTypeError,
 )
 from storage.legacy_records import (
     down_convert,
     encode_message,
-    encode_wrapper,
     entries,
     inner_messages,
     read_message,
@@ -239,8 +241,9 @@ def test_an_uncompressed_batch_becomes_a_message_per_record_from_the_fetch_offse
 def test_a_compressed_batch_becomes_one_wrapper_of_all_its_records(magic, codec):
     records = [Record(timestamp=T + i % 2, key=b"k%d" % i, value=b"v%d" % i * 30) for i in range(4)]
     [entry] = down_convert(stored(*records, compression=codec), magic, 102)   # all four: the client skips
-    (offset, _, crc, wrapper_magic, attributes), timestamp = struct.unpack_from(">qiIbb", entry), None
+    offset, _, crc, wrapper_magic, attributes = struct.unpack_from(">qiIbb", entry)
     assert (offset, wrapper_magic, attributes) == (103, magic, codec)
+    assert crc == zlib.crc32(entry[16:])
     if magic == 1:
         assert struct.unpack_from(">q", entry, 18)[0] == T + 1   # the largest timestamp
     ts = [T + i % 2 for i in range(4)] if magic == 1 else [-1] * 4
@@ -315,11 +318,6 @@ def test_kafka_lz4_frames_round_trip_over_many_blocks():
 
 
 # ---------------------------------------------------------------- bad input never escapes as anything else
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from storage.errors import StorageError  # noqa: E402
 
 _VALID = [message(0, 0, b"a") + message(1, 0, b"b", key=b"k"), message(0, 1, b"v" * 40, key=b"key"),
           *(wrapper(m, c, message(0, m, b"inner-%d" % i) + message(1, m, b"x" * 100)) for m in (0, 1)
