@@ -126,5 +126,5 @@ async def fetch(ctx, req: dict) -> dict:
                 break   # as Kafka completes a delayed fetch whose partition went away
             total, read_errors = _read(partitions, req["max_bytes"], read_committed)
     if ctx.api_version < 4:
-        down_convert_partitions(partitions, ctx.api_version)
+        down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

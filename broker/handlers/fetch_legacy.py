@@ -5,6 +5,9 @@ out, a compressed batch one wrapper, an uncompressed one a message per record fr
 fetch offset on; zstd gets UNSUPPORTED_COMPRESSION_TYPE when it comes first). Only these
 versions pay for it: v4+ sends the file bytes.
 
+A topic with message.downconversion.enable=false answers these versions UNSUPPORTED_VERSION
+for its partitions, as Kafka 3.9 does.
+
 Sizes follow Kafka's lazy down-conversion: a partition's converted entries stay within the
 bytes its read returned, whole entries only, but the first whole entry always goes, so a
 consumer makes progress (v3, KIP-74). v0-2 have a hard limit: when the first stored batch is
@@ -32,12 +35,23 @@ def _held_back(p) -> bool:
     return entry["error_code"] == 0 and entry["log_start_offset"] <= p.offset < entry["high_watermark"]
 
 
-def down_convert_partitions(partitions, api_version: int) -> None:
+def _enabled(broker, topic: str) -> bool:
+    """The topic's message.downconversion.enable (true unless set false)."""
+    info = broker.storage.topic(topic)
+    value = info.configs.get("message.downconversion.enable") if info is not None else None
+    return (value or "true").strip().lower() != "false"
+
+
+def down_convert_partitions(broker, partitions, api_version: int) -> None:
     """Replace each partition's read records (fetch.py's _Partition entries) by message sets."""
     magic = message_format(api_version)
     hard_limit = api_version <= 2
     for p in partitions:
         entry = p.entry
+        if not _enabled(broker, p.topic):
+            entry.update(error_code=ErrorCode.UNSUPPORTED_VERSION, records=b"", high_watermark=-1,
+                         last_stable_offset=-1, log_start_offset=-1)
+            continue
         chunks = entry["records"]
         if not chunks and hard_limit and _held_back(p):
             try:

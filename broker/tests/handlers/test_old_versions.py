@@ -169,6 +169,14 @@ def test_fetch_down_converts_what_a_modern_producer_wrote(client, modern_topic, 
     assert (end["error_code"], end["records"]) == (0, b"")
 
 
+def test_down_conversion_disabled_for_a_topic(client, topic):
+    create_topic(client, topic, configs={"message.downconversion.enable": "false"})
+    client.request(PRODUCE, 0, produce_body(topic, {0: message_set(0, b"a")}))   # producing is not converting
+    [part] = fetch_old(client, 3, topic, {0: 0})
+    assert (part["error_code"], part["high_watermark"], part["records"]) == (E.UNSUPPORTED_VERSION, -1, b"")
+    assert stored_v2(client, topic) == [(0, b"a")]
+
+
 def test_fetch_old_versions_error_shapes(client, modern_topic):
     [out_of_range, unknown] = fetch_old(client, 1, modern_topic, {0: 99, 7: 0})
     assert (out_of_range["error_code"], unknown["error_code"]) == (E.OFFSET_OUT_OF_RANGE, E.UNKNOWN_TOPIC_OR_PARTITION)
