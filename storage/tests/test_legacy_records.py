@@ -5,6 +5,7 @@ relative offsets, timestamps, Kafka's checks of a produced message set, and down
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 
 import cramjam
@@ -361,3 +362,24 @@ def test_the_lean_decode_agrees_with_the_records_decoder(codec):
         truncated = build_batch(records[:3])
         header = read_header(truncated)._replace(records_count=4)   # more records than the bytes hold
         stored_records(memoryview(truncated), header)
+
+
+# ---------------------------------------------------------------- segment times (ListOffsets v0)
+
+
+def test_segment_times_on_both_engines(engine):
+    storage = engine.open()
+    storage.create_topic("t", 1, {"segment.bytes": "100"})   # a segment per batch on disk
+    log = storage.partition("t", 0)
+    assert [(base, size) for base, size, _ in log.segment_times()] == [(0, 0)]
+    before = time.time_ns() // 1_000_000 - 1000   # file times may be coarser than a millisecond
+    for i in range(3):
+        log.append(build_batch([Record(timestamp=T, value=b"v%d" % i)]), now_ms=T + i)
+    times = log.segment_times()
+    after = time.time_ns() // 1_000_000 + 1000
+    sizes = [size for _, size, _ in times]
+    if engine.disk:
+        assert [base for base, _, _ in times] == [0, 1, 2] and all(sizes)
+        assert all(before <= ms <= after for _, _, ms in times)   # the files' modification times
+    else:
+        assert times == [(0, log.size, T + 2)]   # one segment, last written at the last append's time
