@@ -150,6 +150,7 @@ class Connection(asyncio.BufferedProtocol):
         self.connections = connections
         self.budget = connections.budget
         self.max_frame_bytes = broker.config.socket_request_max_bytes
+        self._taps = broker.taps.by_key
         self.transport: asyncio.Transport | None = None
         self.client_host = self.peer = "unknown"
         self._tail = b""             # received, not yet handled: bytes from _tail_pos on
@@ -443,7 +444,15 @@ class Connection(asyncio.BufferedProtocol):
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
-        if not supported:
+        tap = self._taps.get(api_key)    # the request log and injected faults (broker/faults.py); mostly none
+        if tap is not None:
+            return tap(self, served, api_version, correlation_id, header, request)
+        return self.dispatch(served, api_version, correlation_id, header, request)
+
+    def dispatch(self, served: Served, api_version: int, correlation_id: int, header: dict,
+                 request: dict) -> Awaitable | None:
+        """Hand a decoded request to its handler (the rest of ``_handle``; a tap calls it too)."""
+        if not served.low <= api_version <= served.high:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
             return self._respond(served, api_version, correlation_id, response)
         ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
@@ -457,7 +466,8 @@ class Connection(asyncio.BufferedProtocol):
         except CloseConnection:
             raise
         except Exception:
-            log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
+            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer,
+                      traceback.format_exc())
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         return self._respond(served, api_version, correlation_id, response)
 
@@ -493,6 +503,8 @@ class Connection(asyncio.BufferedProtocol):
         if response is not None:
             return self._queue(encode_response(served.message, api_version, correlation_id, response))
         return None
+
+    respond = _respond   # for a tap that answers in the handler's stead
 
     # -- the worker: an async request, then the requests after it ------------------
 
