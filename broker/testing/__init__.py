@@ -18,6 +18,12 @@ Names are loaded on first use, so that the plugin costs a test run nothing until
 from __future__ import annotations
 
 import importlib
+import weakref
+
+# Shared with the pytest plugin without importing the broker: the KafkaBrokers started and not
+# closed, and what to call when one starts.
+live_brokers: "weakref.WeakSet" = weakref.WeakSet()
+started_hooks: list = []
 
 _WHERE = {
     "KafkaBroker": "broker.testing.kafka_broker",

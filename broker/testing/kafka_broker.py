@@ -23,6 +23,7 @@ does), so a consumer group forms at once; ``config`` overrides it like any other
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import logging
@@ -35,10 +36,10 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Callable, Iterator
 
+import broker.testing
 from broker.control import StoredRecord, from_json, to_json
 from broker.faults import Fault, ReceivedRequest, api_key_of
 from broker.testing.logs import BrokerLog
@@ -50,8 +51,8 @@ TEST_DEFAULTS = {"group.initial.rebalance.delay.ms": "0"}
 # Python-side settings of confluent-kafka, spelled with underscores (kept as they are by ``config``)
 CONFLUENT_PYTHON_KEYS = {"error_cb", "throttle_cb", "stats_cb", "oauth_cb", "on_delivery", "on_commit", "logger"}
 
-_live: "weakref.WeakSet[KafkaBroker]" = weakref.WeakSet()    # started and not closed
-_started_hooks: list[Callable[["KafkaBroker"], None]] = []    # the pytest plugin's: who started what
+_live = broker.testing.live_brokers             # started and not closed
+_started_hooks = broker.testing.started_hooks   # the pytest plugin's: which test started which broker
 
 
 class KafkaBroker:
@@ -147,6 +148,22 @@ class KafkaBroker:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "not started" if self._backend is None else self.bootstrap_servers
         return f"<KafkaBroker {'process' if self.process else 'in-process'} {state}>"
+
+    # -- its log -----------------------------------------------------------------------------
+
+    def log_mark(self) -> int:
+        """A place in the broker's log; ``log_lines(mark)`` gives the lines after it."""
+        self._pull_log()
+        return self.log.mark()
+
+    def log_lines(self, mark: int = 0) -> list[str]:
+        """The broker's log lines (INFO and above) since ``mark``."""
+        self._pull_log()
+        return self.log.since(mark)
+
+    def _pull_log(self) -> None:
+        if isinstance(self._backend, _Process):
+            self._backend.new_log_lines()
 
     # -- topics and records ------------------------------------------------------------------
 
@@ -500,11 +517,11 @@ class _Process:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def live_brokers() -> list[KafkaBroker]:
-    """The brokers started and not closed."""
-    return list(_live)
-
-
-def close_all() -> None:
+@atexit.register
+def _close_at_exit() -> None:
+    """Brokers never closed: child processes are not left behind, data directories are flushed."""
     for kb in list(_live):
-        kb.close()
+        try:
+            kb.close()
+        except Exception:
+            pass

@@ -1,11 +1,10 @@
 """The log lines of each in-process broker, kept apart by the thread that runs it.
 
 An in-process broker logs through the same loggers as every other (``kbroker...`` and
-``storage...``), on its own thread. One handler on those loggers files each record under
-the broker whose thread made it, at INFO and above, so a test report can show the lines of
-that broker alone. What the application's own logging would have shown before (records at
-or above the loggers' previous effective level) still goes on to its handlers: a broker in a
-test does not make the application's log louder.
+``storage...``), on its own thread, at the levels the application set (WARNING unless it
+said otherwise; the pytest plugin lets them say INFO). One handler on those loggers files
+each record also under the broker whose thread made it (``KafkaBroker.log_lines()``);
+records go on to the application's handlers as always.
 """
 
 from __future__ import annotations
@@ -40,11 +39,10 @@ class BrokerLog:
 
 
 class _Router(logging.Handler):
-    def __init__(self, forward_level: dict[str, int]):
-        super().__init__(logging.INFO)
+    def __init__(self):
+        super().__init__(logging.NOTSET)
         self.setFormatter(logging.Formatter(FORMAT))
         self.by_thread: dict[int, BrokerLog] = {}
-        self.forward_level = forward_level
 
     def emit(self, record: logging.LogRecord) -> None:
         target = self.by_thread.get(record.thread)
@@ -53,21 +51,6 @@ class _Router(logging.Handler):
                 target.add(self.format(record))
             except Exception:
                 self.handleError(record)
-        root_name = record.name.partition(".")[0]
-        if record.levelno >= self.forward_level.get(root_name, logging.WARNING):
-            _forward(logging.getLogger(root_name), record)
-
-
-def _forward(logger: logging.Logger, record: logging.LogRecord) -> None:
-    """Hand the record to the handlers above ``logger``, as propagation would have."""
-    parent = logger.parent
-    while parent is not None:
-        for handler in parent.handlers:
-            if record.levelno >= handler.level:
-                handler.handle(record)
-        if not parent.propagate:
-            break
-        parent = parent.parent
 
 
 _router: _Router | None = None
@@ -78,17 +61,20 @@ def _install() -> _Router:
     global _router
     with _lock:
         if _router is None:
-            forward = {}
-            router = _Router(forward)
+            router = _Router()
             for name in LOGGERS:
-                logger = logging.getLogger(name)
-                forward[name] = logger.getEffectiveLevel()
-                if logger.getEffectiveLevel() > logging.INFO:
-                    logger.setLevel(logging.INFO)
-                logger.addHandler(router)
-                logger.propagate = False   # the router forwards what would have propagated
+                logging.getLogger(name).addHandler(router)
             _router = router
         return _router
+
+
+def log_info_lines() -> None:
+    """Let the broker loggers say INFO (the pytest plugin's choice: pytest keeps a test's log lines
+    and shows them only when it fails), unless the application set their levels itself."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET and logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def capture_this_thread(log: BrokerLog) -> None:
