@@ -70,7 +70,7 @@ class Server:
         """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
         the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
         config = self.broker.config
-        address = await self.listen()
+        address = self._listener.sockets[0].getsockname() if self.listening else await self.listen()
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
@@ -119,6 +119,7 @@ async def _main(config: BrokerConfig, ready_file: str | None = None, control_pat
     settle_garbage_collector()
     server = Server(broker)
     try:
+        await server.listen()   # here, so that a port in use is a plain error, not one of a task group
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with anyio.create_task_group() as tg:
                 await tg.start(server.serve)

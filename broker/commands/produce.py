@@ -79,35 +79,39 @@ class Sender:
         self.results: list[dict] = []
 
     def send(self, records: list[tuple[Record, int | None]]) -> None:
-        by_partition: dict[int, list[Record]] = {}
+        """Send the records, and add where each one went to ``results``, in their order."""
+        by_partition: dict[int, list[int]] = {}     # partition -> indexes into records
         unkeyed = self.next_partition % self.partitions
         self.next_partition += 1
-        for record, partition in records:
+        for index, (record, partition) in enumerate(records):
             if partition is None:
                 partition = partition_for_key(record.key, self.partitions) if record.key is not None else unkeyed
             elif not 0 <= partition < self.partitions:
                 raise CommandError(f"topic {self.topic!r} has no partition {partition} (it has {self.partitions})")
-            by_partition.setdefault(partition, []).append(record)
-        by_leader: dict[int, dict[int, list[Record]]] = {}
-        for partition, batch in by_partition.items():
-            by_leader.setdefault(self.leaders[partition], {})[partition] = batch
-        for leader, batches in by_leader.items():
+            by_partition.setdefault(partition, []).append(index)
+        placed: list[dict] = [{} for _ in records]
+        by_leader: dict[int, list[int]] = {}
+        for partition in by_partition:
+            by_leader.setdefault(self.leaders[partition], []).append(partition)
+        for leader, partitions in by_leader.items():
             body = {"transactional_id": None, "acks": self.acks, "timeout_ms": self.timeout_ms, "topic_data": [
-                {"name": self.topic, "partition_data": [{"index": p, "records": build_batch(b)}
-                                                        for p, b in batches.items()]}]}
+                {"name": self.topic, "partition_data": [
+                    {"index": p, "records": build_batch([records[i][0] for i in by_partition[p]])}
+                    for p in partitions]}]}
             connection = self.client.node(leader)
-            version = connection.version(PRODUCE)
-            response = connection.send(PRODUCE, version, body, expect_response=self.acks != 0)
+            response = connection.send(PRODUCE, connection.version(PRODUCE), body, expect_response=self.acks != 0)
             if response is None:
-                self.results += [{"partition": p, "offset": None} for p, b in batches.items() for _ in b]
+                for p in partitions:
+                    for i in by_partition[p]:
+                        placed[i] = {"partition": p, "offset": None}
                 continue
             for entry in response["responses"][0]["partition_responses"]:
+                p = entry["index"]
                 if entry["error_code"]:
-                    raise kafka_error(entry["error_code"], f"producing to {self.topic}-{entry['index']}",
-                                      entry.get("error_message"))
-                count = len(batches[entry["index"]])
-                self.results += [{"partition": entry["index"], "offset": entry["base_offset"] + i}
-                                 for i in range(count)]
+                    raise kafka_error(entry["error_code"], f"producing to {self.topic}-{p}", entry.get("error_message"))
+                for n, i in enumerate(by_partition[p]):
+                    placed[i] = {"partition": p, "offset": entry["base_offset"] + n}
+        self.results += placed
 
 
 def produce(args) -> None:

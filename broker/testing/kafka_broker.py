@@ -379,25 +379,24 @@ class _InProcess:
         from broker.core import Broker
         from broker.server import Server
 
-        async with BlockingPortal() as portal:
-            broker = Broker(self.config)
-            try:
-                server = Server(broker)
-                address = await server.listen()
-                broker.request_log.enable()
-                log.info("kbroker in-process on %s:%d, data in %s", address[0], address[1],
-                         self.config.data_dir or "memory")
-                async with anyio.create_task_group() as tg:
-                    await tg.start(broker.start_background)
-                    self.port = address[1]
-                    self.broker, self.control, self.portal = broker, Control(broker, server), portal
-                    self._done = anyio.Event()
-                    self._ready.set()
-                    await self._done.wait()
-                    await server.drain(deadline_s=5)
-                    tg.cancel_scope.cancel()
-            finally:
-                broker.close()
+        broker = Broker(self.config)
+        try:
+            server = Server(broker)
+            address = await server.listen()   # outside the task groups: a port in use raises as it is
+            broker.request_log.enable()
+            log.info("kbroker in-process on %s:%d, data in %s", address[0], address[1],
+                     self.config.data_dir or "memory")
+            async with BlockingPortal() as portal, anyio.create_task_group() as tg:
+                await tg.start(broker.start_background)
+                self.port = address[1]
+                self.broker, self.control, self.portal = broker, Control(broker, server), portal
+                self._done = anyio.Event()
+                self._ready.set()
+                await self._done.wait()
+                await server.drain(deadline_s=5)
+                tg.cancel_scope.cancel()
+        finally:
+            broker.close()
 
     def call(self, name: str, *args, **kwargs):
         return self.portal.call(functools.partial(getattr(self.control, name), *args, **kwargs))
