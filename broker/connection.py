@@ -471,6 +471,17 @@ class Connection(asyncio.BufferedProtocol):
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         return self._respond(served, api_version, correlation_id, response)
 
+    async def dispatch_later(self, delay_s: float, *request) -> None:
+        """``dispatch`` after ``delay_s`` (an injected delay): a wait that a shutdown cuts short."""
+        self._waiting = True
+        try:
+            await asyncio.sleep(delay_s)
+        finally:
+            self._waiting = False
+        step = self.dispatch(*request)
+        if step is not None:
+            await step
+
     async def _answer(self, served: Served, api_version: int, correlation_id: int, request: dict,
                       awaitable: Awaitable) -> None:
         if served.may_wait and self._draining:

@@ -26,7 +26,6 @@ broker with neither pays one dict lookup per request.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import threading
@@ -357,7 +356,7 @@ class Taps:
         if fault.kind == "disconnect":
             raise CloseConnection(f"fault injected: disconnect on {fault.api}")
         if fault.kind == "delay":
-            return _delayed(connection, fault.delay_ms / 1000, (served, api_version, correlation_id, header, request))
+            return connection.dispatch_later(fault.delay_ms / 1000, served, api_version, correlation_id, header, request)
         response = self.error_response(served, request, api_version, fault.code)
         return connection.respond(served, api_version, correlation_id, response)
 
@@ -366,13 +365,6 @@ class Taps:
         if shape is not None:
             return shape(self.broker, request, api_version, code)
         return connection_error_response(served, request, api_version, code)
-
-
-async def _delayed(connection, delay_s: float, request: tuple) -> None:
-    await asyncio.sleep(delay_s)
-    step = connection.dispatch(*request)
-    if step is not None:
-        await step
 
 
 def connection_error_response(served, request: dict, api_version: int, code: int) -> dict:
