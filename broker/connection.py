@@ -428,7 +428,7 @@ class Connection(asyncio.BufferedProtocol):
             raise CloseConnection(f"{served.message.name} v{api_version} is not a version we know")
         return served
 
-    def _handle(self, frame: bytes | bytearray) -> Awaitable | None:
+    def _handle(self, frame: bytes | bytearray, tapped: bool = False) -> Awaitable | None:
         """Answer one request: a synchronous handler's response is queued at once; an async one
         is returned as the awaitable that answers it."""
         api_key, api_version, correlation_id = peek_request_header(frame)
@@ -444,15 +444,11 @@ class Connection(asyncio.BufferedProtocol):
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
-        tap = self._taps.get(api_key)    # the request log and injected faults (broker/faults.py); mostly none
-        if tap is not None:
-            return tap(self, served, api_version, correlation_id, header, request)
-        return self.dispatch(served, api_version, correlation_id, header, request)
-
-    def dispatch(self, served: Served, api_version: int, correlation_id: int, header: dict,
-                 request: dict) -> Awaitable | None:
-        """Hand a decoded request to its handler (the rest of ``_handle``; a tap calls it too)."""
-        if not served.low <= api_version <= served.high:
+        if not tapped:
+            tap = self._taps.get(api_key)   # the request log and injected faults (broker/faults.py); mostly none
+            if tap is not None:
+                return tap(self, frame, served, api_version, correlation_id, header, request)
+        if not supported:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
             return self._respond(served, api_version, correlation_id, response)
         ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
@@ -466,19 +462,22 @@ class Connection(asyncio.BufferedProtocol):
         except CloseConnection:
             raise
         except Exception:
-            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer,
-                      traceback.format_exc())
+            log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         return self._respond(served, api_version, correlation_id, response)
 
-    async def dispatch_later(self, delay_s: float, *request) -> None:
-        """``dispatch`` after ``delay_s`` (an injected delay): a wait that a shutdown cuts short."""
+    def pass_on(self, frame: bytes) -> Awaitable | None:
+        """Handle a request a tap has seen, as if there were no tap."""
+        return self._handle(frame, True)
+
+    async def pass_on_later(self, delay_s: float, frame: bytes) -> None:
+        """``pass_on`` after ``delay_s`` (an injected delay): a wait that a shutdown cuts short."""
         self._waiting = True
         try:
             await asyncio.sleep(delay_s)
         finally:
             self._waiting = False
-        step = self.dispatch(*request)
+        step = self._handle(frame, True)
         if step is not None:
             await step
 

@@ -335,7 +335,8 @@ class Taps:
         info = self.broker.storage.topic_by_id(UUID(bytes=bytes(topic_id)))
         return info.name if info is not None else None
 
-    def tap(self, connection, served, api_version: int, correlation_id: int, header: dict, request: dict):
+    def tap(self, connection, frame: bytes, served, api_version: int, correlation_id: int, header: dict,
+            request: dict):
         """Log the request, apply the first matching fault, or hand the request on to its handler."""
         api_key = served.message.api_key
         topics = None
@@ -349,14 +350,14 @@ class Taps:
             fault = self.faults.take(api_key, lambda: topics if topics is not None
                                      else named_topics(api_key, request, self._topic_name))
         if fault is None:
-            return connection.dispatch(served, api_version, correlation_id, header, request)
+            return connection.pass_on(frame)
         log.info("fault %d: %s v%d from %s (%s): %s%s", fault.id, fault.api, api_version, connection.peer,
                  header.get("client_id"), fault.describe(),
                  "" if fault.times is None else f" ({fault.times} more)")
         if fault.kind == "disconnect":
             raise CloseConnection(f"fault injected: disconnect on {fault.api}")
         if fault.kind == "delay":
-            return connection.dispatch_later(fault.delay_ms / 1000, served, api_version, correlation_id, header, request)
+            return connection.pass_on_later(fault.delay_ms / 1000, frame)
         response = self.error_response(served, request, api_version, fault.code)
         return connection.respond(served, api_version, correlation_id, response)
 
