@@ -14,7 +14,7 @@ socket (broker/control.py) to a broker in another process.
   which is not handled.
 - ``faults.clear()`` removes them all.
 
-APIs are named as Kafka names them ("Produce", "FetchRequest" is not a name) or by key;
+APIs are named as Kafka names them ("Produce", "ListOffsets") or by key;
 error codes by Kafka's name ("NOT_LEADER_OR_FOLLOWER") or number. A topic (and partition)
 filter matches a request that names that topic (partition); a request naming no topic never
 matches a filtered fault. Faults apply in the order they were added, one per request.

@@ -18,11 +18,11 @@ Names are loaded on first use, so that the plugin costs a test run nothing until
 from __future__ import annotations
 
 import importlib
-import weakref
 
 # Shared with the pytest plugin without importing the broker: the KafkaBrokers started and not
-# closed, and what to call when one starts.
-live_brokers: "weakref.WeakSet" = weakref.WeakSet()
+# closed (held here, so that one a test dropped is still closed at exit), and what to call when
+# one starts.
+live_brokers: set = set()
 started_hooks: list = []
 
 _WHERE = {
