@@ -10,7 +10,6 @@ or on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time

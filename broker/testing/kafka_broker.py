@@ -374,7 +374,7 @@ class _InProcess:
         import anyio
         from anyio.from_thread import BlockingPortal
 
-        import broker.handlers  # noqa: F401  (registers every handler)
+        from broker import handlers  # noqa: F401  (registers every handler)
         from broker.control import Control
         from broker.core import Broker
         from broker.server import Server
