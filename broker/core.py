@@ -15,6 +15,7 @@ import anyio
 
 from broker.broker_configs import BrokerConfigs
 from broker.config import BrokerConfig
+from broker.faults import Faults, RequestLog, Taps
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import Storage, TopicInfo
@@ -58,6 +59,8 @@ class Broker:
         self._topic_cache_version = -1
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
         self._background = None       # the task group of background work, once started
+        self.taps = Taps(self)        # fault injection and the request log, looked up per request
+        self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
 
     # -- identity --------------------------------------------------------------
 
@@ -82,6 +85,16 @@ class Broker:
         tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
         os.replace(tmp, path)
         return cluster_id
+
+    @property
+    def faults(self) -> Faults:
+        """Errors, delays and disconnects to inject (broker/faults.py)."""
+        return self.taps.faults
+
+    @property
+    def request_log(self) -> RequestLog:
+        """The requests received, while enabled (broker/faults.py)."""
+        return self.taps.request_log
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -161,7 +174,8 @@ class Broker:
 
             self._groups = GroupService(self.config.groups, self.storage)
             self._topic_listeners.append(self._groups)
-            gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
+            if self.freeze_loaded:
+                gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
                 self._background.start_soon(self._groups.run)
         return self._groups
@@ -170,6 +184,8 @@ class Broker:
         """Background work that lives as long as the server: the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
             self._background = tg
+            if self._groups is not None:   # started again after a stop (broker.testing)
+                tg.start_soon(self._groups.run)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
