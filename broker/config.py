@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 log = logging.getLogger("kbroker.config")
 
@@ -24,7 +24,8 @@ class BrokerConfig:
     auto_create_topics: bool = True
     log_level: str = "INFO"
     # the log's defaults for every topic, as Kafka's broker keys (log.segment.bytes, log.roll.ms,
-    # message.max.bytes, ...): storage reads them (storage.LogConfig.from_broker_properties)
+    # message.max.bytes, ...), and its background work (log.retention.check.interval.ms,
+    # log.cleaner.*): storage reads them (LogConfig and LogManagerConfig.from_broker_properties)
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
@@ -42,6 +43,11 @@ class BrokerConfig:
     def log_defaults(self) -> LogConfig:
         """The log settings every topic starts from."""
         return LogConfig.from_broker_properties(self.log_properties)
+
+    @property
+    def log_manager_config(self) -> LogManagerConfig:
+        """Retention checks, the cleaner, flushes: the log's background work."""
+        return LogManagerConfig.from_broker_properties(self.log_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -98,7 +104,7 @@ IGNORED = {
     "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
+    "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
 }

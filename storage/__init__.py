@@ -4,7 +4,7 @@ Knows nothing of the Kafka protocol: bytes (RecordBatch v2), offsets, timestamps
 """
 
 from .codecs import Compression
-from .config import BROKER_PROPERTIES, TOPIC_CONFIG_DEFAULTS, LogConfig
+from .config import BROKER_PROPERTIES, TOPIC_CONFIG_DEFAULTS, LogConfig, LogManagerConfig
 from .errors import (
     CorruptRecordError,
     InvalidConfigError,
@@ -14,8 +14,10 @@ from .errors import (
     InvalidTopicError,
     NoRecordBatchError,
     NotOneBatchError,
+    NullKeyError,
     OffsetOutOfRangeError,
     OutOfOrderSequenceError,
+    PolicyViolationError,
     RecordTooLargeError,
     StorageError,
     TopicExistsError,
@@ -42,11 +44,14 @@ __all__ = [
     "InvalidRecordError",
     "InvalidTopicError",
     "LogConfig",
+    "LogManagerConfig",
     "NoRecordBatchError",
     "NotOneBatchError",
+    "NullKeyError",
     "OffsetOutOfRangeError",
     "OutOfOrderSequenceError",
     "PartitionLog",
+    "PolicyViolationError",
     "ReadResult",
     "Record",
     "RecordTooLargeError",

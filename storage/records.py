@@ -59,6 +59,7 @@ ATTR_COMPRESSION_MASK = 0x07
 ATTR_TIMESTAMP_TYPE = 0x08
 ATTR_TRANSACTIONAL = 0x10
 ATTR_CONTROL = 0x20
+ATTR_DELETE_HORIZON = 0x40  # base_timestamp holds the delete horizon the cleaner set (KIP-534)
 
 NO_SEQUENCE = -1
 INT32_MAX = 2**31 - 1

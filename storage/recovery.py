@@ -1,7 +1,7 @@
 """Segment recovery on open: check batches, cut an invalid tail, rebuild the indexes.
 
-A batch is valid if it is whole, has magic 2, a matching CRC-32C, and a base offset that
-follows the previous batch. The walk reads the file through mmap (no copy per batch).
+A batch is valid if it is whole, has magic 2, a matching CRC-32C, and a base offset after
+the previous batch's last offset (the next one, or later: a compacted segment has gaps). The walk reads the file through mmap (no copy per batch).
 """
 
 from __future__ import annotations
@@ -145,12 +145,12 @@ def _walk_batches(segment: LogSegment, size: int, walk: _Walk, index_interval_by
                     header[BATCH_LENGTH] < BATCH_LENGTH_MIN
                     or end > size
                     or header[MAGIC] != CURRENT_MAGIC
-                    or header[BASE_OFFSET] != next_offset
+                    or header[BASE_OFFSET] < next_offset
                     or header[LAST_OFFSET_DELTA] < 0
                     or crc32c(view[position + ATTRIBUTES_POS : end]) != header[CRC]
                 ):
                     break
-                last_offset = next_offset + header[LAST_OFFSET_DELTA]
+                last_offset = header[BASE_OFFSET] + header[LAST_OFFSET_DELTA]
                 if position == 0:
                     walk.first_max_timestamp = header[MAX_TIMESTAMP]
                 if header[MAX_TIMESTAMP] > max_timestamp:

@@ -30,6 +30,10 @@ from .records import (
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+SEGMENT_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX)
+DELETED_SUFFIX = ".deleted"  # a segment's files waiting for file.delete.delay.ms
+CLEANED_SUFFIX = ".cleaned"  # a segment the cleaner is writing
+SWAP_SUFFIX = ".swap"  # a cleaned segment committed to replace the segments it covers
 WALK_READ_BYTES = 4096  # header walks read this much per pread
 _IOV_MAX = 1024  # Linux: most parts one writev takes
 
@@ -62,6 +66,7 @@ class LogSegment:
         self._dirty = False
         self._read_next_offset = -1  # the end of the last read, for sequential consumers
         self._read_next_position = 0
+        self._first_batch_timestamp: int | None = None
 
     # ------------------------------------------------------------ files
 
@@ -99,6 +104,19 @@ class LogSegment:
         self.time_index.flush(fsync)
         self._dirty = False
 
+    def dup_for_fsync(self) -> list[int]:
+        """Write pending index entries; duplicates of the descriptors with unsynced writes,
+        for an fsync elsewhere (the caller closes them). Marks the segment flushed."""
+        fds = []
+        if self._dirty and self._write_fd >= 0:
+            fds.append(os.dup(self._write_fd))
+        for index in (self.offset_index, self.time_index):
+            index.flush(False)
+            if self._dirty and index._fd >= 0:
+                fds.append(os.dup(index._fd))
+        self._dirty = False
+        return fds
+
     def seal(self) -> None:
         """Make this segment read-only: final time-index entry, fsync, close writers."""
         self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
@@ -120,6 +138,25 @@ class LogSegment:
         if self._read_file is not None:
             self._read_file.close()
             self._read_file = None
+
+    def rename_to_deleted(self) -> list[str]:
+        """Rename the files `<name>.deleted`, to be removed after file.delete.delay.ms; returns
+        the new paths. The read file is left open, not closed: a fetch that holds a FileSlice
+        of it (a sendfile under way) still reads it, and it closes when the last one is dropped."""
+        self.close_writers()
+        self._read_file = None
+        paths = []
+        for index in (self.offset_index, self.time_index):
+            index.rename(index.path + DELETED_SUFFIX)
+            paths.append(index.path)
+        deleted = self.log_path + DELETED_SUFFIX
+        try:
+            os.rename(self.log_path, deleted)
+        except FileNotFoundError:
+            pass
+        self.log_path = deleted
+        paths.append(deleted)
+        return paths
 
     def delete(self) -> None:
         self.close(flush=False)
@@ -161,6 +198,27 @@ class LogSegment:
         self.bytes_since_last_index_entry = since_entry
         self.size = position
         self.next_offset = last_offset + 1
+
+    # ------------------------------------------------------------ facts for retention and cleaning
+
+    def largest_timestamp(self) -> int:
+        """Kafka's LogSegment.largestTimestamp: the largest record timestamp, or the file's
+        modification time if no record has one."""
+        if self.max_timestamp >= 0:
+            return self.max_timestamp
+        try:
+            return int(os.stat(self.log_path).st_mtime * 1000)
+        except FileNotFoundError:
+            return -1
+
+    def first_batch_timestamp(self) -> int:
+        """The max timestamp of the first batch (-1 if none): when the segment's data began,
+        as max.compaction.lag.ms counts it."""
+        if self._first_batch_timestamp is None:
+            if not self.size:
+                return -1
+            self._first_batch_timestamp = self.header_at(0).max_timestamp
+        return self._first_batch_timestamp
 
     # ------------------------------------------------------------ reads
 
@@ -218,15 +276,15 @@ class LogSegment:
             raise OSError(f"{self.log_path}: short read at {position}")
         return data
 
-    def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with timestamp >= timestamp_ms."""
-        position = self.offset_index.lookup(self.time_index.lookup(timestamp_ms))
+    def offset_for_timestamp(self, timestamp_ms: int, start_offset: int = 0) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after start_offset with timestamp >= timestamp_ms."""
+        position = self.offset_index.lookup(max(self.time_index.lookup(timestamp_ms), start_offset))
         reader = self._header_reader()
         while position < self.size:
             header = reader.header_at(position)
-            if header.max_timestamp >= timestamp_ms:
+            if header.max_timestamp >= timestamp_ms and header.last_offset >= start_offset:
                 for record in decode_records(self.read_batch(position, header.size)):
-                    if record.timestamp >= timestamp_ms:
+                    if record.timestamp >= timestamp_ms and record.offset >= start_offset:
                         return record.offset, record.timestamp
             position += header.size
         return None

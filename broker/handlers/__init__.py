@@ -4,6 +4,7 @@ from broker.handlers import (  # noqa: F401
     api_versions,
     create_topics,
     delete_groups,
+    delete_records,
     delete_topics,
     describe_groups,
     fetch,

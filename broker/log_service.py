@@ -1,0 +1,148 @@
+"""The log's background work, run on the broker's event loop: the async shell around
+storage's LogManager (which decides), as GroupService is around the group coordinator.
+
+Five loops, as Kafka's scheduler runs them:
+- retention every log.retention.check.interval.ms (segments past retention.ms,
+  retention.bytes or the log start offset become `.deleted` files);
+- the deletion of `.deleted` files once their file.delete.delay.ms has passed (in a thread:
+  unlinking a large file can take milliseconds);
+- the cleaner (log.cleaner.threads of them): the filthiest compacted log is cleaned in a
+  worker process (the memory engine's in a thread), so the cleaner's Python never holds the
+  event loop's GIL; its files are committed in a thread; then the swap happens on the loop;
+  log.cleaner.backoff.ms between looks when nothing needs cleaning;
+- flushes of logs with data older than their flush.ms (fsync in a thread);
+- log-start-offset-checkpoint every log.flush.start.offset.checkpoint.interval.ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import anyio
+import anyio.to_process
+import anyio.to_thread
+
+from broker.clock import now_ms
+from storage.cleaner import clean
+from storage.log_manager import LogManager
+
+log = logging.getLogger("kbroker.log")
+
+IDLE_FLUSH_CHECK_MS = 1000  # how often to look again for a flush.ms when no log has one
+
+
+class LogService:
+    def __init__(self, broker) -> None:
+        self.storage = broker.storage
+        self.config = broker.config.log_manager_config
+        self.manager = LogManager(broker.storage, self.config)
+        self._files_due = anyio.Event()      # set when files were scheduled for deletion
+        self._checkpoint_lock = anyio.Lock()  # one writer per checkpoint file at a time
+        self._log_start_checkpoint = None    # the content last written
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._retention)
+            tg.start_soon(self._delete_files)
+            tg.start_soon(self._flush)
+            tg.start_soon(self._checkpoint_log_start_offsets_periodically)
+            if self.config.cleaner_enable:
+                for _ in range(self.config.cleaner_threads):
+                    tg.start_soon(self._clean)
+
+    def close(self) -> None:
+        """At shutdown, before the storage closes: the cleaner's progress on disk."""
+        self.manager.write_cleaner_checkpoint()
+
+    # -- retention and deleted files ----------------------------------------------------
+
+    async def _retention(self) -> None:
+        while True:
+            await anyio.sleep(self.config.retention_check_interval_ms / 1000)
+            if self.manager.delete_old_segments(now_ms()):
+                self._files_due.set()
+
+    async def _delete_files(self) -> None:
+        while True:
+            due = self.manager.next_file_deletion_ms()
+            self._files_due = anyio.Event()
+            with anyio.move_on_after(None if due is None else max(0, due - now_ms()) / 1000):
+                await self._files_due.wait()
+            paths = self.manager.take_deleted_files(now_ms())
+            if paths:
+                await anyio.to_thread.run_sync(_unlink_all, paths)
+
+    # -- cleaning -------------------------------------------------------------------------
+
+    async def _clean(self) -> None:
+        backoff_s = self.config.cleaner_backoff_ms / 1000
+        while True:
+            job = self.manager.grab_filthiest_log(now_ms())
+            if job is None:
+                await anyio.sleep(backoff_s)
+                continue
+            try:
+                if job.directory is not None:
+                    result = await anyio.to_process.run_sync(clean, job, cancellable=True)
+                else:
+                    result = await anyio.to_thread.run_sync(clean, job)
+                await anyio.to_thread.run_sync(self.manager.commit_cleaned, job, result)
+            except Exception:
+                log.exception("cleaning %s-%d failed; it will be tried again", job.topic, job.partition)
+                self.manager.abort_cleaning(job)
+                await anyio.sleep(backoff_s)
+                continue
+            except BaseException:
+                self.manager.abort_cleaning(job)
+                raise
+            if self.manager.finish_cleaning(job, result, now_ms()):
+                self._files_due.set()
+                data = self.manager.cleaner_checkpoint()
+                async with self._checkpoint_lock:
+                    await anyio.to_thread.run_sync(self.manager.write_cleaner_checkpoint, data)
+
+    # -- flushes and checkpoints ------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        while True:
+            shortest = self.manager.shortest_flush_ms()
+            interval_ms = min(self.config.flush_scheduler_interval_ms,
+                              IDLE_FLUSH_CHECK_MS if shortest is None else max(shortest, 1))
+            await anyio.sleep(interval_ms / 1000)
+            now = now_ms()
+            fds = [fd for plog in self.manager.logs_to_flush(now) for fd in plog.flush_fds(now)]
+            if fds:
+                await anyio.to_thread.run_sync(_fsync_and_close, fds)
+
+    async def _checkpoint_log_start_offsets_periodically(self) -> None:
+        while True:
+            await anyio.sleep(self.config.flush_start_offset_checkpoint_interval_ms / 1000)
+            await self.checkpoint_log_start_offsets()
+
+    async def checkpoint_log_start_offsets(self) -> None:
+        """Write log-start-offset-checkpoint if a log start moved since the last write
+        (DeleteRecords waits for it, so the records it deleted stay deleted after a crash)."""
+        if self.storage.data_dir is None:
+            return
+        async with self._checkpoint_lock:
+            data = self.storage.log_start_offsets_checkpoint()
+            if data != self._log_start_checkpoint:
+                await anyio.to_thread.run_sync(self.storage.write_log_start_offsets_checkpoint, data)
+                self._log_start_checkpoint = data
+
+
+def _unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _fsync_and_close(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
