@@ -1,7 +1,7 @@
 """The log's background work, run on the broker's event loop: the async shell around
 storage's LogManager (which decides), as GroupService is around the group coordinator.
 
-Five loops, as Kafka's scheduler runs them:
+Loops, as Kafka's scheduler runs them:
 - retention every log.retention.check.interval.ms (segments past retention.ms,
   retention.bytes or the log start offset become `.deleted` files);
 - the deletion of `.deleted` files once their file.delete.delay.ms has passed (in a thread:
@@ -13,7 +13,9 @@ Five loops, as Kafka's scheduler runs them:
   as without cleaning); its files are committed in a thread; then the swap happens on the
   loop; log.cleaner.backoff.ms between looks when nothing needs cleaning;
 - flushes of logs with data older than their flush.ms (fsync in a thread);
-- log-start-offset-checkpoint every log.flush.start.offset.checkpoint.interval.ms.
+- log-start-offset-checkpoint every log.flush.start.offset.checkpoint.interval.ms;
+- and, every producer.id.expiration.check.interval.ms, producers idle for
+  producer.id.expiration.ms are forgotten (the cleaner keeps the last batch of the others).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class LogService:
             tg.start_soon(self._delete_files)
             tg.start_soon(self._flush)
             tg.start_soon(self._checkpoint_log_start_offsets_periodically)
+            tg.start_soon(self._expire_producers)
             if self.config.cleaner_enable:
                 for _ in range(self.config.cleaner_threads):
                     tg.start_soon(self._clean)
@@ -91,8 +94,8 @@ class LogService:
                     result = await anyio.to_thread.run_sync(clean, job)
                 await anyio.to_thread.run_sync(self.manager.commit_cleaned, job, result)
             except Exception:
-                log.exception("cleaning %s-%d failed; it will be tried again", job.topic, job.partition)
-                self.manager.abort_cleaning(job)
+                if self.manager.abort_cleaning(job):   # else its topic was deleted meanwhile
+                    log.exception("cleaning %s-%d failed; it will be tried again", job.topic, job.partition)
                 await anyio.sleep(backoff_s)
                 continue
             except BaseException:
@@ -116,6 +119,11 @@ class LogService:
             fds = [fd for plog in self.manager.logs_to_flush(now) for fd in plog.flush_fds(now)]
             if fds:
                 await anyio.to_thread.run_sync(_fsync_and_close, fds)
+
+    async def _expire_producers(self) -> None:
+        while True:
+            await anyio.sleep(self.config.producer_id_expiration_check_interval_ms / 1000)
+            self.manager.remove_expired_producers(now_ms())
 
     async def _checkpoint_log_start_offsets_periodically(self) -> None:
         while True:

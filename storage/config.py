@@ -258,6 +258,8 @@ class LogManagerConfig:
     cleaner_io_buffer_load_factor: float = 0.9        # log.cleaner.io.buffer.load.factor
     flush_scheduler_interval_ms: int = INT64_MAX      # log.flush.scheduler.interval.ms
     flush_start_offset_checkpoint_interval_ms: int = 60000  # log.flush.start.offset.checkpoint.interval.ms
+    producer_id_expiration_ms: int = 86400000         # producer.id.expiration.ms
+    producer_id_expiration_check_interval_ms: int = 600000  # producer.id.expiration.check.interval.ms
 
     @property
     def max_offset_map_entries(self) -> int:
@@ -286,6 +288,8 @@ _MANAGER_KEYS = {
     "log.flush.scheduler.interval.ms": ("flush_scheduler_interval_ms", _long_at_least(0)),
     "log.flush.start.offset.checkpoint.interval.ms": (
         "flush_start_offset_checkpoint_interval_ms", _int_at_least(0)),
+    "producer.id.expiration.ms": ("producer_id_expiration_ms", _int_at_least(1)),
+    "producer.id.expiration.check.interval.ms": ("producer_id_expiration_check_interval_ms", _int_at_least(1)),
 }
 
 #: The broker-level keys (server.properties) that set the log's defaults for every topic

@@ -314,7 +314,7 @@ class DiskPartitionLog(PartitionLog):
     def flush_fds(self, now_ms: int) -> list[int]:
         """For a flush off the event loop: write pending index entries now and return
         duplicates of the active segment's descriptors, to fsync (and close) elsewhere."""
-        super().flush(now_ms)
+        PartitionLog.flush(self, now_ms)
         return [] if self._closed else self.segments[-1].dup_for_fsync()
 
     # ------------------------------------------------------------ retention

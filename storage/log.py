@@ -235,6 +235,10 @@ class PartitionLog:
         """Files of deleted segments whose file.delete.delay.ms has passed (to unlink)."""
         return []
 
+    def next_file_deletion_ms(self) -> int | None:
+        """When take_deleted_files will next have files; None if no file waits."""
+        return None
+
     # ------------------------------------------------------------ flushing
 
     def flush_due(self, now_ms: int) -> bool:
@@ -246,6 +250,22 @@ class PartitionLog:
         self.unflushed_messages = 0
         if now_ms is not None:
             self.last_flush_ms = now_ms
+
+    def flush_fds(self, now_ms: int) -> list[int]:
+        """For a flush off the event loop: duplicated descriptors to fsync (and close) elsewhere."""
+        self.flush(now_ms)
+        return []
+
+    # ------------------------------------------------------------ producers
+
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget producers whose last batch is older than producer.id.expiration.ms (Kafka's
+        removeExpiredProducers): the cleaner then need not keep their last batch."""
+        producers = self.producer_state.producers
+        expired = [pid for pid, entry in producers.items() if now_ms - entry.last_timestamp >= expiration_ms]
+        for producer_id in expired:
+            del producers[producer_id]
+        return len(expired)
 
     def close(self) -> None:
         pass

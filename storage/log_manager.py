@@ -65,8 +65,13 @@ class LogManager:
         return [path for log in self.storage.logs() for path in log.take_deleted_files(now_ms)]
 
     def next_file_deletion_ms(self) -> int | None:
-        due = [d for log in self.storage.logs() if (d := getattr(log, "next_file_deletion_ms", _none)()) is not None]
+        due = [d for log in self.storage.logs() if (d := log.next_file_deletion_ms()) is not None]
         return min(due) if due else None
+
+    def remove_expired_producers(self, now_ms: int) -> int:
+        """producer.id.expiration.ms over every log; how many producers were forgotten."""
+        expiration_ms = self.config.producer_id_expiration_ms
+        return sum(log.remove_expired_producers(now_ms, expiration_ms) for log in self.storage.logs())
 
     # ------------------------------------------------------------ flushing
 
@@ -146,15 +151,19 @@ class LogManager:
             result.bytes_written / 1e6, result.bytes_read / 1e6, result.cpu_seconds)
         return True
 
-    def abort_cleaning(self, job: CleanJob) -> None:
+    def abort_cleaning(self, job: CleanJob) -> bool:
         """A cleaning that failed or was cancelled: the log is free again, and the cleaned
-        files it left are removed (a committed .swap would otherwise be completed at open)."""
+        files it left are removed (a committed .swap would otherwise be completed at open).
+        False if the log went away meanwhile (then its failure was expected)."""
         log = self._cleaning.pop(_key(job), None)
         if log is None:
-            return
+            return False
         log.cleaning = False
-        if job.directory is not None and self._is_live(log):
+        if not self._is_live(log):
+            return False
+        if job.directory is not None:
             _remove_cleaned_files(job.directory)
+        return True
 
     def clean_once(self, now_ms: int) -> CleanResult | None:
         """Grab, clean, commit and finish one log, here and now (tests, tools)."""
@@ -185,10 +194,6 @@ class LogManager:
             return self.storage.partition(log.topic, log.partition) is log
         except Exception:
             return False
-
-
-def _none():
-    return None
 
 
 def _cleanable(log: PartitionLog, now_ms: int) -> tuple | None:

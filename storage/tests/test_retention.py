@@ -19,6 +19,7 @@ from storage import (
 )
 from storage.checkpoints import format_checkpoint, parse_checkpoint
 from storage.codecs import Compression
+from storage.config import LogManagerConfig
 from storage.log_manager import LogManager
 
 from .helpers import make_batch, read_all
@@ -261,3 +262,13 @@ def test_other_topics_take_records_without_a_key(engine):
 def split_first(result) -> bytes:
     """The first batch of a read."""
     return bytes(next(iter_batches(result.read_bytes())))
+
+
+def test_idle_producers_expire(engine):
+    log = filled(engine, count=0)
+    for producer_id, timestamp in ((7, NOW), (8, NOW + 5000)):
+        log.append(make_batch(1, timestamp=timestamp, producer_id=producer_id, producer_epoch=0, base_sequence=0),
+                   now_ms=NOW)
+    assert LogManager(engine.storage, LogManagerConfig(producer_id_expiration_ms=10_000)).remove_expired_producers(
+        NOW + 10_000) == 1
+    assert list(log.producer_state.producers) == [8]
