@@ -5,6 +5,10 @@ resets as its auto.offset.reset says."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -71,20 +75,43 @@ def aiokafka_delete(bootstrap: str, topic: str, offsets: dict[int, int]) -> dict
     return asyncio.run(run())
 
 
-DELETERS = {"confluent": confluent_delete, "kafka-python": kafka_python_delete, "aiokafka": aiokafka_delete}
+KAFKAJS = Path(__file__).parent / "kafkajs"
+NODE = shutil.which("node")
+
+
+def kafkajs_delete(bootstrap: str, topic: str, offsets: dict[int, int]) -> dict[int, int | str]:
+    """kafkajs's admin.deleteTopicRecords (kafkajs/delete_records.js). It answers no low
+    watermark: each partition's "low" from fetchTopicOffsets stands in for it."""
+    if NODE is None or not (KAFKAJS / "node_modules" / "kafkajs").is_dir():
+        pytest.skip("kafkajs is not installed: run `npm ci --prefix compat_tests/kafkajs` (make test does)")
+    partitions = [{"partition": p, "offset": str(o)} for p, o in offsets.items()]
+    done = subprocess.run([NODE, str(KAFKAJS / "delete_records.js"),
+                           json.dumps({"bootstrap": bootstrap, "topic": topic, "partitions": partitions})],
+                          cwd=KAFKAJS, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    if "error" in out:
+        return {p: out["error"]["type"] for p in offsets}
+    low = dict(out["low"])
+    return {p: int(low[p]) for p in offsets}
+
+
+DELETERS = {"confluent": confluent_delete, "kafka-python": kafka_python_delete, "aiokafka": aiokafka_delete,
+            "kafkajs": kafkajs_delete}
 
 
 @pytest.mark.parametrize("client", DELETERS)
 def test_delete_records_moves_the_start_for_every_consumer(client, bootstrap, topic):
     assert DELETERS[client](bootstrap, topic, {0: 4, 1: -1, 2: 0}) == {0: 4, 1: 10, 2: 0}   # -1: the high watermark
     assert list_offsets(bootstrap, topic, 3, EARLIEST) == [4, 10, 0]
-    got = consume(client, bootstrap, topic, [0, 1, 2], 16)
+    reader = client if client != "kafkajs" else "confluent"
+    got = consume(reader, bootstrap, topic, [0, 1, 2], 16)
     assert sorted((m.partition, m.offset) for m in got) == [(0, o) for o in range(4, 10)] + [(2, o) for o in range(10)]
 
 
 @pytest.mark.parametrize("client,error", [
     ("confluent", "OFFSET_OUT_OF_RANGE"), ("kafka-python", "OffsetOutOfRangeError"),
-    ("aiokafka", "OffsetOutOfRangeError")])
+    ("aiokafka", "OffsetOutOfRangeError"), ("kafkajs", "OFFSET_OUT_OF_RANGE")])
 def test_an_offset_past_the_end_is_out_of_range(client, error, bootstrap, topic):
     assert DELETERS[client](bootstrap, topic, {0: 11}) == {0: error}
     assert list_offsets(bootstrap, topic, 3, EARLIEST) == [0, 0, 0]
