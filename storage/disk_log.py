@@ -156,7 +156,8 @@ class DiskPartitionLog(PartitionLog):
             segment.next_offset = following.base_offset
         # After a clean shutdown only the active segment is checked, from its last index entry;
         # otherwise every segment from the newest snapshot on, whole (a snapshot is written
-        # after the log before it was fsynced).
+        # after the log before it was fsynced). The segments before are trusted: their
+        # indexes are read (and checked, rebuilt if wrong) when first used.
         if clean_shutdown:
             recover_from = len(segments) - 1
         elif snapshots:
@@ -166,11 +167,13 @@ class DiskPartitionLog(PartitionLog):
         interval = self.config.index_interval_bytes
         active = len(segments) - 1
         for i, segment in enumerate(segments):
-            if i >= recover_from or not segment.load_indexes():
-                trusted = clean_shutdown and i == active
-                truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
-                if truncated:
-                    logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
+            if i < recover_from:
+                segment.defer_indexes(interval)  # read when first used
+                continue
+            trusted = clean_shutdown and i == active
+            truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
+            if truncated:
+                logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
             if i + 1 < len(segments) and segment.next_offset != segments[i + 1].base_offset:
                 logger.warning(
                     "%s: ends at offset %d, next segment starts at %d: deleting the segments after it",

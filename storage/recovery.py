@@ -91,10 +91,14 @@ def recover_segment(segment: LogSegment, index_interval_bytes: int, *, from_last
 
 
 def _trusted_start(segment: LogSegment, size: int) -> _Walk | None:
-    """A walk from the last offset-index entry, with the index files' entries before it."""
+    """A walk from the last offset-index entry, with the index files' entries before it (from
+    the start, to be compared with the files, if the segment is too small for an entry)."""
     offset_index, time_index = segment.offset_index, segment.time_index
-    if not offset_index.load(size, _NO_LIMIT) or not time_index.load(_NO_LIMIT) or not len(offset_index):
+    if not offset_index.load(size, _NO_LIMIT) or not time_index.load(_NO_LIMIT):
         return None
+    if not len(offset_index):
+        return _Walk(position=0, next_offset=segment.base_offset, offsets=offset_index.relative_offsets,
+                     positions=offset_index.positions)
     position = offset_index.positions[-1]
     try:
         header = segment.header_at(position)

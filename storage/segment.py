@@ -7,6 +7,7 @@ so a sendfile that moves the reader's position cannot move the writer's.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 from array import array
@@ -27,6 +28,8 @@ from .records import (
     decode_records,
 )
 
+logger = logging.getLogger(__name__)
+
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
@@ -42,23 +45,29 @@ def segment_file_name(base_offset: int, suffix: str) -> str:
     return f"{base_offset:020d}{suffix}"
 
 
+# what a segment opened with deferred indexes loads on first use
+_DEFERRED = frozenset({"offset_index", "time_index", "max_timestamp", "offset_of_max_timestamp"})
+
+
 class LogSegment:
     """A segment's files and the in-memory facts about them.
 
     next_offset is the offset after the segment's last batch; max_timestamp and
     offset_of_max_timestamp name the largest batch max_timestamp and that batch's last offset.
+
+    A closed segment trusted at open may defer its indexes (defer_indexes): the index
+    files are read, and max_timestamp learnt from them, the first time one of those is used,
+    as Kafka's lazy indexes are, so that opening many segments costs a file name each.
     """
 
     def __init__(self, directory: str, base_offset: int) -> None:
         self.directory = directory
         self.base_offset = base_offset
         self.log_path = os.path.join(directory, segment_file_name(base_offset, LOG_SUFFIX))
-        self.offset_index = OffsetIndex(os.path.join(directory, segment_file_name(base_offset, INDEX_SUFFIX)), base_offset)
-        self.time_index = TimeIndex(os.path.join(directory, segment_file_name(base_offset, TIME_INDEX_SUFFIX)), base_offset)
+        self._deferred = False
+        self._new_indexes()
         self.size = 0
         self.next_offset = base_offset
-        self.max_timestamp = -1
-        self.offset_of_max_timestamp = -1
         self.rolling_base_ms = -1  # wall time of the first append; time-based roll counts from it
         self.bytes_since_last_index_entry = 0
         self._write_fd = -1
@@ -67,6 +76,39 @@ class LogSegment:
         self._read_next_offset = -1  # the end of the last read, for sequential consumers
         self._read_next_position = 0
         self._first_batch_timestamp: int | None = None
+
+    def _new_indexes(self) -> None:
+        self.offset_index = OffsetIndex(self._path(INDEX_SUFFIX), self.base_offset)
+        self.time_index = TimeIndex(self._path(TIME_INDEX_SUFFIX), self.base_offset)
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+
+    def _path(self, suffix: str) -> str:
+        return os.path.join(self.directory, segment_file_name(self.base_offset, suffix))
+
+    def defer_indexes(self, index_interval_bytes: int) -> None:
+        """Forget the indexes until first used (a closed segment whose size and next offset are set)."""
+        for name in _DEFERRED:
+            del self.__dict__[name]
+        self._deferred = True
+        self._index_interval_bytes = index_interval_bytes
+
+    def __getattr__(self, name: str):
+        if name in _DEFERRED and self.__dict__.get("_deferred"):
+            self._load_deferred()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _load_deferred(self) -> None:
+        from .recovery import recover_segment  # recovery imports this module
+
+        self._deferred = False
+        self._new_indexes()
+        if not self.load_indexes():
+            next_offset = self.next_offset
+            if recover_segment(self, self._index_interval_bytes):
+                logger.warning("%s: a closed segment had invalid data, cut after its last valid batch", self.log_path)
+            self.next_offset = max(self.next_offset, next_offset)
 
     # ------------------------------------------------------------ files
 
@@ -97,6 +139,8 @@ class LogSegment:
 
     def flush(self) -> None:
         """Write pending index entries and fsync what changed since the last flush."""
+        if self._deferred:
+            return
         fsync = self._dirty
         if fsync and self._write_fd >= 0:
             os.fsync(self._write_fd)
@@ -125,6 +169,8 @@ class LogSegment:
         self.close_writers()
 
     def close_writers(self) -> None:
+        if self._deferred:
+            return
         if self._write_fd >= 0:
             os.close(self._write_fd)
             self._write_fd = -1
@@ -146,9 +192,15 @@ class LogSegment:
         self.close_writers()
         self._read_file = None
         paths = []
-        for index in (self.offset_index, self.time_index):
-            index.rename(index.path + DELETED_SUFFIX)
-            paths.append(index.path)
+        if self._deferred:
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+                path = self._path(suffix)
+                _rename_if_there(path, path + DELETED_SUFFIX)
+                paths.append(path + DELETED_SUFFIX)
+        else:
+            for index in (self.offset_index, self.time_index):
+                index.rename(index.path + DELETED_SUFFIX)
+                paths.append(index.path)
         deleted = self.log_path + DELETED_SUFFIX
         try:
             os.rename(self.log_path, deleted)
@@ -160,8 +212,12 @@ class LogSegment:
 
     def delete(self) -> None:
         self.close(flush=False)
-        self.offset_index.delete()
-        self.time_index.delete()
+        if self._deferred:
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+                _rename_if_there(self._path(suffix), None)
+        else:
+            self.offset_index.delete()
+            self.time_index.delete()
         try:
             os.unlink(self.log_path)
         except FileNotFoundError:
@@ -363,6 +419,17 @@ class _HeaderReader:
 
     def header_at(self, position: int) -> BatchHeader:
         return BatchHeader._make(self._unpack(HEADER, position))
+
+
+def _rename_if_there(path: str, target: str | None) -> None:
+    """Rename path to target (None: unlink it); nothing if it is not there."""
+    try:
+        if target is None:
+            os.unlink(path)
+        else:
+            os.rename(path, target)
+    except FileNotFoundError:
+        pass
 
 
 def _write_rest(fd: int, iov: list, total: int, start_size: int) -> None:

@@ -272,3 +272,16 @@ def test_idle_producers_expire(engine):
     assert LogManager(engine.storage, LogManagerConfig(producer_id_expiration_ms=10_000)).remove_expired_producers(
         NOW + 10_000) == 1
     assert list(log.producer_state.producers) == [8]
+
+
+def test_segments_deleted_right_after_a_reopen_take_their_index_files(disk):
+    """Closed segments read their indexes when first used: deleting one that was not used
+    still renames (and then removes) all its files."""
+    filled(disk, configs={"retention.ms": str(DAY_MS), "file.delete.delay.ms": "0"})
+    log = disk.reopen().partition("t", 0)
+    assert log.delete_records(5) == 5
+    assert log.delete_old_segments(NOW) == 1
+    assert log_files(disk, ".deleted") == [f"{0:020d}{s}.deleted" for s in (".index", ".log", ".timeindex")]
+    for path in log.take_deleted_files(NOW):
+        os.unlink(path)
+    assert sorted(n for n in os.listdir(disk.data_dir / "t-0") if n.startswith(f"{0:020d}")) == []
