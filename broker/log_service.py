@@ -34,6 +34,7 @@ from storage.log_manager import LogManager
 log = logging.getLogger("kbroker.log")
 
 IDLE_FLUSH_CHECK_MS = 1000  # how often to look again for a flush.ms when no log has one
+MIN_FLUSH_CHECK_MS = 10     # flush.ms below this is checked this often (flush.messages=1 flushes each append)
 
 
 class LogService:
@@ -65,7 +66,11 @@ class LogService:
     async def _retention(self) -> None:
         while True:
             await anyio.sleep(self.config.retention_check_interval_ms / 1000)
-            if self.manager.delete_old_segments(now_ms()):
+            deleted = 0
+            for plog in self.storage.logs():
+                deleted += self.manager.delete_old_segments_of(plog, now_ms())
+                await anyio.sleep(0)   # requests in between: a log's renames (and a roll's fsyncs) at a time
+            if deleted:
                 self._files_due.set()
 
     async def _delete_files(self) -> None:
@@ -113,7 +118,7 @@ class LogService:
         while True:
             shortest = self.manager.shortest_flush_ms()
             interval_ms = min(self.config.flush_scheduler_interval_ms,
-                              IDLE_FLUSH_CHECK_MS if shortest is None else max(shortest, 1))
+                              IDLE_FLUSH_CHECK_MS if shortest is None else max(shortest, MIN_FLUSH_CHECK_MS))
             await anyio.sleep(interval_ms / 1000)
             now = now_ms()
             fds = [fd for plog in self.manager.logs_to_flush(now) for fd in plog.flush_fds(now)]

@@ -54,11 +54,14 @@ class LogManager:
     def delete_old_segments(self, now_ms: int) -> int:
         """Retention of every log not being cleaned (UnifiedLog.deleteOldSegments); how many
         segments went. Their files are renamed .deleted: see take_deleted_files."""
-        deleted = 0
-        for log in self.storage.logs():
-            if not log.cleaning:
-                deleted += log.delete_old_segments(now_ms)
-        return deleted
+        return sum(self.delete_old_segments_of(log, now_ms) for log in self.storage.logs())
+
+    def delete_old_segments_of(self, log: PartitionLog, now_ms: int) -> int:
+        """Retention of one log (of storage.logs(), taken earlier): nothing if it is being
+        cleaned or is gone since."""
+        if log.cleaning or not self._is_live(log):
+            return 0
+        return log.delete_old_segments(now_ms)
 
     def take_deleted_files(self, now_ms: int) -> list[str]:
         """The .deleted files whose file.delete.delay.ms has passed, to unlink (off the loop)."""
