@@ -68,15 +68,18 @@ class LogService:
             await anyio.sleep(self.config.retention_check_interval_ms / 1000)
             deleted = 0
             for plog in self.storage.logs():
-                deleted += self.manager.delete_old_segments_of(plog, now_ms())
+                try:
+                    deleted += self.manager.delete_old_segments_of(plog, now_ms())
+                except Exception:   # a disk error: this log waits for the next check, the others go on
+                    log.exception("retention of %s-%d failed", plog.topic, plog.partition)
                 await anyio.sleep(0)   # requests in between: a log's renames (and a roll's fsyncs) at a time
             if deleted:
                 self._files_due.set()
 
     async def _delete_files(self) -> None:
         while True:
+            self._files_due = anyio.Event()   # before looking: a deletion scheduled after this wakes it
             due = self.manager.next_file_deletion_ms()
-            self._files_due = anyio.Event()
             with anyio.move_on_after(None if due is None else max(0, due - now_ms()) / 1000):
                 await self._files_due.wait()
             paths = self.manager.take_deleted_files(now_ms())
@@ -106,11 +109,16 @@ class LogService:
             except BaseException:
                 self.manager.abort_cleaning(job)
                 raise
-            if self.manager.finish_cleaning(job, result, now_ms()):
-                self._files_due.set()
-                data = self.manager.cleaner_checkpoint()
-                async with self._checkpoint_lock:
-                    await anyio.to_thread.run_sync(self.manager.write_cleaner_checkpoint, data)
+            try:
+                finished = self.manager.finish_cleaning(job, result, now_ms())
+                if finished:
+                    self._files_due.set()
+                    data = self.manager.cleaner_checkpoint()
+                    async with self._checkpoint_lock:
+                        await anyio.to_thread.run_sync(self.manager.write_cleaner_checkpoint, data)
+            except Exception:   # a disk error: the log keeps what it had; the swap completes at open
+                log.exception("putting the cleaned segments of %s-%d in place failed", job.topic, job.partition)
+                await anyio.sleep(backoff_s)
 
     # -- flushes and checkpoints ------------------------------------------------------------
 
@@ -121,9 +129,12 @@ class LogService:
                               IDLE_FLUSH_CHECK_MS if shortest is None else max(shortest, MIN_FLUSH_CHECK_MS))
             await anyio.sleep(interval_ms / 1000)
             now = now_ms()
-            fds = [fd for plog in self.manager.logs_to_flush(now) for fd in plog.flush_fds(now)]
-            if fds:
-                await anyio.to_thread.run_sync(_fsync_and_close, fds)
+            try:
+                fds = [fd for plog in self.manager.logs_to_flush(now) for fd in plog.flush_fds(now)]
+                if fds:
+                    await anyio.to_thread.run_sync(_fsync_and_close, fds)
+            except OSError:
+                log.exception("flushing the log failed")
 
     async def _expire_producers(self) -> None:
         while True:
@@ -133,7 +144,10 @@ class LogService:
     async def _checkpoint_log_start_offsets_periodically(self) -> None:
         while True:
             await anyio.sleep(self.config.flush_start_offset_checkpoint_interval_ms / 1000)
-            await self.checkpoint_log_start_offsets()
+            try:
+                await self.checkpoint_log_start_offsets()
+            except OSError:
+                log.exception("writing log-start-offset-checkpoint failed")
 
     async def checkpoint_log_start_offsets(self) -> None:
         """Write log-start-offset-checkpoint if a log start moved since the last write
@@ -156,8 +170,9 @@ def _unlink_all(paths: list[str]) -> None:
 
 
 def _fsync_and_close(fds: list[int]) -> None:
-    for fd in fds:
-        try:
+    try:
+        for fd in fds:
             os.fsync(fd)
-        finally:
+    finally:
+        for fd in fds:
             os.close(fd)
