@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import InvalidConfigError
 
@@ -42,12 +43,12 @@ class LogConfig:
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
 
-    @property
+    @cached_property
     def compact(self) -> bool:
         """cleanup.policy names compact: the cleaner keeps the newest record of each key."""
         return "compact" in self.cleanup_policy.split(",")
 
-    @property
+    @cached_property
     def delete(self) -> bool:
         """cleanup.policy names delete: retention.ms and retention.bytes remove old segments."""
         return "delete" in self.cleanup_policy.split(",")

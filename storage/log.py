@@ -7,7 +7,8 @@ from .config import LogConfig
 from .errors import OffsetOutOfRangeError, PolicyViolationError
 from .producer_state import ProducerStateManager
 from .records import (
-    BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, RECORDS_COUNT, set_log_append_time)
+    BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, RECORDS_COUNT, iter_batches, newest_by_key,
+    read_header, set_log_append_time)
 from .results import AppendResult, ReadResult
 from .validation import check_keys, validate_batches, validate_one_batch
 
@@ -128,6 +129,23 @@ class PartitionLog:
 
     def max_timestamp(self) -> tuple[int, int]:
         raise NotImplementedError
+
+    def newest_by_key(self, chunk_bytes: int = 16 << 20) -> dict[bytes, tuple[int, bytes | None]]:
+        """key -> (offset, value or None for a tombstone) of the newest record of each key from
+        the log start: the end state a reader of a compacted topic replays (records without a
+        key left out). Reads the log in chunks of chunk_bytes; decodes no Record objects."""
+        newest: dict = {}
+        offset = self.log_start_offset
+        while offset < self.log_end_offset:
+            data = self.read(offset, chunk_bytes).read_bytes()
+            last = offset - 1
+            for batch in iter_batches(data):
+                newest_by_key(batch, newest, offset)
+                last = read_header(batch).last_offset
+            if last < offset:
+                break
+            offset = last + 1
+        return newest
 
     @property
     def size(self) -> int:

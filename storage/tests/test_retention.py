@@ -285,3 +285,17 @@ def test_segments_deleted_right_after_a_reopen_take_their_index_files(disk):
     for path in log.take_deleted_files(NOW):
         os.unlink(path)
     assert sorted(n for n in os.listdir(disk.data_dir / "t-0") if n.startswith(f"{0:020d}")) == []
+
+
+@pytest.mark.parametrize("compression", [Compression.NONE, Compression.LZ4])
+def test_newest_by_key_is_what_a_compacted_topic_comes_to(engine, compression):
+    log = filled(engine, count=0, configs={"segment.bytes": "300"})
+    writes = [(b"a", b"1"), (b"b", b"2"), (None, b"no key"), (b"a", b"3"), (b"c", b"4"), (b"b", None),
+              (b"k" * 200, b"v" * 300)]   # long key and value: varints of two bytes
+    for i in range(0, len(writes), 2):
+        records = [Record(timestamp=NOW + i + j, key=k, value=v) for j, (k, v) in enumerate(writes[i:i + 2])]
+        log.append(build_batch(records, compression=compression), now_ms=NOW)
+    assert log.newest_by_key(chunk_bytes=100) == {
+        b"a": (3, b"3"), b"b": (5, None), b"c": (4, b"4"), b"k" * 200: (6, b"v" * 300)}
+    log.delete_records(4)
+    assert log.newest_by_key() == {b"b": (5, None), b"c": (4, b"4"), b"k" * 200: (6, b"v" * 300)}
