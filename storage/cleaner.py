@@ -421,6 +421,11 @@ def _build_offset_map(plan: CleanJob, segments: list[SegmentToClean], upper: int
                     result.map_records_read += 1
                 elif state.on_batch(header, last_offset):
                     result.map_records_read += header[RECORDS_COUNT]
+                elif (header[RECORDS_COUNT] == header[LAST_OFFSET_DELTA] + 1 and header[BASE_OFFSET] >= start
+                      and len(offset_map) + header[RECORDS_COUNT] <= limit):
+                    _map_dense_records(_records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET],
+                                       offset_map)
+                    result.map_records_read += header[RECORDS_COUNT]
                 else:
                     full = _map_records(
                         _records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET], start, offset_map, limit
@@ -432,6 +437,44 @@ def _build_offset_map(plan: CleanJob, segments: list[SegmentToClean], upper: int
                     latest = max(latest, last_offset)
         latest = max(latest, min(segment.next_offset, upper) - 1)
     return offset_map, latest
+
+
+def _map_dense_records(data: bytes, count: int, base_offset: int, offset_map: dict) -> None:
+    """_map_records for the common batch: as produced (record i at base_offset + i, so offset
+    deltas need no reading), all at or after the dirty start, and room in the map for all."""
+    p = 0
+    try:
+        for offset in range(base_offset, base_offset + count):
+            b = data[p]
+            if b < 0x80:
+                length = (b >> 1) ^ -(b & 1)
+                p += 1
+            else:
+                c = data[p + 1]
+                if c < 0x80:
+                    raw = (b & 0x7F) | (c << 7)
+                    length = (raw >> 1) ^ -(raw & 1)
+                    p += 2
+                else:
+                    length, p = _varint(data, p)
+            end = p + length
+            p += 1  # attributes
+            while data[p] & 0x80:  # timestamp delta
+                p += 1
+            p += 1
+            while data[p] & 0x80:  # offset delta
+                p += 1
+            b = data[p + 1]
+            if b < 0x80:
+                if not b & 1:  # a key (an odd zigzag is negative: -1, none)
+                    offset_map[data[p + 2 : p + 2 + (b >> 1)]] = offset
+            else:
+                key_length, q = _varint(data, p + 1)
+                if key_length >= 0:
+                    offset_map[data[q : q + key_length]] = offset
+            p = end
+    except IndexError:
+        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
 
 
 def _map_records(data: bytes, count: int, base_offset: int, start: int, offset_map: dict, limit: int) -> bool:
@@ -655,9 +698,12 @@ def _clean_batch(plan, header, batch, offset_map, latest_offset, upper, group_en
     else:
         data = _records_of(header, batch)
         retain_deletes = not has_horizon or now < header[BASE_TIMESTAMP]
-        kept, all_kept, tombstones, max_timestamp = _filter_records(
-            data, count, base_offset, header[BASE_TIMESTAMP], offset_map, latest_offset, retain_deletes
-        )
+        if count == header[LAST_OFFSET_DELTA] + 1 and last_offset <= latest_offset:
+            kept, tombstones = _filter_dense_records(data, count, base_offset, offset_map, retain_deletes)
+        else:
+            kept, tombstones = _filter_records(data, count, base_offset, offset_map, latest_offset, retain_deletes)
+        all_kept = len(kept) == count
+        max_timestamp = -1
     if attributes & ATTR_TIMESTAMP_TYPE or is_control:
         max_timestamp = header[MAX_TIMESTAMP]
     marker_for_empty_txn = can_discard and is_control
@@ -669,6 +715,8 @@ def _clean_batch(plan, header, batch, offset_map, latest_offset, upper, group_en
         result.bytes_written += len(batch)
         return
     if kept:
+        if max_timestamp < 0:
+            max_timestamp = _max_timestamp(data, kept, header[BASE_TIMESTAMP])
         horizon = now + plan.delete_retention_ms if set_horizon else (header[BASE_TIMESTAMP] if has_horizon else None)
         rebuilt = _rebuild(header, data, kept, horizon, max_timestamp)
         writer.append(rebuilt, last_offset, max_timestamp)
@@ -680,16 +728,15 @@ def _clean_batch(plan, header, batch, offset_map, latest_offset, upper, group_en
         result.bytes_written += len(empty)
 
 
-def _filter_records(data: bytes, count: int, base_offset: int, base_timestamp: int, offset_map: dict,
-                    latest_offset: int, retain_deletes: bool):
+def _filter_records(data: bytes, count: int, base_offset: int, offset_map: dict, latest_offset: int,
+                    retain_deletes: bool) -> tuple[list, bool]:
     """The records of one batch that stay: ([(start, end, timestamp delta start)] byte ranges
-    with their length prefix, all kept?, any tombstone kept?, largest kept timestamp).
+    with their length prefix, whether a tombstone is among them).
 
     The other hot loop: varints of one and two bytes inline, as in _map_records.
     """
     kept = []
     tombstones = False
-    max_delta = None
     get = offset_map.get
     p = 0
     try:
@@ -710,12 +757,9 @@ def _filter_records(data: bytes, count: int, base_offset: int, base_timestamp: i
             end = p + length
             p += 1  # attributes
             ts_start = p
-            b = data[p]
-            if b < 0x80:
-                ts_delta = (b >> 1) ^ -(b & 1)
+            while data[p] & 0x80:  # timestamp delta
                 p += 1
-            else:
-                ts_delta, p = _varint(data, p)
+            p += 1
             b = data[p]
             if b < 0x80:
                 offset = base_offset + ((b >> 1) ^ -(b & 1))
@@ -750,13 +794,72 @@ def _filter_records(data: bytes, count: int, base_offset: int, base_timestamp: i
             kept.append((start, end, ts_start))
             if tombstone:
                 tombstones = True
-            if max_delta is None or ts_delta > max_delta:
-                max_delta = ts_delta
             p = end
     except IndexError:
         raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
-    max_timestamp = -1 if max_delta is None else base_timestamp + max_delta
-    return kept, len(kept) == count, tombstones, max_timestamp
+    return kept, tombstones
+
+
+def _filter_dense_records(data: bytes, count: int, base_offset: int, offset_map: dict,
+                          retain_deletes: bool) -> tuple[list, bool]:
+    """_filter_records for the common batch: as produced (record i at base_offset + i, so
+    offset deltas need no reading) and wholly within the map."""
+    kept = []
+    tombstones = False
+    get = offset_map.get
+    p = 0
+    try:
+        for offset in range(base_offset, base_offset + count):
+            start = p
+            b = data[p]
+            if b < 0x80:
+                length = (b >> 1) ^ -(b & 1)
+                p += 1
+            else:
+                c = data[p + 1]
+                if c < 0x80:
+                    raw = (b & 0x7F) | (c << 7)
+                    length = (raw >> 1) ^ -(raw & 1)
+                    p += 2
+                else:
+                    length, p = _varint(data, p)
+            end = p + length
+            ts_start = p + 1  # after the attributes
+            p = ts_start
+            while data[p] & 0x80:  # timestamp delta
+                p += 1
+            p += 1
+            while data[p] & 0x80:  # offset delta
+                p += 1
+            b = data[p + 1]
+            if b < 0x80:
+                if b & 1:
+                    p = end
+                    continue  # no key: it goes (Kafka counts it invalid)
+                key_start = p + 2
+                key_end = key_start + (b >> 1)
+            else:
+                key_length, key_start = _varint(data, p + 1)
+                if key_length < 0:
+                    p = end
+                    continue
+                key_end = key_start + key_length
+            tombstone = data[key_end] == 1  # value length -1
+            if offset < get(data[key_start:key_end], -1) or (tombstone and not retain_deletes):
+                p = end
+                continue
+            kept.append((start, end, ts_start))
+            if tombstone:
+                tombstones = True
+            p = end
+    except IndexError:
+        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
+    return kept, tombstones
+
+
+def _max_timestamp(data: bytes, kept: list, base_timestamp: int) -> int:
+    """The largest timestamp of the kept records (CreateTime)."""
+    return base_timestamp + max(_varint(data, ts_start)[0] for _, _, ts_start in kept)
 
 
 def _all_records(data: bytes, count: int) -> list:

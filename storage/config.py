@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from .errors import InvalidConfigError
 
@@ -21,7 +20,8 @@ _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 
 @dataclass(frozen=True)
 class LogConfig:
-    """Settings of one partition log; defaults are Kafka's."""
+    """Settings of one partition log; defaults are Kafka's. Derived from them (__post_init__):
+    compact and delete (what cleanup.policy names) and max_segment_ms."""
 
     segment_bytes: int = 1073741824
     segment_ms: int = 604800000
@@ -43,23 +43,16 @@ class LogConfig:
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
 
-    @cached_property
-    def compact(self) -> bool:
-        """cleanup.policy names compact: the cleaner keeps the newest record of each key."""
-        return "compact" in self.cleanup_policy.split(",")
-
-    @cached_property
-    def delete(self) -> bool:
-        """cleanup.policy names delete: retention.ms and retention.bytes remove old segments."""
-        return "delete" in self.cleanup_policy.split(",")
-
-    @property
-    def max_segment_ms(self) -> int:
-        """Age at which the active segment rolls: segment.ms, or max.compaction.lag.ms if a
-        compacted topic's is shorter (a segment must close to be cleaned), as Kafka's."""
-        if self.compact and self.max_compaction_lag_ms > 0:
-            return min(self.max_compaction_lag_ms, self.segment_ms)
-        return self.segment_ms
+    def __post_init__(self) -> None:
+        # plain attributes, not properties: they are read on every append
+        policies = self.cleanup_policy.split(",")
+        compact = "compact" in policies
+        max_segment_ms = min(self.max_compaction_lag_ms, self.segment_ms) if compact else self.segment_ms
+        object.__setattr__(self, "compact", compact)   # the cleaner keeps the newest record of each key
+        object.__setattr__(self, "delete", "delete" in policies)   # retention.ms/bytes remove old segments
+        # the active segment rolls at this age: segment.ms, or a compacted topic's shorter
+        # max.compaction.lag.ms (a segment must close to be cleaned), as Kafka's maxSegmentMs
+        object.__setattr__(self, "max_segment_ms", max_segment_ms)
 
     def with_overrides(self, configs: dict[str, str] | None) -> LogConfig:
         """A copy with topic-level overrides applied; InvalidConfigError on a bad key or value."""

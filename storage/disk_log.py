@@ -23,8 +23,8 @@ from .records import (
 from .recovery import recover_segment
 from .results import FileSlice, ReadResult
 from .segment import (
-    CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, LogSegment,
-    segment_file_name)
+    CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, DeferredLogSegment,
+    LogSegment, segment_file_name)
 from .topics import atomic_write, fsync_dir, read_partition_metadata, write_partition_metadata
 
 logger = logging.getLogger(__name__)
@@ -150,26 +150,26 @@ class DiskPartitionLog(PartitionLog):
         self._load_producer_state(snapshots)
 
     def _load_segments(self, log_bases: list[int], snapshots: list[int], clean_shutdown: bool) -> list[LogSegment]:
-        segments = [LogSegment(self.directory, base) for base in log_bases]
-        for segment, following in zip(segments, segments[1:]):
-            segment.size = os.path.getsize(segment.log_path)
-            segment.next_offset = following.base_offset
         # After a clean shutdown only the active segment is checked, from its last index entry;
         # otherwise every segment from the newest snapshot on, whole (a snapshot is written
         # after the log before it was fsynced). The segments before are trusted: their
         # indexes are read (and checked, rebuilt if wrong) when first used.
         if clean_shutdown:
-            recover_from = len(segments) - 1
+            recover_from = len(log_bases) - 1
         elif snapshots:
             recover_from = max(0, bisect_right(log_bases, snapshots[-1]) - 1)
         else:
             recover_from = 0
         interval = self.config.index_interval_bytes
+        segments = [DeferredLogSegment(self.directory, base, interval) if i < recover_from
+                    else LogSegment(self.directory, base) for i, base in enumerate(log_bases)]
+        for segment, following in zip(segments, segments[1:]):
+            segment.size = os.path.getsize(segment.log_path)
+            segment.next_offset = following.base_offset
         active = len(segments) - 1
         for i, segment in enumerate(segments):
             if i < recover_from:
-                segment.defer_indexes(interval)  # read when first used
-                continue
+                continue  # trusted: its indexes are read when first used
             trusted = clean_shutdown and i == active
             truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
             if truncated:

@@ -7,7 +7,7 @@ from .config import LogConfig
 from .errors import OffsetOutOfRangeError, PolicyViolationError
 from .producer_state import ProducerStateManager
 from .records import (
-    BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, RECORDS_COUNT, iter_batches, newest_by_key,
+    BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, iter_batches, newest_by_key,
     read_header, set_log_append_time)
 from .results import AppendResult, ReadResult
 from .validation import check_keys, validate_batches, validate_one_batch
@@ -86,9 +86,9 @@ class PartitionLog:
             next_offset = last_offset + 1
         self._write(iov, total, written, now_ms)
         self.log_end_offset = next_offset
-        if self.last_flush_ms < 0:
-            self.last_flush_ms = now_ms
-        self.unflushed_messages += sum(header[RECORDS_COUNT] for _, _, header in batches)
+        if not self.unflushed_messages:
+            self.last_flush_ms = now_ms  # flush.ms counts from the oldest record not flushed
+        self.unflushed_messages += next_offset - base_offset  # records: each takes one offset
         if self.unflushed_messages >= config.flush_messages:
             self.flush(now_ms)
 
@@ -260,7 +260,7 @@ class PartitionLog:
     # ------------------------------------------------------------ flushing
 
     def flush_due(self, now_ms: int) -> bool:
-        """Unflushed data older than flush.ms (Kafka's flush scheduler)."""
+        """Records not flushed for flush.ms (Kafka's flush scheduler)."""
         return self.unflushed_messages > 0 and now_ms - self.last_flush_ms >= self.config.flush_ms
 
     def flush(self, now_ms: int | None = None) -> None:

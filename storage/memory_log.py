@@ -81,6 +81,11 @@ class MemoryPartitionLog(PartitionLog):
             active = self._roll(now_ms)
         if active.size == 0:
             active.rolling_base_ms = now_ms
+        if len(batches) == 1:   # a produce: one batch, as front and rest (or as one rewritten batch)
+            size, last_offset, max_timestamp = batches[0]
+            active.add(b"".join(iov) if len(iov) > 1 else bytes(iov[0]), self.log_end_offset, last_offset,
+                       max_timestamp)
+            return
         parts = iter(iov)
         offset = self.log_end_offset
         for size, last_offset, max_timestamp in batches:

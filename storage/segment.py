@@ -45,26 +45,17 @@ def segment_file_name(base_offset: int, suffix: str) -> str:
     return f"{base_offset:020d}{suffix}"
 
 
-# what a segment opened with deferred indexes loads on first use
-_DEFERRED = frozenset({"offset_index", "time_index", "max_timestamp", "offset_of_max_timestamp"})
-
-
 class LogSegment:
     """A segment's files and the in-memory facts about them.
 
     next_offset is the offset after the segment's last batch; max_timestamp and
     offset_of_max_timestamp name the largest batch max_timestamp and that batch's last offset.
-
-    A closed segment trusted at open may defer its indexes (defer_indexes): the index
-    files are read, and max_timestamp learnt from them, the first time one of those is used,
-    as Kafka's lazy indexes are, so that opening many segments costs a file name each.
     """
 
     def __init__(self, directory: str, base_offset: int) -> None:
         self.directory = directory
         self.base_offset = base_offset
         self.log_path = os.path.join(directory, segment_file_name(base_offset, LOG_SUFFIX))
-        self._deferred = False
         self._new_indexes()
         self.size = 0
         self.next_offset = base_offset
@@ -85,30 +76,6 @@ class LogSegment:
 
     def _path(self, suffix: str) -> str:
         return os.path.join(self.directory, segment_file_name(self.base_offset, suffix))
-
-    def defer_indexes(self, index_interval_bytes: int) -> None:
-        """Forget the indexes until first used (a closed segment whose size and next offset are set)."""
-        for name in _DEFERRED:
-            del self.__dict__[name]
-        self._deferred = True
-        self._index_interval_bytes = index_interval_bytes
-
-    def __getattr__(self, name: str):
-        if name in _DEFERRED and self.__dict__.get("_deferred"):
-            self._load_deferred()
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def _load_deferred(self) -> None:
-        from .recovery import recover_segment  # recovery imports this module
-
-        self._deferred = False
-        self._new_indexes()
-        if not self.load_indexes():
-            next_offset = self.next_offset
-            if recover_segment(self, self._index_interval_bytes):
-                logger.warning("%s: a closed segment had invalid data, cut after its last valid batch", self.log_path)
-            self.next_offset = max(self.next_offset, next_offset)
 
     # ------------------------------------------------------------ files
 
@@ -139,8 +106,6 @@ class LogSegment:
 
     def flush(self) -> None:
         """Write pending index entries and fsync what changed since the last flush."""
-        if self._deferred:
-            return
         fsync = self._dirty
         if fsync and self._write_fd >= 0:
             os.fsync(self._write_fd)
@@ -169,8 +134,6 @@ class LogSegment:
         self.close_writers()
 
     def close_writers(self) -> None:
-        if self._deferred:
-            return
         if self._write_fd >= 0:
             os.close(self._write_fd)
             self._write_fd = -1
@@ -192,15 +155,9 @@ class LogSegment:
         self.close_writers()
         self._read_file = None
         paths = []
-        if self._deferred:
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
-                path = self._path(suffix)
-                _rename_if_there(path, path + DELETED_SUFFIX)
-                paths.append(path + DELETED_SUFFIX)
-        else:
-            for index in (self.offset_index, self.time_index):
-                index.rename(index.path + DELETED_SUFFIX)
-                paths.append(index.path)
+        for index in (self.offset_index, self.time_index):
+            index.rename(index.path + DELETED_SUFFIX)
+            paths.append(index.path)
         deleted = self.log_path + DELETED_SUFFIX
         try:
             os.rename(self.log_path, deleted)
@@ -212,12 +169,8 @@ class LogSegment:
 
     def delete(self) -> None:
         self.close(flush=False)
-        if self._deferred:
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
-                _rename_if_there(self._path(suffix), None)
-        else:
-            self.offset_index.delete()
-            self.time_index.delete()
+        self.offset_index.delete()
+        self.time_index.delete()
         try:
             os.unlink(self.log_path)
         except FileNotFoundError:
@@ -389,6 +342,61 @@ class LogSegment:
 
     def __repr__(self) -> str:
         return f"LogSegment({self.log_path!r}, size={self.size}, next_offset={self.next_offset})"
+
+
+class DeferredLogSegment(LogSegment):
+    """A closed segment trusted at open, opened without its indexes: they are read (checked,
+    rebuilt if wrong), and max_timestamp learnt from them, the first time one of those is used,
+    as Kafka's indexes are loaded lazily, so opening many segments costs little more than a
+    file name each. It then becomes a plain LogSegment (a class of its own, so that the
+    __getattr__ it needs does not slow attribute access on every other segment)."""
+
+    def __init__(self, directory: str, base_offset: int, index_interval_bytes: int) -> None:
+        self._index_interval_bytes = index_interval_bytes
+        super().__init__(directory, base_offset)
+
+    def _new_indexes(self) -> None:
+        pass  # on first use
+
+    def __getattr__(self, name: str):
+        if name in ("offset_index", "time_index", "max_timestamp", "offset_of_max_timestamp"):
+            self._load_indexes_now()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _load_indexes_now(self) -> None:
+        from .recovery import recover_segment  # recovery imports this module
+
+        self.__class__ = LogSegment
+        self._new_indexes()
+        if not self.load_indexes():
+            next_offset = self.next_offset
+            if recover_segment(self, self._index_interval_bytes):
+                logger.warning("%s: a closed segment had invalid data, cut after its last valid batch", self.log_path)
+            self.next_offset = max(self.next_offset, next_offset)
+
+    # what needs no index: files are closed, and renamed or removed by name
+
+    def flush(self) -> None:
+        pass
+
+    def close_writers(self) -> None:
+        pass
+
+    def rename_to_deleted(self) -> list[str]:
+        self._read_file = None  # left open for the reads under way, as LogSegment's
+        paths = []
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+            path = self._path(suffix)
+            _rename_if_there(path, path + DELETED_SUFFIX)
+            paths.append(path + DELETED_SUFFIX)
+        self.log_path = self._path(LOG_SUFFIX) + DELETED_SUFFIX
+        return paths
+
+    def delete(self) -> None:
+        self.close(flush=False)
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+            _rename_if_there(self._path(suffix), None)
 
 
 class _HeaderReader:
