@@ -26,6 +26,7 @@ from .errors import (
     UnsupportedMessageFormatError,
 )
 from .log import PartitionLog
+from .log_manager import LogManager
 from .records import BatchHeader, Record, TimestampType, build_batch, decode_records, iter_batches, read_header
 from .results import AppendResult, FileSlice, ReadResult
 from .storage import Storage
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidRecordError",
     "InvalidTopicError",
     "LogConfig",
+    "LogManager",
     "LogManagerConfig",
     "NoRecordBatchError",
     "NotOneBatchError",
