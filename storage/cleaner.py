@@ -257,7 +257,21 @@ def _collect_transactions(plan: CleanJob) -> tuple[list[tuple[int, int]], int | 
 
 
 def _has_transactional(segment: SegmentToClean) -> bool:
-    return any(header[ATTRIBUTES] & ATTR_TRANSACTIONAL for _, header in _walk(segment))
+    """Whether any batch of the segment is transactional: a walk over the headers alone."""
+    if segment.batches is not None:
+        return any(HEADER.unpack_from(b, 0)[ATTRIBUTES] & ATTR_TRANSACTIONAL for b in segment.batches)
+    if segment.size < HEADER_BYTES:
+        return False
+    with open(segment.path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        size = min(segment.size, len(mapped))
+        position = 0
+        unpack = HEADER_PREFIX.unpack_from
+        while size - position >= HEADER_PREFIX.size:
+            front = unpack(mapped, position)
+            if front[ATTRIBUTES] & ATTR_TRANSACTIONAL:
+                return True
+            position += LOG_OVERHEAD + front[BATCH_LENGTH]
+    return False
 
 
 class _Transactions:
