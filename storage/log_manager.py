@@ -32,11 +32,14 @@ from .config import LogManagerConfig
 from .disk_log import DiskPartitionLog
 from .log import PartitionLog
 from .memory_log import MemorySegment
-from .segment import CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, segment_file_name
+from .segment import CLEANED_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, segment_file_name
 from .storage import Storage
 from .topics import fsync_dir
 
 logger = logging.getLogger(__name__)
+
+# a segment's files in the order a commit renames them: the log last (its .swap commits the swap)
+_LOG_LAST = tuple(s for s in SEGMENT_SUFFIXES if s != LOG_SUFFIX) + (LOG_SUFFIX,)
 
 
 class LogManager:
@@ -125,7 +128,7 @@ class LogManager:
         if job.directory is None:
             return
         for cleaned in result.segments:
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+            for suffix in _LOG_LAST:
                 path = os.path.join(job.directory, segment_file_name(cleaned.base_offset, suffix))
                 os.rename(path + CLEANED_SUFFIX, path + SWAP_SUFFIX)
         if result.segments:
