@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 if TYPE_CHECKING:
     from broker.groups.config import GroupConfig
@@ -28,7 +28,8 @@ class BrokerConfig:
     auto_create_topics: bool = True
     log_level: str = "INFO"
     # the log's defaults for every topic, as Kafka's broker keys (log.segment.bytes, log.roll.ms,
-    # message.max.bytes, ...): storage reads them (storage.LogConfig.from_broker_properties)
+    # message.max.bytes, ...), and its background work (log.retention.check.interval.ms,
+    # log.cleaner.*): storage reads them (LogConfig and LogManagerConfig.from_broker_properties)
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
@@ -47,6 +48,11 @@ class BrokerConfig:
     def groups(self) -> GroupConfig:
         """The group coordinator's settings: GroupConfig's defaults and the group keys set here."""
         return _group_config(self.group_properties)
+
+    @property
+    def log_manager_config(self) -> LogManagerConfig:
+        """Retention checks, the cleaner, flushes: the log's background work."""
+        return LogManagerConfig.from_broker_properties(self.log_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -97,7 +103,7 @@ IGNORED = {
     "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
+    "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
 }

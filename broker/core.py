@@ -16,6 +16,7 @@ import anyio
 from broker.broker_configs import BrokerConfigs
 from broker.config import BrokerConfig
 from broker.faults import Faults, RequestLog, Taps
+from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import Storage, TopicInfo
@@ -51,6 +52,7 @@ class Broker:
             self.cluster_id = _new_cluster_id()
         self.broker_configs = BrokerConfigs(config)   # static and dynamic broker configs, in layers
         self.storage = Storage.open(config.data_dir, self.broker_configs.log_defaults())
+        self.log_service = LogService(self)   # retention, cleaning, flushes: started with the background
         self.producer_ids = ProducerIdManager(config.data_dir)
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
@@ -181,9 +183,11 @@ class Broker:
         return self._groups
 
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        """Background work that lives as long as the server: the group timers, offset expiry."""
+        """Background work that lives as long as the server: the log's (retention, cleaning,
+        flushes), the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
             self._background = tg
+            tg.start_soon(self.log_service.run)
             if self._groups is not None:   # started again after a stop (broker.testing)
                 tg.start_soon(self._groups.run)
             task_status.started()
@@ -191,6 +195,7 @@ class Broker:
             self.groups  # noqa: B018 - made now if no request has needed it yet
 
     def close(self) -> None:
+        self.log_service.close()
         self.storage.close()
         self.producer_ids.close()
         if self._lock_file is not None:
