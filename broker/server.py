@@ -1,7 +1,8 @@
 """The TCP server: accept connections, serve each one, drain and shut down cleanly on SIGTERM/SIGINT.
 
-The listening socket is asyncio's (each connection is an asyncio protocol, see
-broker/connection.py); anyio runs the rest: the task groups, the background work, signals.
+The listening sockets are asyncio's, one per listener (``listeners=PLAINTEXT://...,SASL_SSL://...``),
+TLS ones with the listener's ``ssl.SSLContext``; each connection is an asyncio protocol (see
+broker/connection.py). anyio runs the rest: the task groups, the background work, signals.
 """
 
 from __future__ import annotations
@@ -22,45 +23,64 @@ from broker.core import Broker, DataDirInUse
 log = logging.getLogger("kbroker")
 
 DRAIN_DEADLINE_S = 5.0   # on SIGTERM, in-flight requests get this long to be answered (a second signal: at once)
+TLS_HANDSHAKE_TIMEOUT_S = 10.0   # a client that starts a TLS handshake and stalls is closed after this
 
 
 class Server:
-    """The listening socket and the connections it accepted."""
+    """The listening sockets and the connections they accepted."""
 
     def __init__(self, broker: Broker):
         self.broker = broker
         self.connections = Connections(broker)
-        self.port: int | None = None
-        self._listener: asyncio.Server | None = None
+        self.port: int | None = None             # the first listener's
+        self.ports: dict[str, int] = {}          # every listener's, by name
+        self._listeners: list[asyncio.Server] = []
 
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
-        the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
+        the first listener's bound socket address, ``(host, port)`` for IPv4: with port 0 the
+        system picks the port (``ports`` has every listener's)."""
         config = self.broker.config
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(self.connections.new, config.host or None, config.port,
-                                                  reuse_address=True, backlog=1024)
-        self.port = self._listener.sockets[0].getsockname()[1]
-        if not config.port and not config.advertised_port:
-            config.advertised_port = self.port
         try:
+            for index, listener in enumerate(config.listeners()):
+                context = None
+                if listener.tls:
+                    from broker.security.tls import server_context
+                    context = server_context(self.broker.security, listener.name)
+                server = await loop.create_server(self.connections.factory(listener), listener.host or None,
+                                                  listener.port, reuse_address=True, backlog=1024, ssl=context,
+                                                  ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S if context else None)
+                self._listeners.append(server)
+                bound = server.sockets[0].getsockname()[1]
+                self.ports[listener.name] = bound
+                if not listener.port and not listener.advertised_port:
+                    listener.advertised_port = bound
+                    if index == 0:
+                        config.advertised_port = bound
+                if index == 0:
+                    self.port = bound
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
-                host, port = self.broker.advertised
-                log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
-                         config.host, self.port, host, port, config.data_dir or "memory")
-                task_status.started(self._listener.sockets[0].getsockname())
+                for listener in config.listeners():
+                    host, port = listener.advertised
+                    log.info("kbroker listening on %s://%s:%d (%s, advertised %s:%d)", listener.name, listener.host,
+                             self.ports[listener.name], listener.security_protocol, host, port)
+                log.info("data in %s", config.data_dir or "memory")
+                task_status.started(self._listeners[0].sockets[0].getsockname())
                 await anyio.sleep_forever()
         finally:
-            self._listener.close()
+            for server in self._listeners:
+                server.close()
             self.connections.abort()
 
     async def drain(self, deadline_s: float = DRAIN_DEADLINE_S) -> None:
         """Stop accepting; let every connection answer the requests it has received and close.
         Connections still open after ``deadline_s`` are cut."""
-        if self._listener is None:
+        if not self._listeners:
             return
-        self._listener.close()
+        for server in self._listeners:
+            server.close()
         with anyio.move_on_after(deadline_s):
             await self.connections.drain()
         if self.connections.live:
@@ -147,7 +167,7 @@ def run(config: BrokerConfig) -> int:
     except DataDirInUse as exc:
         log.error("%s", exc)
         return 1
-    except OSError as exc:
+    except (OSError, ValueError) as exc:    # a port in use, a TLS key that cannot be read, a bad setting
         log.error("cannot start: %s", exc)
         return 1
     return 0
