@@ -57,7 +57,7 @@ from kproto.api_keys import ApiKey
 from kproto.codec import decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
-from broker.errors import CloseConnection
+from broker.errors import AUTHORIZATION_FAILED, CloseConnection
 from broker.registry import SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
 
@@ -172,6 +172,12 @@ class RequestContext:
         authorizer = self.broker.authorizer
         return authorizer is None or authorizer.authorize(self.connection.principal, self.client_host,
                                                           operation, resource_type, name)
+
+    def require(self, operation: int, resource_type: int, name: str) -> None:
+        """Refuse the whole request (KafkaError: TOPIC_/GROUP_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        in the API's error shape) unless the client may do ``operation`` on the resource."""
+        if not self.authorize(operation, resource_type, name):
+            raise KafkaError(AUTHORIZATION_FAILED[resource_type])
 
     def authorized(self, operation: int, resource_type: int, names) -> set:
         """Those of ``names`` the client may do ``operation`` on."""
