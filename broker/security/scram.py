@@ -104,7 +104,7 @@ class ScramExchange(Exchange):
         if credential is None:
             raise self._fail("unknown user")
         self.credential = credential
-        self.nonce = client_nonce + base64.b64encode(os.urandom(18)).decode()
+        self.nonce = client_nonce + os.urandom(16).hex()   # letters and digits, as Kafka's: some clients mis-parse others
         self.client_first_bare = bare
         self.gs2_header = text[:len(text) - len(bare)]
         self.server_first = f"r={self.nonce},s={base64.b64encode(credential.salt).decode()},i={credential.iterations}"
