@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broker.security.listeners import Listener, resolve as resolve_listeners
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 if TYPE_CHECKING:
@@ -38,6 +39,23 @@ class BrokerConfig:
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
+    # listeners: host and port above are the first listener's address, these its name and protocol
+    listener_name: str = "PLAINTEXT"
+    listener_protocol: str = "PLAINTEXT"
+    more_listeners: list[Listener] = field(default_factory=list)   # the others, in the order given
+    # listeners, advertised.listeners, listener.security.protocol.map, controller.listener.names as given
+    listener_properties: dict[str, str] = field(default_factory=dict)
+    # ssl.*, sasl.*, listener.name.*, the authorizer's keys, as given: broker.security.settings reads them
+    security_properties: dict[str, str] = field(default_factory=dict)
+    tls_cert_file: Path | None = None       # --tls-cert / --tls-key: the PEM key pair of every TLS listener
+    tls_key_file: Path | None = None
+    sasl_users_file: Path | None = None     # --sasl-users: PLAIN and SCRAM users, one ``name:password`` a line
+
+    def listeners(self) -> list[Listener]:
+        """Every listener, the first at host:port."""
+        first = Listener(self.listener_name, self.listener_protocol, self.host, self.port,
+                         self.advertised_host, self.advertised_port)
+        return [first, *self.more_listeners]
 
     @property
     def log_defaults(self) -> LogConfig:
@@ -71,19 +89,6 @@ def _bool(value: str) -> bool:
     return text == "true"
 
 
-def _listener(value: str) -> tuple[str, int]:
-    """The first PLAINTEXT listener of a list like ``PLAINTEXT://127.0.0.1:9092,CONTROLLER://:9093``."""
-    listeners = [item.strip() for item in value.split(",") if item.strip()]
-    for item in listeners:
-        name, _, address = item.partition("://")
-        if name.upper() in ("PLAINTEXT", "") or len(listeners) == 1:
-            host, _, port = address.rpartition(":")
-            if len(listeners) > 1:
-                log.warning("only the listener %s is served; others ignored: %s", item, value)
-            return host.strip("[]"), int(port)
-    raise ValueError(f"no PLAINTEXT listener in {value!r}")
-
-
 # Kafka property name -> (BrokerConfig attribute, converter)
 PROPERTIES = {
     "log.dirs": ("data_dir", lambda v: Path(v.split(",")[0].strip())),
@@ -100,13 +105,46 @@ PROPERTIES = {
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
 IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
-    "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
+    "inter.broker.listener.name", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
     "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
 }
+
+
+LISTENER_KEYS = ("listeners", "advertised.listeners", "listener.security.protocol.map", "controller.listener.names")
+
+# Security keys (broker.security.settings reads them): these, and every key under these prefixes.
+SECURITY_KEYS = {
+    "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "connections.max.reauth.ms",
+    "connection.failed.authentication.delay.ms", "principal.builder.class", "security.inter.broker.protocol",
+}
+SECURITY_PREFIXES = ("ssl.", "sasl.", "listener.name.")
+
+
+def is_security_key(key: str) -> bool:
+    return key in SECURITY_KEYS or key.startswith(SECURITY_PREFIXES)
+
+
+def apply_listeners(config: BrokerConfig) -> None:
+    """Set the listeners from the listener keys given so far (the first one at host:port)."""
+    props = config.listener_properties
+    if "listeners" in props:
+        listeners = resolve_listeners(props["listeners"], props.get("advertised.listeners"),
+                                      props.get("listener.security.protocol.map"),
+                                      props.get("controller.listener.names"))
+    else:   # the default listener, perhaps advertised elsewhere
+        first = config.listeners()[0]
+        spec = f"{first.name}://{first.host}:{first.port}"
+        protocol_map = props.get("listener.security.protocol.map") or f"{first.name}:{first.security_protocol}"
+        listeners = resolve_listeners(spec, props.get("advertised.listeners"), protocol_map, None)
+    first, *more = listeners
+    config.listener_name, config.listener_protocol = first.name, first.security_protocol
+    config.host, config.port = first.host, first.port
+    config.advertised_host, config.advertised_port = first.advertised_host, first.advertised_port
+    config.more_listeners = more
 
 
 # The group wing's settings are imported when first needed (a group key that is none of the
@@ -151,12 +189,14 @@ def parse_properties(text: str) -> dict[str, str]:
 
 def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfig:
     """Set what a server.properties says; unknown keys are warned about, never fatal."""
+    listeners_given = False
     for key, value in props.items():
         try:
-            if key == "listeners":
-                config.host, config.port = _listener(value)
-            elif key == "advertised.listeners":
-                config.advertised_host, config.advertised_port = _listener(value)
+            if key in LISTENER_KEYS:
+                config.listener_properties[key] = value.strip()
+                listeners_given = True
+            elif is_security_key(key):
+                config.security_properties[key] = value.strip()
             elif key in BROKER_PROPERTIES:
                 LogConfig.from_broker_properties({key: value})   # refuse a bad value now
                 config.log_properties[key] = value.strip()
@@ -173,6 +213,11 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
                 log.warning("unknown setting %s=%s ignored", key, value)
         except (ValueError, InvalidConfigError) as exc:
             raise ValueError(f"bad value for {key}: {exc}") from None
+    if listeners_given:
+        try:
+            apply_listeners(config)
+        except ValueError as exc:
+            raise ValueError(f"bad listeners: {exc}") from None
     return config
 
 

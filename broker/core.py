@@ -19,6 +19,9 @@ from broker.faults import Faults, RequestLog, Taps
 from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
+from broker.security.authorizer import Authorizer
+from broker.security.credentials import ScramCredentials
+from broker.security.settings import SecuritySettings
 from storage import Storage, TopicInfo
 
 if TYPE_CHECKING:
@@ -54,6 +57,15 @@ class Broker:
         self.storage = Storage.open(config.data_dir, self.broker_configs.log_defaults())
         self.log_service = LogService(self)   # retention, cleaning, flushes: started with the background
         self.producer_ids = ProducerIdManager(config.data_dir)
+        # security: the settings, SCRAM credentials, and the authorizer (None: off, everything allowed)
+        self.security = SecuritySettings(config)
+        self.scram = ScramCredentials(config.data_dir, self.security.file_users)
+        self.authorizer: Authorizer | None = None
+        if self.security.authorizer_enabled:
+            self.authorizer = Authorizer(config.data_dir, self.security.super_users,
+                                         self.security.allow_everyone_if_no_acl_found)
+        self.oauth_validators: dict = {}       # OAUTHBEARER token validators by listener name, made on first use
+        self._principal_mappers: dict = {}
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
         self._topic_listeners: list[TopicListener] = []
@@ -101,6 +113,15 @@ class Broker:
     @property
     def advertised(self) -> tuple[str, int]:
         return self.config.advertised
+
+    def principal_mapper(self, listener_name: str):
+        """The listener's ``ssl.principal.mapping.rules``."""
+        mapper = self._principal_mappers.get(listener_name)
+        if mapper is None:
+            from broker.security.principal import PrincipalMapper
+            mapper = self._principal_mappers[listener_name] = PrincipalMapper(
+                self.security.value(listener_name, "ssl.principal.mapping.rules"))
+        return mapper
 
     def api_versions(self) -> list[dict]:
         """The ApiVersions answer: exactly the registry."""

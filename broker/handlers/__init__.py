@@ -1,6 +1,7 @@
 """One module per API; importing this package registers every handler."""
 
 from broker.handlers import (  # noqa: F401
+    acls,
     alter_configs,
     alter_partition_reassignments,
     alter_replica_log_dirs,
@@ -34,6 +35,9 @@ from broker.handlers import (  # noqa: F401
     offset_fetch,
     offset_for_leader_epoch,
     produce,
+    sasl_authenticate,
+    sasl_handshake,
+    scram_credentials,
     share_acknowledge,
     share_fetch,
     share_group_describe,

@@ -19,6 +19,7 @@ from kproto.constants import IsolationLevel
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -49,7 +50,10 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
                      "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
                      "records": b""}
             partitions.append(entry)
-            if info is None:
+            if (info is not None or not by_id) and not ctx.authorize(
+                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"]):
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            elif info is None:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             elif not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

@@ -8,6 +8,7 @@ they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a clear, non-retria
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import INIT_PRODUCER_ID
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -20,5 +21,8 @@ def init_producer_id(ctx, req: dict) -> dict:
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUEST)
     if req["transactional_id"] is not None:
         return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    if not (ctx.authorize(Op.IDEMPOTENT_WRITE, Resource.CLUSTER, CLUSTER_NAME)
+            or ctx.authorize_any(Op.WRITE, Resource.TOPIC)):
+        return _errors(req, ctx.api_version, ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     return {"throttle_time_ms": 0, "error_code": 0,
             "producer_id": ctx.broker.producer_ids.next_id(), "producer_epoch": 0}

@@ -5,7 +5,10 @@ bytes. Storage checks the CRC, rewrites the base offset and appends; no record i
 decoded, except on a compacted topic, where a record without a key is refused
 (INVALID_RECORD with its record_errors, as Kafka does). acks=0 gets no response; if
 such a request fails, the connection is closed so the client notices, as Kafka does.
-Unknown topics are auto-created when allowed.
+Unknown topics are auto-created when allowed. With the authorizer on: WRITE on each
+topic (else TOPIC_AUTHORIZATION_FAILED for its partitions), CREATE on the cluster or the
+topic to auto-create it, and WRITE on the transactional id when the batches are
+transactional (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 """
 
 from broker.clock import now_ms
@@ -16,6 +19,7 @@ from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
 from storage import validate_topic_name
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 # Kafka's messages for its rule of Produce v3+, exactly one whole magic-2 batch per partition,
 # which storage checks (append(..., one_batch=True)); each error's code is INVALID_RECORD.
@@ -40,6 +44,12 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
         "throttle_time_ms": 0}
 
 
+def _transactional(req: dict) -> bool:
+    """Whether any batch is transactional (attributes bit 4; the attributes end at byte 23)."""
+    return any(len(p["records"] or b"") > 22 and p["records"][22] & 0x10
+               for t in req["topic_data"] for p in t["partition_data"])
+
+
 @handles(PRODUCE, "0-11", error_response=_errors)
 def produce(ctx, req: dict) -> dict | None:
     if ctx.api_version < 3:
@@ -49,6 +59,11 @@ def produce(ctx, req: dict) -> dict | None:
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
     broker = ctx.broker
     storage = broker.storage
+    authorizer = broker.authorizer
+    if authorizer is not None and _transactional(req) and not (
+            req["transactional_id"] is not None
+            and ctx.authorize(Op.WRITE, Resource.TRANSACTIONAL_ID, req["transactional_id"])):
+        return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     now = now_ms()
     failed = False
     responses = []
@@ -56,10 +71,14 @@ def produce(ctx, req: dict) -> dict | None:
         name = topic["name"]
         info = storage.topic(name)
         topic_error = 0
-        if info is None:
+        if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
+            topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        elif info is None:
             try:
                 validate_topic_name(name)
-                info = broker.auto_create(name)
+                if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
+                        or ctx.authorize(Op.CREATE, Resource.TOPIC, name):
+                    info = broker.auto_create(name)
             except StorageError as exc:
                 topic_error = storage_error_code(exc)
             if info is None and not topic_error:

@@ -3,6 +3,9 @@
 One import line per declaration; ``ALL``, ``BY_KEY`` and ``__all__`` are made from them.
 """
 
+from kproto.messages.acls import CREATE_ACLS
+from kproto.messages.acls import DELETE_ACLS
+from kproto.messages.acls import DESCRIBE_ACLS
 from kproto.messages.alter_configs import ALTER_CONFIGS
 from kproto.messages.alter_partition_reassignments import ALTER_PARTITION_REASSIGNMENTS
 from kproto.messages.alter_replica_log_dirs import ALTER_REPLICA_LOG_DIRS
@@ -36,6 +39,10 @@ from kproto.messages.offset_delete import OFFSET_DELETE
 from kproto.messages.offset_fetch import OFFSET_FETCH
 from kproto.messages.offset_for_leader_epoch import OFFSET_FOR_LEADER_EPOCH
 from kproto.messages.produce import PRODUCE
+from kproto.messages.sasl_authenticate import SASL_AUTHENTICATE
+from kproto.messages.sasl_handshake import SASL_HANDSHAKE
+from kproto.messages.scram_credentials import ALTER_USER_SCRAM_CREDENTIALS
+from kproto.messages.scram_credentials import DESCRIBE_USER_SCRAM_CREDENTIALS
 from kproto.messages.share_acknowledge import SHARE_ACKNOWLEDGE
 from kproto.messages.share_fetch import SHARE_FETCH
 from kproto.messages.share_group_describe import SHARE_GROUP_DESCRIBE
