@@ -63,3 +63,11 @@ class OutOfOrderSequenceError(StorageError):
 
 class InvalidProducerEpochError(StorageError):
     """An idempotent producer wrote with an epoch older than the current one."""
+
+
+class InvalidTxnStateError(StorageError):
+    """A producer with an open transaction wrote a non-transactional batch."""
+
+
+class TransactionCoordinatorFencedError(StorageError):
+    """A transaction marker came from an older coordinator epoch than one already written."""

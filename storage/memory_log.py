@@ -7,8 +7,10 @@ from bisect import bisect_left, bisect_right
 
 from .config import LogConfig
 from .log import PartitionLog
+from .producer_state import CompletedTxn
 from .records import ATTR_TIMESTAMP_TYPE, decode_records, read_header
 from .results import ReadResult
+from .txn_index import AbortedTxn, TransactionIndex
 
 
 class MemoryPartitionLog(PartitionLog):
@@ -20,6 +22,7 @@ class MemoryPartitionLog(PartitionLog):
         self._max_timestamps_so_far = array("q")
         self._max_timestamp = -1
         self._max_timestamp_batch = -1
+        self.txn_index = TransactionIndex(None)
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
         parts = iter(iov)
@@ -35,20 +38,30 @@ class MemoryPartitionLog(PartitionLog):
             self._max_timestamps_so_far.append(self._max_timestamp)
             offset = last_offset + 1
 
-    def read(self, offset: int, max_bytes: int) -> ReadResult:
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:
             return empty
         first = bisect_right(self._base_offsets, offset) - 1
+        last = len(self.batches) if max_offset is None else bisect_left(self._base_offsets, max_offset)
+        if first >= last:
+            return self._result([], 0, offset)
         batches = self.batches
         chunks = [batches[first]]
         size = len(chunks[0])
-        for batch in batches[first + 1:]:
-            if size + len(batch) > max_bytes:
-                break
-            chunks.append(batch)
-            size += len(batch)
-        return self._result(chunks, size)
+        end = first + 1
+        while end < last and size + len(batches[end]) <= max_bytes:
+            chunks.append(batches[end])
+            size += len(batches[end])
+            end += 1
+        next_offset = self._base_offsets[end] if end < len(batches) else self.log_end_offset
+        return self._result(chunks, size, next_offset)
+
+    def _index_aborted(self, completed: CompletedTxn) -> None:
+        self.txn_index.append(AbortedTxn(*completed[:4]))
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        return self.txn_index.collect(fetch_offset, upper_bound_offset)[0]
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
         index = bisect_left(self._max_timestamps_so_far, timestamp_ms)

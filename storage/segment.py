@@ -1,4 +1,4 @@
-"""One log segment: `<base offset>.log` with its .index and .timeindex.
+"""One log segment: `<base offset>.log` with its .index, .timeindex and .txnindex.
 
 The log file holds RecordBatches exactly as on the wire. It is written through an O_APPEND
 descriptor and read through a separate read-only file object (the one FileSlices carry),
@@ -26,6 +26,7 @@ from .records import (
     BatchHeader,
     decode_records,
 )
+from .txn_index import TXN_INDEX_SUFFIX, TransactionIndex
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
@@ -51,6 +52,7 @@ class LogSegment:
         self.log_path = os.path.join(directory, segment_file_name(base_offset, LOG_SUFFIX))
         self.offset_index = OffsetIndex(os.path.join(directory, segment_file_name(base_offset, INDEX_SUFFIX)), base_offset)
         self.time_index = TimeIndex(os.path.join(directory, segment_file_name(base_offset, TIME_INDEX_SUFFIX)), base_offset)
+        self.txn_index = TransactionIndex(os.path.join(directory, segment_file_name(base_offset, TXN_INDEX_SUFFIX)))
         self.size = 0
         self.next_offset = base_offset
         self.max_timestamp = -1
@@ -72,6 +74,7 @@ class LogSegment:
         os.close(fd)
         segment.offset_index.reset(array("i"), array("i"))
         segment.time_index.reset(array("q"), array("i"))
+        segment.txn_index.create()
         segment.open_for_append()
         return segment
 
@@ -97,6 +100,7 @@ class LogSegment:
             os.fsync(self._write_fd)
         self.offset_index.flush(fsync)
         self.time_index.flush(fsync)
+        self.txn_index.flush(fsync)
         self._dirty = False
 
     def seal(self) -> None:
@@ -112,6 +116,7 @@ class LogSegment:
             self._write_fd = -1
         self.offset_index.close()
         self.time_index.close()
+        self.txn_index.close()
 
     def close(self, flush: bool = True) -> None:
         if flush:
@@ -125,6 +130,7 @@ class LogSegment:
         self.close(flush=False)
         self.offset_index.delete()
         self.time_index.delete()
+        self.txn_index.delete()
         try:
             os.unlink(self.log_path)
         except FileNotFoundError:
