@@ -98,8 +98,10 @@ class StructShape:
     flexible: bool
 
 
-def _parse_default(text: str | int, type_name: str) -> Any:
-    if isinstance(text, int) and not isinstance(text, bool):
+def _parse_default(text: str | int | bool, type_name: str) -> Any:
+    if isinstance(text, bool):
+        return text  # AddPartitionsToTxn's VerifyOnly gives a JSON false
+    if isinstance(text, int):
         return text  # a few specs give a number, not a string
     if text == "null":
         return None
@@ -456,6 +458,8 @@ def test_every_field_mutation_is_detected(message: Message):
         spec = load_spec(schema.name)
         for path, f, first in _field_paths(schema.fields):
             for kind, changes in _mutations(f, first).items():
+                if kind == "versions" and first > schema.versions.high:
+                    continue   # a field of later versions than we declare (EndTxn v5's): never on the wire
                 if not compare_schema(_copy(schema, fields=_alter(schema.fields, path, **changes)), spec):
                     missed.append(f"{schema.name} {'.'.join(path)}: {kind}")
     assert not missed, "the comparison missed:\n" + "\n".join(missed)
