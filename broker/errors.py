@@ -19,6 +19,8 @@ STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.InvalidConfigError: ErrorCode.INVALID_CONFIG,
     se.OutOfOrderSequenceError: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     se.InvalidProducerEpochError: ErrorCode.INVALID_PRODUCER_EPOCH,
+    se.InvalidTxnStateError: ErrorCode.INVALID_TXN_STATE,
+    se.TransactionCoordinatorFencedError: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
 }
 
 

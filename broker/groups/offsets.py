@@ -8,6 +8,11 @@ coordinator) go to the same partition. At start the topic is replayed once for b
 a tombstone (null value) deletes; the last GroupMetadata record of each group is kept
 for the coordinator (``take_loaded_groups``). Nothing is acknowledged before it is in
 the log.
+
+Offsets committed inside a transaction (``commit_transactional``) are appended as a
+transactional batch of the producer and stay pending (txn_offsets.py) until the transaction's
+marker reaches the partition (``complete_transaction``); the replay at start does the same
+with the transactional batches and markers it finds.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from kproto.coordinator_records import (
     encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
 from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage.control import marker_of
+from storage.errors import CorruptRecordError
 
 from .snapshot import GroupSnapshot, MemberSnapshot
+from .txn_offsets import PendingOffsets
 
 log = logging.getLogger("kbroker.offsets")
 
@@ -99,6 +107,7 @@ class OffsetStore:
         # The value of the last GroupMetadata record of each group found at start
         # (tombstones delete), decoded only when taken: a group has many records.
         self._loaded_groups: dict[str, bytes] = {}
+        self._pending = PendingOffsets()
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -135,6 +144,39 @@ class OffsetStore:
             Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
             for (topic, partition), c in offsets.items()], now_ms)
         self._offsets.setdefault(group_id, {}).update(offsets)
+        if self._pending:
+            self._pending.supersede(group_id, offsets)
+
+    # -- transactional offsets -------------------------------------------------------
+
+    def commit_transactional(self, group_id: str, producer_id: int, producer_epoch: int,
+                             offsets: dict[tuple[str, int], CommittedOffset], now_ms: int) -> None:
+        """Append a transaction's offsets, a transactional batch of its producer (StorageError
+        as the log refuses it); they stay pending until the transaction ends."""
+        if not offsets:
+            return
+        partition = partition_for(group_id, self.ensure_topic())
+        batch = build_batch([
+            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, index), value=encode_value(c))
+            for (topic, index), c in offsets.items()],
+            producer_id=producer_id, producer_epoch=producer_epoch, is_transactional=True)
+        result = self._storage.partition(OFFSETS_TOPIC, partition).append(batch, now_ms, from_coordinator=True)
+        self._pending.add(producer_id, group_id, offsets, result.base_offset)
+
+    def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
+        """The producer's transaction ended in this partition: its offsets there become the
+        committed ones (commit) or are dropped (abort)."""
+        info = self._storage.topic(OFFSETS_TOPIC)
+        if info is None or not self._pending:
+            return
+        count = info.num_partitions
+        for group_id, offsets in self._pending.complete(
+                producer_id, lambda group_id: partition_for(group_id, count) == partition, committed):
+            self._offsets.setdefault(group_id, {}).update(offsets)
+
+    def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
+        """Does an open transaction hold an offset of this partition for the group?"""
+        return bool(self._pending) and self._pending.has_pending(group_id, (topic, partition))
 
     def delete(self, group_id: str, keys: list[tuple[str, int]], now_ms: int) -> None:
         """Tombstones for some of a group's offsets."""
@@ -158,7 +200,7 @@ class OffsetStore:
         if not changes:
             return
         by_partition: dict[int, list[Record]] = {}
-        partitions = self._ensure_topic()
+        partitions = self.ensure_topic()
         for group_id, snapshot in changes:
             value = None if snapshot is None else encode_group_metadata_value(group_metadata_value(snapshot))
             by_partition.setdefault(partition_for(group_id, partitions), []).append(
@@ -196,10 +238,11 @@ class OffsetStore:
         return removed
 
     def _append(self, group_id: str, records: list[Record], now_ms: int) -> None:
-        partition = partition_for(group_id, self._ensure_topic())
+        partition = partition_for(group_id, self.ensure_topic())
         self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
 
-    def _ensure_topic(self) -> int:
+    def ensure_topic(self) -> int:
+        """The partition count of __consumer_offsets, made with it when it does not exist yet."""
         info = self._storage.topic(OFFSETS_TOPIC)
         if info is None:
             info = self._storage.create_topic(OFFSETS_TOPIC, self._num_partitions, OFFSETS_TOPIC_CONFIGS,
@@ -221,10 +264,18 @@ class OffsetStore:
                 if not data:
                     break
                 for batch in iter_batches(data):
-                    for record in decode_records(batch):
-                        if record.offset >= offset:
-                            count += self._replay(record)
-                    offset = max(offset, read_header(batch).last_offset + 1)
+                    header = read_header(batch)
+                    if header.last_offset < offset:
+                        continue
+                    if header.is_control:
+                        self._replay_marker(batch, header.producer_id, partition)
+                    elif header.is_transactional:
+                        self._replay_transactional(batch, header.producer_id, header.base_offset)
+                    else:
+                        for record in decode_records(batch):
+                            if record.offset >= offset:
+                                count += self._replay(record)
+                    offset = max(offset, header.last_offset + 1)
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 
@@ -252,7 +303,41 @@ class OffsetStore:
         group[(key["topic"], key["partition"])] = CommittedOffset(
             value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
             value["expire_timestamp"])
+        if self._pending:
+            self._pending.supersede(key["group"], [(key["topic"], key["partition"])], record.offset)
         return 1
+
+    def _replay_transactional(self, batch, producer_id: int, base_offset: int) -> None:
+        """A transaction's offsets: pending until its marker (Kafka's loadGroupsAndOffsets)."""
+        for record in decode_records(batch):
+            try:
+                if record.key is None or key_version(record.key) not in (0, 1):
+                    continue
+                _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
+                where = (key["topic"], key["partition"])
+                if record.value is None:
+                    self._pending.remove(producer_id, key["group"], where)
+                    continue
+                _, value = decode_versioned(record.value, OFFSET_COMMIT_VALUE)
+            except DecodeError as exc:
+                log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
+                continue
+            self._pending.add(producer_id, key["group"], {where: CommittedOffset(
+                value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
+                value["expire_timestamp"])}, base_offset)
+
+    def _replay_marker(self, batch, producer_id: int, partition: int) -> None:
+        try:
+            marker = marker_of(batch)
+        except CorruptRecordError as exc:
+            log.warning("skipping an unreadable transaction marker of producer %d in %s: %s", producer_id,
+                        OFFSETS_TOPIC, exc)
+            return
+        if marker is not None:
+            count = self._storage.topic(OFFSETS_TOPIC).num_partitions
+            for group_id, offsets in self._pending.complete(
+                    producer_id, lambda group_id: partition_for(group_id, count) == partition, marker.committed):
+                self._offsets.setdefault(group_id, {}).update(offsets)
 
     def _replay_group(self, record: Record) -> None:
         """Kafka's replay(GroupMetadataKey, GroupMetadataValue): the last record wins."""

@@ -4,6 +4,11 @@ The hot path: each partition's records are one RecordBatch, kept as the client's
 bytes. Storage checks the CRC, rewrites the base offset and appends; no record is
 decoded. acks=0 gets no response; if such a request fails, the connection is closed
 so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
+
+A transactional batch (read from its header) goes only to a partition its transaction has
+added (KIP-890 part 1: the transaction coordinator verifies it, INVALID_TXN_STATE if not),
+and only with the request's transactional id: without one, the whole request gets
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers it.
 """
 
 from broker.connection import CloseConnection
@@ -12,8 +17,11 @@ from broker.errors import storage_error_code
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
-from storage import validate_topic_name
+from storage import read_header, validate_topic_name
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
+from storage.records import ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
+
+_ATTRIBUTES_LOW_BYTE = ATTRIBUTES_POS + 1   # the transactional bit is in the low byte of the int16
 
 # Kafka's messages for its rule of Produce v3+, exactly one whole magic-2 batch per partition,
 # which storage checks (append(..., one_batch=True)); each error's code is INVALID_RECORD.
@@ -22,6 +30,13 @@ ONE_BATCH_MESSAGES = {
     UnsupportedMessageFormatError: "Produce requests are only allowed to contain record batches with magic version 2",
     NotOneBatchError: "Produce requests must contain exactly one whole record batch per partition",
 }
+NOT_IN_TRANSACTION = "Partition was not added to the transaction"
+
+
+def _transactional(records) -> bool:
+    """The batch's transactional bit, from its header (no record is decoded)."""
+    return records is not None and len(records) >= HEADER_BYTES and bool(
+        records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL)
 
 
 def _partition_error(index: int, code: int, message: str | None = None) -> dict:
@@ -44,6 +59,10 @@ def produce(ctx, req: dict) -> dict | None:
     acks = req["acks"]
     if acks not in (-1, 0, 1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
+    transactional_id = req["transactional_id"]
+    if transactional_id is None and any(_transactional(p["records"]) for t in req["topic_data"]
+                                        for p in t["partition_data"]):
+        return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     broker = ctx.broker
     storage = broker.storage
     now = now_ms()
@@ -72,8 +91,18 @@ def produce(ctx, req: dict) -> dict | None:
                 partitions.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                 failed = True
                 continue
+            records = part["records"]
+            if transactional_id is not None and _transactional(records):
+                header = read_header(records)
+                code = broker.transactions.verify_produce(transactional_id, header.producer_id,
+                                                          header.producer_epoch, name, index)
+                if code:
+                    message = NOT_IN_TRANSACTION if code == ErrorCode.INVALID_TXN_STATE else None
+                    partitions.append(_partition_error(index, code, message))
+                    failed = True
+                    continue
             try:
-                result = storage.partition(name, index).append(part["records"] or b"", now, one_batch=True)
+                result = storage.partition(name, index).append(records or b"", now, one_batch=True)
             except StorageError as exc:
                 message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
                 partitions.append(_partition_error(index, storage_error_code(exc), message))
