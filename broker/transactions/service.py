@@ -110,7 +110,7 @@ class TransactionService:
         result = self._coordinator.init_producer_id(now_ms(), req["transactional_id"], req["transaction_timeout_ms"],
                                                     expected)
         code = result.error_code
-        if not self._settle() and code == E.NONE:
+        if not self._settle():   # its record (a new epoch, or the abort of a fence) was not written
             code = E.COORDINATOR_NOT_AVAILABLE
         if code:
             return {"throttle_time_ms": 0, "error_code": _fenced_for(version, 4, code), "producer_id": -1,
@@ -155,7 +155,7 @@ class TransactionService:
             codes = self._coordinator.verify_partitions(transactional_id, producer_id, producer_epoch, pairs)
         else:
             code = self._coordinator.add_partitions(now_ms(), transactional_id, producer_id, producer_epoch, pairs)
-            if not self._settle() and code == E.NONE:
+            if not self._settle():
                 code = E.COORDINATOR_NOT_AVAILABLE
             codes = dict.fromkeys(pairs, _fenced_for(version, 2, code))
         return [{"name": name, "results_by_partition": [
@@ -168,7 +168,7 @@ class TransactionService:
         partition = self._peers.offsets_partition(req["group_id"])
         code = self._coordinator.add_partitions(now_ms(), req["transactional_id"], req["producer_id"],
                                                 req["producer_epoch"], [(self._peers.offsets_topic, partition)])
-        if not self._settle() and code == E.NONE:
+        if not self._settle():
             code = E.COORDINATOR_NOT_AVAILABLE
         return {"throttle_time_ms": 0, "error_code": _fenced_for(ctx.api_version, 2, code)}
 
@@ -176,7 +176,7 @@ class TransactionService:
         """EndTxn 0-4: commit or abort; answered once the markers are written."""
         code = self._coordinator.end_txn(now_ms(), req["transactional_id"], req["producer_id"], req["producer_epoch"],
                                          req["committed"])
-        if not self._settle() and code == E.NONE:
+        if not self._settle():
             code = E.COORDINATOR_NOT_AVAILABLE
         return {"throttle_time_ms": 0, "error_code": _fenced_for(ctx.api_version, 2, code)}
 
