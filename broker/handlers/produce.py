@@ -19,7 +19,7 @@ from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
 from storage import read_header, validate_topic_name
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
-from storage.records import ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
+from storage.records import ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
 
 _ATTRIBUTES_LOW_BYTE = ATTRIBUTES_POS + 1   # the transactional bit is in the low byte of the int16
 
@@ -37,6 +37,12 @@ def _transactional(records) -> bool:
     """The batch's transactional bit, from its header (no record is decoded)."""
     return records is not None and len(records) >= HEADER_BYTES and bool(
         records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL)
+
+
+def _transactional_data(records) -> bool:
+    """A transactional batch of records, not a control batch (which storage refuses from clients)."""
+    return records is not None and len(records) >= HEADER_BYTES and (
+        records[_ATTRIBUTES_LOW_BYTE] & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) == ATTR_TRANSACTIONAL
 
 
 def _partition_error(index: int, code: int, message: str | None = None) -> dict:
@@ -92,7 +98,7 @@ def produce(ctx, req: dict) -> dict | None:
                 failed = True
                 continue
             records = part["records"]
-            if transactional_id is not None and _transactional(records):
+            if transactional_id is not None and _transactional_data(records):
                 header = read_header(records)
                 code = broker.transactions.verify_produce(transactional_id, header.producer_id,
                                                           header.producer_epoch, name, index)

@@ -146,7 +146,8 @@ class SpecResolver:
         present, absent = [], {}
         for f in fields:
             name = snake_case(f["name"])
-            if version in _versions(f["versions"]):
+            # a tagged field may give only its taggedVersions (TransactionLogValue's): they are its versions
+            if version in _versions(f.get("versions", f.get("taggedVersions"))):
                 present.append(self.field(f, version, flexible))
             else:
                 absent[name] = _parse_default(f["default"], f["type"]) if "default" in f else NO_DEFAULT
