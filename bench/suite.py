@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bench import footprint, groups, loadgen
+from bench import transactions as txn
 from bench import workloads as w
 
 
@@ -50,4 +51,14 @@ SUITE: dict[str, Test] = {
                         lambda b: loadgen.produce_ceiling(b.start(), 1024, 50_000)),
     "fetch_ceiling": Test("fetch ceiling: one consumer reading a 1 GB partition", ["GB/s", "broker cores"],
                           lambda b: loadgen.fetch_ceiling(b.start())),
+    "txn_produce": Test("produce 200k x 100 B in transactions of 1,000 vs idempotent, acks=all",
+                        ["txn msgs/s", "idempotent msgs/s", "txn / idempotent", "broker cores"],
+                        lambda b: txn.txn_vs_idempotent(b.start())),
+    "txn_commit": Test("commit round trip: EndTxn of a transaction of 10 partitions (raw frames)",
+                       ["EndTxn p50 ms", "EndTxn p99 ms", "broker µs/transaction"],
+                       lambda b: txn.commit_round_trip(b.start())),
+    "read_committed": Test("consume 200k x 100 B, 10% in aborted transactions: read_committed vs read_uncommitted",
+                           ["read_committed log msgs/s", "read_uncommitted log msgs/s", "committed / uncommitted",
+                            "broker cores"],
+                           lambda b: txn.read_committed_consume(b.start())),
 }

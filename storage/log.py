@@ -65,6 +65,7 @@ class PartitionLog:
 
         idempotent = control = False
         pending: dict[int, tuple[int, int]] = {}
+        check = self.producer_state.check
         for _, _, header in batches:
             if header[ATTRIBUTES] & ATTR_CONTROL:
                 if not from_coordinator:
@@ -72,7 +73,7 @@ class PartitionLog:
                 control = True
             if header[PRODUCER_ID] >= 0:
                 idempotent = True
-                duplicate = self.producer_state.check(header, pending, check_sequence=not from_coordinator)
+                duplicate = check(header, pending, not from_coordinator)
                 if duplicate is not None:
                     timestamp = duplicate[4] if log_append_time else -1
                     return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)

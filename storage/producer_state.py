@@ -100,7 +100,7 @@ class ProducerStateManager:
             return first_offset
         return None
 
-    def check(self, header: tuple, pending: dict[int, tuple[int, int]], *,
+    def check(self, header: tuple, pending: dict[int, tuple[int, int]],
               check_sequence: bool = True) -> tuple[int, int, int, int, int] | None:
         """Validate one batch of a producer (its HEADER tuple or BatchHeader; producer_id >= 0);
         return the retained batch it duplicates, or None.
@@ -148,8 +148,8 @@ class ProducerStateManager:
                 raise OutOfOrderSequenceError(
                     f"producer {producer_id} sequence {first_sequence} after {current_last_sequence}"
                 )
-        if (not is_control and not attributes & ATTR_TRANSACTIONAL and entry is not None
-                and entry.current_txn_first_offset >= 0):
+        if (entry is not None and entry.current_txn_first_offset >= 0
+                and not attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL)):
             raise InvalidTxnStateError(
                 f"producer {producer_id} wrote a non-transactional batch while its transaction from offset "
                 f"{entry.current_txn_first_offset} is open"

@@ -33,12 +33,6 @@ ONE_BATCH_MESSAGES = {
 NOT_IN_TRANSACTION = "Partition was not added to the transaction"
 
 
-def _transactional(records) -> bool:
-    """The batch's transactional bit, from its header (no record is decoded)."""
-    return records is not None and len(records) >= HEADER_BYTES and bool(
-        records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL)
-
-
 def _transactional_data(records) -> bool:
     """A transactional batch of records, not a control batch (which storage refuses from clients)."""
     return records is not None and len(records) >= HEADER_BYTES and (
@@ -66,9 +60,13 @@ def produce(ctx, req: dict) -> dict | None:
     if acks not in (-1, 0, 1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
     transactional_id = req["transactional_id"]
-    if transactional_id is None and any(_transactional(p["records"]) for t in req["topic_data"]
-                                        for p in t["partition_data"]):
-        return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    if transactional_id is None:   # then no batch may be transactional (one byte of each header)
+        for topic in req["topic_data"]:
+            for part in topic["partition_data"]:
+                records = part["records"]
+                if records is not None and len(records) >= HEADER_BYTES and (
+                        records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL):
+                    return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     broker = ctx.broker
     storage = broker.storage
     now = now_ms()
