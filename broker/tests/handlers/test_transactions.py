@@ -298,3 +298,27 @@ def test_a_transaction_open_across_a_restart_commits_after_it(own_broker, topic)
             "Ongoing", pid, [{"topic": topic, "partitions": [0]}])
         assert end_txn(client, topic, pid, epoch, True) == 0
         assert consumed(fetch(client, topic)) == [b"before the restart"]
+
+
+def test_idle_transactional_ids_are_forgotten(own_broker, topic):
+    with own_broker(transaction_properties={
+            "transactional.id.expiration.ms": "100",
+            "transaction.remove.expired.transaction.cleanup.interval.ms": "50"}) as served, served.client() as client:
+        create_topic(client, topic)
+        idle = Txn(client, f"{topic}-idle")
+        busy = Txn(client, f"{topic}-busy")
+        busy.add(topic, 0)                                   # an open transaction is never forgotten
+        deadline = time.monotonic() + 10
+
+        def states():
+            answer = client.request(DESCRIBE_TRANSACTIONS, 0, {"transactional_ids": [idle.transactional_id,
+                                                                                  busy.transactional_id]})
+            return [(s["error_code"], s["transaction_state"]) for s in answer["transaction_states"]]
+
+        while states()[0][0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert states() == [(E.TRANSACTIONAL_ID_NOT_FOUND, ""), (0, "Ongoing")]
+        assert idle.end(True) == E.INVALID_PRODUCER_ID_MAPPING
+        again = init(client, idle.transactional_id)
+        assert (again["error_code"], again["producer_epoch"]) == (0, 0)   # a new id, from epoch 0
+        assert busy.end(True) == 0
