@@ -125,3 +125,20 @@ def test_a_transaction_open_across_a_broker_restart_commits(own_broker, topic_na
     open_then_commit(client, bootstrap, topic_name, f"{topic_name}-tx", values, own_broker.restart)
     assert [r.value for r in consume(client, bootstrap, topic_name, 1, 5, **isolation(client, True))] == values
     assert last_stable_offset(bootstrap, topic_name) == 6
+
+
+def test_a_transaction_open_when_the_broker_is_killed_survives_and_commits(own_broker, topic_name):
+    """SIGKILL, not a clean stop: the open transaction comes back from __transaction_state and the
+    partition's producer state (replayed from the log), and then commits."""
+    own_broker.start()
+    bootstrap = own_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, 1)
+    values = [b"killed-%d" % i for i in range(5)]
+
+    def crash_and_start():
+        own_broker.kill()
+        own_broker.start()
+        assert last_stable_offset(bootstrap, topic_name) == 0   # still open after the crash
+
+    open_then_commit("confluent", bootstrap, topic_name, f"{topic_name}-tx", values, crash_and_start)
+    assert [r.value for r in consume("confluent", bootstrap, topic_name, 1, 5, **isolation("confluent", True))] == values
