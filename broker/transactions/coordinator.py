@@ -34,7 +34,7 @@ than its timeout: the epoch is bumped and it is aborted, so its producer is fenc
 
 from __future__ import annotations
 
-import logging
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -58,8 +58,6 @@ from .state import (
 S = TransactionState
 E = ErrorCode
 COORDINATOR_EPOCH = 0   # one broker coordinates every transaction, always at epoch 0
-
-log = logging.getLogger("kbroker.transactions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,5 +368,4 @@ def _described(transactional_id: str, error: ErrorCode, *, state: str = "", time
 
 
 def _counter() -> Callable[[], int]:
-    next_id = iter(range(1 << 62)).__next__
-    return next_id
+    return itertools.count().__next__

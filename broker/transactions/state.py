@@ -88,7 +88,7 @@ def is_epoch_exhausted(producer_epoch: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class Transit:
     """What a transactional id's metadata becomes once its record is written (Kafka's
-    TxnTransitMetadata); ``state`` None is a tombstone (the id expires)."""
+    TxnTransitMetadata); one to Dead is written as a tombstone (the id expires)."""
     transactional_id: str
     producer_id: int
     previous_producer_id: int
