@@ -174,9 +174,10 @@ class OffsetStore:
                 producer_id, lambda group_id: partition_for(group_id, count) == partition, committed):
             self._offsets.setdefault(group_id, {}).update(offsets)
 
-    def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
-        """Does an open transaction hold an offset of this partition for the group?"""
-        return bool(self._pending) and self._pending.has_pending(group_id, (topic, partition))
+    def has_pending(self, group_id: str, topic: str | None = None, partition: int | None = None) -> bool:
+        """Does an open transaction hold an offset for the group (of this partition)?"""
+        key = None if topic is None else (topic, partition)
+        return bool(self._pending) and self._pending.has_pending(group_id, key)
 
     def delete(self, group_id: str, keys: list[tuple[str, int]], now_ms: int) -> None:
         """Tombstones for some of a group's offsets."""
@@ -193,6 +194,8 @@ class OffsetStore:
 
     def delete_group(self, group_id: str, now_ms: int) -> None:
         self.delete(group_id, list(self._offsets.get(group_id, {})), now_ms)
+        if self._pending:
+            self._pending.drop_group(group_id)
 
     def store_groups(self, changes: list[tuple[str, GroupSnapshot | None]], now_ms: int) -> None:
         """Append GroupMetadata records (a snapshot) and tombstones (None), in order; the

@@ -407,7 +407,7 @@ class GroupService:
 
         removed = self._offsets.expire(now, self._config.offsets_retention_minutes * 60_000, expires_from)
         for group_id in coordinator.group_ids():
-            if not self._offsets.group_offsets(group_id):
+            if not self._offsets.group_offsets(group_id) and not self._offsets.has_pending(group_id):
                 self._settle(coordinator.maybe_delete_group(now_ms(), group_id))
         if removed:
             log.info("expired %d committed offsets", removed)

@@ -80,5 +80,17 @@ class PendingOffsets:
             del self._by_producer[producer_id]
         return applied
 
-    def has_pending(self, group_id: str, key: Key) -> bool:
+    def drop_group(self, group_id: str) -> None:
+        """The group was deleted: whatever its open transactions commit for it is dropped, as
+        Kafka finds no group to complete them in."""
+        for producer_id in list(self._by_producer):
+            groups = self._by_producer[producer_id]
+            groups.pop(group_id, None)
+            if not groups:
+                del self._by_producer[producer_id]
+
+    def has_pending(self, group_id: str, key: Key | None = None) -> bool:
+        """Does an open transaction hold an offset of the group (of this partition)?"""
+        if key is None:
+            return any(groups.get(group_id) for groups in self._by_producer.values())
         return any(key in groups.get(group_id, ()) for groups in self._by_producer.values())
