@@ -12,6 +12,7 @@ from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManager
 
 if TYPE_CHECKING:
     from broker.groups.config import GroupConfig
+    from broker.transactions.config import TransactionConfig
 
 log = logging.getLogger("kbroker.config")
 
@@ -38,6 +39,9 @@ class BrokerConfig:
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
+    # the transaction coordinator's settings as Kafka's keys (transaction.max.timeout.ms,
+    # transactional.id.expiration.ms, ...): broker.transactions.config reads them (``transactions``)
+    transaction_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
     # listeners: host and port above are the first listener's address, these its name and protocol
     listener_name: str = "PLAINTEXT"
@@ -71,6 +75,11 @@ class BrokerConfig:
     def log_manager_config(self) -> LogManagerConfig:
         """Retention checks, the cleaner, flushes: the log's background work."""
         return LogManagerConfig.from_broker_properties(self.log_properties)
+
+    @property
+    def transactions(self) -> TransactionConfig:
+        """The transaction coordinator's settings: TransactionConfig's defaults and the keys set here."""
+        return _transaction_config(self.transaction_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -163,6 +172,18 @@ def _group_config(props: dict[str, str]) -> GroupConfig:
     return GroupConfig.from_broker_properties(props)
 
 
+def _transaction_keys():
+    from broker.transactions.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
+def _transaction_config(props: dict[str, str]) -> TransactionConfig:
+    from broker.transactions.config import TransactionConfig
+
+    return TransactionConfig.from_broker_properties(props)
+
+
 def parse_properties(text: str) -> dict[str, str]:
     """Java .properties: ``key=value``, ``key: value`` or ``key value``; ``#``/``!`` comments; ``\\`` continues a line."""
     result: dict[str, str] = {}
@@ -208,6 +229,9 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in _group_keys():
                 _group_config({key: value})   # refuse a bad value now
                 config.group_properties[key] = value.strip()
+            elif key in _transaction_keys():
+                _transaction_config({key: value})   # refuse a bad value now
+                config.transaction_properties[key] = value.strip()
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)

@@ -26,6 +26,7 @@ from storage import Storage, TopicInfo
 
 if TYPE_CHECKING:
     from broker.groups.service import GroupService
+    from broker.transactions.service import TransactionService
 
 log = logging.getLogger("kbroker")
 
@@ -72,6 +73,7 @@ class Broker:
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
+        self._transactions: TransactionService | None = None   # the transaction coordinator: likewise
         self._background = None       # the task group of background work, once started
         self.taps = Taps(self)        # fault injection and the request log, looked up per request
         self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
@@ -195,7 +197,7 @@ class Broker:
         if self._groups is None:
             from broker.groups.service import GroupService
 
-            self._groups = GroupService(self.config.groups, self.storage)
+            self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets)
             self._topic_listeners.append(self._groups)
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
@@ -203,17 +205,44 @@ class Broker:
                 self._background.start_soon(self._groups.run)
         return self._groups
 
+    @property
+    def transactions(self) -> TransactionService:
+        """The transaction coordinator, the door the transactional handlers call and the
+        check a transactional produce passes. Made on first use, or shortly after start-up
+        (it finishes the transactions a stop interrupted)."""
+        if self._transactions is None:
+            from broker.groups.offsets import OFFSETS_TOPIC
+            from broker.transactions.service import TransactionPeers, TransactionService
+
+            peers = TransactionPeers(
+                new_producer_id=self.producer_ids.next_id, offsets_topic=OFFSETS_TOPIC,
+                offsets_partition=lambda group_id: self.groups.offsets_partition(group_id),
+                offsets_completed=lambda pid, partition, committed: self.groups.complete_transaction(
+                    pid, partition, committed),
+                notify_append=self.notify_append)
+            self._transactions = TransactionService(self.config.transactions, self.storage, peers)
+            if self._background is not None:
+                self._background.start_soon(self._transactions.run)
+        return self._transactions
+
+    def _verify_txn_offsets(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                            group_id: str):
+        return self.transactions.verify_offsets(api_version, transactional_id, producer_id, producer_epoch, group_id)
+
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Background work that lives as long as the server: the log's (retention, cleaning,
-        flushes), the group timers, offset expiry."""
+        flushes), the group timers, offset expiry, the transaction sweeps."""
         async with anyio.create_task_group() as tg:
             self._background = tg
             tg.start_soon(self.log_service.run)
             if self._groups is not None:   # started again after a stop (broker.testing)
                 tg.start_soon(self._groups.run)
+            if self._transactions is not None:
+                tg.start_soon(self._transactions.run)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
+            self.transactions  # noqa: B018 - likewise
 
     def close(self) -> None:
         self.log_service.close()

@@ -28,6 +28,8 @@ STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.OutOfOrderSequenceError: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     se.InvalidProducerEpochError: ErrorCode.INVALID_PRODUCER_EPOCH,
     se.PolicyViolationError: ErrorCode.POLICY_VIOLATION,
+    se.InvalidTxnStateError: ErrorCode.INVALID_TXN_STATE,
+    se.TransactionCoordinatorFencedError: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
 }
 
 

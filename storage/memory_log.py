@@ -13,8 +13,10 @@ from bisect import bisect_left, bisect_right
 
 from .config import LogConfig
 from .log import PartitionLog
+from .producer_state import CompletedTxn
 from .records import ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
 from .results import ReadResult
+from .txn_index import AbortedTxn, TransactionIndex
 
 
 class MemorySegment:
@@ -70,6 +72,7 @@ class MemoryPartitionLog(PartitionLog):
         super().__init__(topic, partition, config)
         self.segments: list[MemorySegment] = [MemorySegment(0)]
         self._base_offsets = array("q", [0])
+        self.txn_index = TransactionIndex(None)   # the whole log's aborted transactions
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
         config = self.config
@@ -114,22 +117,30 @@ class MemoryPartitionLog(PartitionLog):
         self.segments[i : i + len(replaced)] = [cleaned]
         self._base_offsets = array("q", (s.base_offset for s in self.segments))
 
-    def read(self, offset: int, max_bytes: int) -> ReadResult:
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:
             return empty
+        if max_offset is not None and offset >= max_offset:
+            return self._result([], 0, offset)
         i = bisect_right(self._base_offsets, offset) - 1
         chunks, size = [], 0
         for segment in self.segments[i:]:
             first = max(0, bisect_right(segment.base_offsets, offset) - 1)
-            for batch in segment.batches[first:]:
-                if size and size + len(batch) > max_bytes:
-                    return self._result(chunks, size)
+            for batch, base in zip(segment.batches[first:], segment.base_offsets[first:]):
+                if (max_offset is not None and base >= max_offset) or (size and size + len(batch) > max_bytes):
+                    return self._result(chunks, size, base if chunks else offset)
                 if not size and read_header(batch).last_offset < offset:
                     continue  # a compacted segment: this batch ends before the offset asked for
                 chunks.append(batch)
                 size += len(batch)
-        return self._result(chunks, size)
+        return self._result(chunks, size, self.log_end_offset)
+
+    def _index_aborted(self, completed: CompletedTxn) -> None:
+        self.txn_index.append(AbortedTxn(*completed[:4]))
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        return self.txn_index.collect(fetch_offset, upper_bound_offset)[0]
 
     def segment_times(self) -> list[tuple[int, int, int]]:
         """(base offset, bytes, time of the last append in ms) of each segment, oldest first."""

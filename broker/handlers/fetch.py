@@ -6,6 +6,11 @@ by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the fi
 partition with data returns at least one whole batch even when it exceeds the limits;
 later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
 v0-3 get what was read down-converted to message sets (fetch_legacy.py).
+
+isolation_level 1 (read_committed) returns only batches below the last stable offset, and
+the aborted transactions overlapping what it returns (from the segments' .txnindex): the
+consumer drops their records. Markers and aborted records still go out as they are on disk:
+nothing is decoded, as in Kafka.
 """
 
 from uuid import UUID
@@ -72,16 +77,18 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) ->
     total, errors = 0, False
     for p in partitions:
         log, entry = p.log, p.entry
-        entry["high_watermark"] = log.high_watermark
-        entry["last_stable_offset"] = log.last_stable_offset
+        high_watermark = log.high_watermark
+        last_stable_offset = log.last_stable_offset
+        entry["high_watermark"] = high_watermark
+        entry["last_stable_offset"] = last_stable_offset
         entry["log_start_offset"] = log.log_start_offset
         entry["records"] = b""
-        end = log.last_stable_offset if read_committed else log.high_watermark
-        if p.offset == end and p.offset >= log.log_start_offset:
+        end = last_stable_offset if read_committed else high_watermark
+        if end <= p.offset <= high_watermark and p.offset >= log.log_start_offset:
             continue
         limit = min(p.max_bytes, max_bytes - total)
         try:
-            result = log.read(p.offset, max(limit, 1))
+            result = log.read(p.offset, max(limit, 1), end if read_committed else None)
         except StorageError as exc:   # below the log start or past the end: offsets unknown, as Kafka answers
             entry.update(error_code=storage_error_code(exc), high_watermark=-1, last_stable_offset=-1,
                          log_start_offset=-1)
@@ -91,6 +98,10 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) ->
             continue   # only the first partition with data may exceed the limits
         entry["records"] = result.chunks
         total += result.size
+        if read_committed:
+            entry["aborted_transactions"] = [
+                {"producer_id": aborted.producer_id, "first_offset": aborted.first_offset}
+                for aborted in log.aborted_transactions(p.offset, result.next_offset)]
     return total, errors
 
 
