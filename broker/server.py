@@ -144,8 +144,10 @@ async def _main(config: BrokerConfig, ready_file: str | None = None, control_pat
     settle_garbage_collector()
     server = Server(broker)
     try:
-        await server.listen()   # here, so that a port in use is a plain error, not one of a task group
+        # signals are caught from before the port opens: a client (or a test) that sees the port
+        # open may send SIGTERM at once, and it must drain, not kill
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            await server.listen()   # here, so that a port in use is a plain error, not one of a task group
             async with anyio.create_task_group() as tg:
                 await tg.start(server.serve)
                 if control_path:
