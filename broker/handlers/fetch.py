@@ -20,11 +20,10 @@ import anyio
 from broker.errors import storage_error_code
 from broker.handlers.fetch_legacy import down_convert_partitions
 from broker.registry import handles
-from kproto.constants import IsolationLevel
+from kproto.constants import AclOperation as Op, IsolationLevel, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
-from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
