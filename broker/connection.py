@@ -167,6 +167,7 @@ class Connection(asyncio.BufferedProtocol):
         self._writable_waiter: asyncio.Future | None = None
         self._turn_scheduled = False
         self._eof = self._draining = self._discarding = self._closed = False
+        self._started_ns = 0         # when the request being answered was decoded (for broker.stats)
 
     # -- the transport's calls -------------------------------------------------
 
@@ -443,6 +444,9 @@ class Connection(asyncio.BufferedProtocol):
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
+        stats = self.broker.stats    # per-API and per-topic counters while the HTTP port is on (broker/web/stats.py)
+        if stats is not None:
+            self._started_ns = stats.received(api_key, request)
         if not supported:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
             return self._respond(served, api_version, correlation_id, response)
@@ -488,6 +492,9 @@ class Connection(asyncio.BufferedProtocol):
         return make(request, api_version, int(code))
 
     def _respond(self, served: Served, api_version: int, correlation_id: int, response) -> Awaitable | None:
+        stats = self.broker.stats
+        if stats is not None:
+            stats.answered(served.message.api_key, response, self._started_ns)
         if type(response) is Encoded:
             return self._queue((frame_response(served.message, api_version, correlation_id, response),))
         if response is not None:

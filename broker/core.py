@@ -17,6 +17,7 @@ from broker.broker_configs import BrokerConfigs
 from broker.config import BrokerConfig
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
+from broker.telemetry import ClientTelemetry
 from storage import Storage, TopicInfo
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class Broker:
         self._topic_cache_version = -1
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
         self._background = None       # the task group of background work, once started
+        self.stats = None             # request and topic counters, while the HTTP port serves (broker/web/stats.py)
+        self.telemetry = ClientTelemetry(config.telemetry_push_interval_ms, config.telemetry_max_bytes)   # KIP-714
 
     # -- identity --------------------------------------------------------------
 

@@ -46,6 +46,10 @@ class Server:
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
+                if config.http_port is not None:   # the console, /metrics and admin endpoints (broker/web/)
+                    from broker.web import serve_http
+
+                    await tg.start(serve_http, self)
                 host, port = self.broker.advertised
                 log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
                          config.host, self.port, host, port, config.data_dir or "memory")

@@ -39,4 +39,5 @@ from broker.handlers import (  # noqa: F401
     share_group_heartbeat,
     share_group_offsets,
     sync_group,
+    telemetry,
 )
