@@ -85,7 +85,7 @@ def _http_listener(value: str) -> tuple[str, int]:
     number = int(port)
     if not 0 <= number <= 65535:
         raise ValueError(f"port {number} outside 0..65535")
-    return host.strip("[]") or "127.0.0.1", number
+    return host.strip("[]"), number     # no host: every interface, as in Kafka's listeners
 
 
 def _listener(value: str) -> tuple[str, int]:

@@ -352,3 +352,17 @@ broker_config("offsets.topic.num.partitions", INT, "Partitions of __consumer_off
               low=1, value_of=lambda config: str(config.groups.offsets_topic_num_partitions))
 broker_config("offsets.topic.replication.factor", SHORT, "Replication factor of __consumer_offsets (one "
               "broker: 1).", default="1", low=1)
+
+# -- the HTTP port (broker/web/) and client telemetry (KIP-714) --------------------------------------
+
+broker_config("http.listeners", STRING, "Where the web console, /metrics and the admin endpoints are served "
+              "(HTTP://host:port; none: off).",
+              value_of=lambda config: None if config.http_port is None else f"HTTP://{config.http_host}:{config.http_port}")
+broker_config("http.allow.remote", BOOLEAN, "Whether the HTTP port may listen beyond loopback (its endpoints "
+              "change the broker).", value_of=lambda config: _bool(config.http_allow_remote))
+broker_config("http.lag.sample.interval.ms", INT, "How often the console records each group's lag for its chart.",
+              low=1, value_of=lambda config: str(config.http_lag_sample_ms))
+broker_config("telemetry.push.interval.ms", INT, "How often clients push their metrics (KIP-714) while the HTTP "
+              "port is on.", low=1, value_of=lambda config: str(config.telemetry_push_interval_ms))
+broker_config("telemetry.max.bytes", INT, "The largest metrics push a client may send.", low=1,
+              value_of=lambda config: str(config.telemetry_max_bytes))

@@ -30,7 +30,8 @@ from storage.errors import StorageError
 
 LIMIT_DEFAULT, LIMIT_MAX = 50, 500
 READ_MAX_BYTES = 8 << 20          # read for one window, whatever its records weigh
-READ_STEP_BYTES = 1 << 20
+READ_FIRST_BYTES = 64 << 10       # the first read of a window (at least one whole batch comes back)
+READ_STEP_MAX_BYTES = 1 << 20     # later reads double up to this
 SHOWN_MAX_BYTES = 64 << 10        # of each key, value and header value
 ALL_PARTITIONS_MAX = 256          # "every partition" reads at most this many (the non-empty ones)
 
@@ -48,10 +49,11 @@ def read_window(log, low: int, high: int) -> tuple[list[tuple], int]:
     """Records of offsets ``low..high`` (inclusive) of a partition log, oldest first, each with its
     batch header; and the bytes read."""
     found = []
-    offset, read = low, 0
+    offset, read, step = low, 0, READ_FIRST_BYTES
     while offset <= high and read < READ_MAX_BYTES:
         try:
-            data = log.read(offset, min(READ_STEP_BYTES, READ_MAX_BYTES - read)).read_bytes()
+            data = log.read(offset, min(step, READ_MAX_BYTES - read)).read_bytes()
+            step = min(step * 2, READ_STEP_MAX_BYTES)
         except StorageError:
             break
         if not data:

@@ -121,7 +121,7 @@ function drawChart(canvas, series, options) {
   ctx.fillStyle = "#6b7385";
   if (!points.length) { ctx.fillText("No samples yet.", pad.left, height / 2); return; }
   const t0 = Math.min(...points.map(p => p.t)), t1 = Math.max(...points.map(p => p.t), t0 + 1000);
-  const vmax = Math.max(1, ...points.map(p => p.v)) * 1.1;
+  const vmax = niceMax(Math.max(...points.map(p => p.v)));
   const x = t => pad.left + (t - t0) / (t1 - t0) * (width - pad.left - pad.right);
   const y = v => height - pad.bottom - v / vmax * (height - pad.top - pad.bottom);
   ctx.strokeStyle = "#e2e5eb"; ctx.lineWidth = 1;
@@ -141,6 +141,14 @@ function drawChart(canvas, series, options) {
     s.points.forEach((p, i) => (i ? ctx.lineTo(x(p.t), y(p.v)) : ctx.moveTo(x(p.t), y(p.v))));
     ctx.stroke();
   });
+}
+
+function niceMax(v) {
+  // the top of the axis: 4 ticks of a round step (1, 2 or 5 times a power of ten), at least 4
+  if (!(v > 4)) return 4;
+  const rough = v / 4, power = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 5, 10].map(m => m * power).find(s => s >= rough);
+  return step * 4;
 }
 
 function legend(series) {
