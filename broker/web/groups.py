@@ -234,7 +234,8 @@ def reset_offsets(broker, request: Request, group_id: str) -> dict:
             hit = log.offset_for_timestamp(timestamp)
             offset = hit[0] if hit is not None else log.log_end_offset
         new.setdefault(topic, []).append({"partition_index": partition, "committed_offset": offset,
-                                          "committed_leader_epoch": -1, "committed_metadata": ""})
+                                          "committed_leader_epoch": -1, "commit_timestamp": -1,
+                                          "committed_metadata": ""})
     response = call(broker, ApiKey.OFFSET_COMMIT, 8, request_for(
         ApiKey.OFFSET_COMMIT, 8, group_id=group_id, generation_id_or_member_epoch=-1, member_id="",
         group_instance_id=None, topics=[{"name": t, "partitions": p} for t, p in new.items()]),

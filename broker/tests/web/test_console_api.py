@@ -5,9 +5,10 @@ that window; a message produced from the page. Data goes in with raw Produce req
 from __future__ import annotations
 
 import base64
+import time
 
 from broker.tests.handlers.serving import TIMESTAMP, batch, create_topic, produce
-from kproto.messages import DESCRIBE_CONFIGS, FETCH
+from kproto.messages import DESCRIBE_CONFIGS, FETCH, OFFSET_COMMIT
 from storage import Record, build_batch
 
 
@@ -141,3 +142,39 @@ def test_overview_counts_what_the_broker_holds(client, http, topic):
     assert overview["log_bytes"] == sum(t["size"] for t in topics)
     assert overview["listening"] and overview["connections"] >= 1
     assert overview["disk"]["free"] > 0 and overview["messages_in"] >= 20
+
+
+def commit(client, group: str, topic: str, offsets: dict[int, int]) -> None:
+    answer = client.request(OFFSET_COMMIT, 8, {
+        "group_id": group, "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
+        "topics": [{"name": topic, "partitions": [
+            {"partition_index": p, "committed_offset": o, "committed_leader_epoch": -1, "committed_metadata": ""}
+            for p, o in offsets.items()]}]})
+    assert all(p["error_code"] == 0 for p in answer["topics"][0]["partitions"])
+
+
+def test_group_lag_reset_and_delete(client, http, topic):
+    fill(client, topic, 2, 30)
+    group = f"g-{topic}"
+    commit(client, group, topic, {0: 10, 1: 30})
+    detail = http.ok("GET", f"/api/groups/{group}")
+    assert (detail["state"], detail["lag"]) == ("Empty", 20)
+    assert [(p["partition"], p["committed"], p["end"], p["lag"]) for p in detail["partitions"]] == \
+        [(0, 10, 30, 20), (1, 30, 30, 0)]
+    assert http.ok("POST", f"/api/groups/{group}/reset", {"to": "earliest"})["offsets"] == \
+        [{"topic": topic, "partition": 0, "offset": 0}, {"topic": topic, "partition": 1, "offset": 0}]
+    assert http.ok("GET", f"/api/groups/{group}")["lag"] == 60
+    http.ok("POST", f"/api/groups/{group}/reset", {"to": "timestamp", "timestamp": TIMESTAMP + 20, "topic": topic})
+    assert [p["committed"] for p in http.ok("GET", f"/api/groups/{group}")["partitions"]] == [20, 20]
+    http.ok("POST", f"/api/groups/{group}/reset", {"to": "latest"})
+    assert http.ok("GET", f"/api/groups/{group}")["lag"] == 0
+    for bad in ({"to": "middle"}, {"to": "timestamp"}, {"to": "earliest", "topic": "no-such-topic-x"}):
+        assert http.post(f"/api/groups/{group}/reset", bad).status in (400, 404), bad
+    deadline = time.monotonic() + 5      # the lag is sampled every 100 ms here
+    while not http.ok("GET", f"/api/groups/{group}")["history"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert http.ok("GET", f"/api/groups/{group}")["history"][-1]["lag"] == 0
+    assert http.delete(f"/api/groups/{group}").status == 200
+    assert http.get(f"/api/groups/{group}").status == 404
+    assert http.delete(f"/api/groups/{group}").status == 404
+    assert http.post("/api/groups/never-was/reset", {"to": "earliest"}).status == 404

@@ -371,13 +371,16 @@ pages.messages = async function (name) {
     status.textContent = rows.length + " of " + loaded.length + " loaded messages shown" +
       (text ? " (search: " + search.value + ")" : "");
   }
+  let asked = 0;
   async function refresh(force) {
     if (!force && (!live.checked || mode.value !== "newest")) return;
+    const mine = ++asked;
     const params = new URLSearchParams({ partition: partition.value, limit: limit.value });
     if (mode.value === "end" && offset.value !== "") params.set("end", offset.value);
     if (mode.value === "start" && offset.value !== "") params.set("start", offset.value);
     if (mode.value === "time" && time.value) params.set("timestamp", String(new Date(time.value + "Z").getTime()));
     const data = await api("/api/topics/" + enc(name) + "/messages?" + params);
+    if (mine !== asked) return;      // a later load was asked for meanwhile: its answer wins
     loaded = data.messages;
     draw();
   }
