@@ -57,9 +57,12 @@ class Throughput:
 def overview(broker, server, throughput: Throughput, started: float) -> dict:
     storage = broker.storage
     topics = storage.topics()
-    partitions = size = 0
+    partitions = internal_partitions = size = 0
     for name, info in topics.items():
-        partitions += info.num_partitions
+        if info.internal:
+            internal_partitions += info.num_partitions
+        else:
+            partitions += info.num_partitions
         for index in range(info.num_partitions):
             size += storage.partition(name, index).size
     disk = None
@@ -76,8 +79,9 @@ def overview(broker, server, throughput: Throughput, started: float) -> dict:
         "version": kbroker_version(), "node_id": broker.node_id, "cluster_id": broker.cluster_id,
         "listener": f"{host}:{port}", "listening": listening(server),
         "uptime_s": round(time.time() - started, 1), "started_ms": int(started * 1000),
-        "topics": len(topics), "internal_topics": sum(1 for i in topics.values() if i.internal),
-        "partitions": partitions, "groups": len(list_groups(broker)), "log_bytes": size, "disk": disk,
+        "topics": sum(1 for i in topics.values() if not i.internal),
+        "internal_topics": sum(1 for i in topics.values() if i.internal),
+        "partitions": partitions, "internal_partitions": internal_partitions, "groups": len(list_groups(broker)), "log_bytes": size, "disk": disk,
         "connections": len(server.connections.live), "clients_with_telemetry": len(broker.telemetry.clients()),
         "messages_in": totals[MESSAGES_IN], "bytes_in": totals[BYTES_IN], "bytes_out": totals[BYTES_OUT],
         "throughput": throughput.history(),

@@ -17,8 +17,9 @@ messages out (the records leave as file ranges, never decoded); nor does this.
 
 from __future__ import annotations
 
+import struct
 import time
-from bisect import bisect_left
+from bisect import bisect_left as _bisect
 
 from kproto.api_keys import ApiKey
 from storage import validate_topic_name
@@ -30,6 +31,8 @@ LATENCY_BUCKETS_MS = (0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 500
 _BUCKET_BOUNDS_NS = tuple(int(b * 1_000_000) for b in LATENCY_BUCKETS_MS)
 _KEYS = 128                          # API keys below this are counted (Kafka's are below 100)
 _RECORDS_COUNT = 57                  # where a v2 batch header keeps its record count
+_BATCH_HEADER_BYTES = 61
+_records_count = struct.Struct(">i").unpack_from
 MESSAGES_IN, BYTES_IN, BYTES_OUT = range(3)
 
 _perf_ns = time.perf_counter_ns
@@ -43,32 +46,45 @@ class BrokerStats:
         self._broker = broker
         self.requests = [0] * _KEYS
         self.time_ns = [0] * _KEYS                   # summed latency per API
-        self.buckets: list[list[int] | None] = [None] * _KEYS   # per API, made at its first request
+        self.buckets = [[0] * (len(_BUCKET_BOUNDS_NS) + 1) for _ in range(_KEYS)]   # per API
         self.topics: dict[str, list[int]] = {}       # name -> [messages in, bytes in, bytes out]
         self.totals = [0, 0, 0]                      # the same, over every topic
         self._names_by_id: dict[bytes, str] = {}
         self._names_version = -1
 
-    # -- the connection's hooks ------------------------------------------------------
+    # -- the connection's hooks (kept short: they run for every request) ---------------
 
     def received(self, api_key: int, request: dict) -> int:
-        """A decoded request; returns the time it started (for ``answered``)."""
-        if api_key < _KEYS:
-            self.requests[api_key] += 1
+        """A decoded request (of an API the registry serves, so its key is below _KEYS);
+        returns the time it started, for ``answered``."""
+        self.requests[api_key] += 1
         if api_key == _PRODUCE:
-            self._produced(request)
+            topics, totals = self.topics, self.totals
+            for topic in request["topic_data"]:
+                counters = topics.get(topic["name"])
+                for part in topic["partition_data"]:
+                    records = part["records"]
+                    if records is None or len(records) < _BATCH_HEADER_BYTES:
+                        continue
+                    if counters is None:
+                        counters = self._counters(topic["name"])
+                        if counters is None:
+                            break
+                    size = len(records)
+                    count = _records_count(records, _RECORDS_COUNT)[0]
+                    if count < 0:       # not a batch (the append refuses it); a counter never goes down
+                        count = 0
+                    counters[MESSAGES_IN] += count
+                    counters[BYTES_IN] += size
+                    totals[MESSAGES_IN] += count
+                    totals[BYTES_IN] += size
         return _perf_ns()
 
     def answered(self, api_key: int, response, started_ns: int) -> None:
         """Its response is made (None for acks=0 produce)."""
         elapsed = _perf_ns() - started_ns
-        if api_key >= _KEYS:
-            return
         self.time_ns[api_key] += elapsed
-        buckets = self.buckets[api_key]
-        if buckets is None:
-            buckets = self.buckets[api_key] = [0] * (len(_BUCKET_BOUNDS_NS) + 1)
-        buckets[bisect_left(_BUCKET_BOUNDS_NS, elapsed)] += 1
+        self.buckets[api_key][_bisect(_BUCKET_BOUNDS_NS, elapsed)] += 1
         if api_key == _FETCH and type(response) is dict:
             self._fetched(response)
 
@@ -89,26 +105,6 @@ class BrokerStats:
                     return None
             counters = self.topics[name] = [0, 0, 0]
         return counters
-
-    def _produced(self, request: dict) -> None:
-        totals = self.totals
-        for topic in request["topic_data"]:
-            counters = None
-            for part in topic["partition_data"]:
-                records = part["records"]
-                if not records or len(records) < _RECORDS_COUNT + 4:
-                    continue
-                if counters is None:
-                    counters = self._counters(topic["name"])
-                    if counters is None:
-                        break
-                size = len(records)
-                count = int.from_bytes(records[_RECORDS_COUNT:_RECORDS_COUNT + 4], "big", signed=True)
-                if count > 0:
-                    counters[MESSAGES_IN] += count
-                    totals[MESSAGES_IN] += count
-                counters[BYTES_IN] += size
-                totals[BYTES_IN] += size
 
     def _fetched(self, response: dict) -> None:
         totals = self.totals

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -83,11 +84,43 @@ def column(browser, table: str, col: str) -> list[str]:
 def test_overview(browser, console_broker, data, shots):
     open_page(browser, console_broker, "/", "overview")
     wait_for(lambda: text(browser, "[data-test=messages-in]") == str(MESSAGES), "messages in")
-    assert text(browser, "[data-test=partition-count]") == str(PARTITIONS + 50)   # and __consumer_offsets' 50
+    assert text(browser, "[data-test=topic-count]") == "1"                  # __consumer_offsets apart
+    assert text(browser, "[data-test=partition-count]") == str(PARTITIONS)
     wait_for(lambda: text(browser, "[data-test=group-count]") == "2", "two groups")
     assert text(browser, "[data-test=listener]") == console_broker.bootstrap
     time.sleep(2.2)   # a couple of throughput samples for the chart
     screenshot(browser, shots, "01-overview")
+
+
+def test_metrics_after_the_clients_traffic(console_broker, data):
+    """/metrics, parsed by prometheus_client, after librdkafka's known traffic."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape() -> dict:
+        with urllib.request.urlopen(console_broker.url + "/metrics", timeout=10) as answer:
+            text_page = answer.read().decode()
+        found = {}
+        for family in text_string_to_metric_families(text_page):
+            for sample in family.samples:
+                found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return found
+
+    samples = scrape()
+    assert samples[("kafka_server_brokertopicmetrics_messagesin_total", (("topic", TOPIC),))] == MESSAGES
+    assert samples[("kafka_server_brokertopicmetrics_bytesin_total", (("topic", TOPIC),))] > MESSAGES * 20
+    for p in range(PARTITIONS):
+        labels = (("partition", str(p)), ("topic", TOPIC))
+        assert samples[("kafka_log_log_logendoffset", labels)] == data["ends"][p]
+        lag = (("consumergroup", GROUP_EMPTY), ("partition", str(p)), ("topic", TOPIC))
+        assert samples[("kafka_consumergroup_lag", lag)] == LAG_PER_PARTITION
+    assert samples[("kafka_consumergroup_lag_sum", (("consumergroup", GROUP_EMPTY),))] == LAG_PER_PARTITION * PARTITIONS
+    assert samples[("kafka_network_requestmetrics_requests_total", (("request", "Produce"),))] >= 1
+    assert samples[("kafka_server_socketservermetrics_connection_count", (("listener", "PLAINTEXT"),))] >= 2
+    pushed = wait_for(lambda: [labels for (name, labels) in scrape()
+                               if name == "org_apache_kafka_producer_record_queue_time_avg"
+                               and ("client_id", "console-test-producer") in labels],
+                      "the producer's pushed metrics on /metrics")
+    assert pushed
 
 
 def test_topics_list_and_create_from_the_page(browser, console_broker, data, shots):

@@ -186,6 +186,8 @@ pages.overview = async function () {
       card("Kafka listener", (o.listening ? "" : "paused · ") + o.listener, "listener", true),
       card("Topics", fmtInt(o.topics), "topic-count"),
       card("Partitions", fmtInt(o.partitions), "partition-count"),
+      card("Internal topics", fmtInt(o.internal_topics) + " (" + fmtInt(o.internal_partitions) + " partitions)",
+        "internal", true),
       card("Consumer groups", fmtInt(o.groups), "group-count"),
       card("Connections", fmtInt(o.connections), "connection-count"),
       card("Log size", fmtBytes(o.log_bytes), "log-size"),
