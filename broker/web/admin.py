@@ -46,6 +46,9 @@ class ListenerControl:
 
     @property
     def listening(self) -> bool:
+        listening = getattr(type(self.server), "listening", None)
+        if listening is not None:           # a Server that says so itself (every listener serving)
+            return self.server.listening
         listener = getattr(self.server, "_listener", None)
         return listener is not None and listener.is_serving()
 

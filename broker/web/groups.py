@@ -20,7 +20,7 @@ from collections import deque
 
 import anyio
 
-from broker.web.calls import call, error_name, request_for
+from broker.web.calls import call, error_name, http_status, request_for
 from broker.web.httpserver import HttpError, Request
 from kproto.api_keys import ApiKey
 from storage.errors import StorageError
@@ -240,10 +240,11 @@ def reset_offsets(broker, request: Request, group_id: str) -> dict:
         ApiKey.OFFSET_COMMIT, 8, group_id=group_id, generation_id_or_member_epoch=-1, member_id="",
         group_instance_id=None, topics=[{"name": t, "partitions": p} for t, p in new.items()]),
         client_host=request.peer, principal=request.principal)
+    codes = [p["error_code"] for t in response["topics"] for p in t["partitions"] if p["error_code"]]
     errors = [f"{t['name']}-{p['partition_index']}: {error_name(p['error_code'])}"
               for t in response["topics"] for p in t["partitions"] if p["error_code"]]
     if errors:
-        raise HttpError(400, "; ".join(errors[:10]))
+        raise HttpError(max(http_status(code, 400) for code in codes), "; ".join(errors[:10]))
     return {"group_id": group_id, "offsets": [{"topic": t, "partition": p["partition_index"],
                                                "offset": p["committed_offset"]} for t, ps in new.items() for p in ps]}
 
@@ -254,7 +255,7 @@ def delete_group(broker, request: Request, group_id: str, history: "LagHistory |
                     client_host=request.peer, principal=request.principal)
     [result] = response["results"]
     if result["error_code"]:
-        status = 404 if result["error_code"] == 69 else 409    # GROUP_ID_NOT_FOUND
+        status = http_status(result["error_code"], 404 if result["error_code"] == 69 else 409)   # GROUP_ID_NOT_FOUND
         raise HttpError(status, error_name(result["error_code"]))
     if history is not None:
         history.forget(group_id)

@@ -21,7 +21,7 @@ import itertools
 import json
 
 from broker.clock import now_ms
-from broker.web.calls import call, error_name, request_for
+from broker.web.calls import call, error_name, http_status, request_for
 from broker.web.httpserver import HttpError, Request
 from broker.web.topics import _topic_info, partition_log
 from kproto.api_keys import ApiKey
@@ -202,5 +202,6 @@ def produce(broker, request: Request, name: str) -> dict:
         client_host=request.peer, principal=request.principal)
     [part] = response["responses"][0]["partition_responses"]
     if part["error_code"]:
-        raise HttpError(400, f"{error_name(part['error_code'])}: {part.get('error_message') or ''}".rstrip(": "))
+        raise HttpError(http_status(part["error_code"], 400),
+                        f"{error_name(part['error_code'])}: {part.get('error_message') or ''}".rstrip(": "))
     return {"topic": name, "partition": partition, "offset": part["base_offset"]}

@@ -26,6 +26,7 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from broker.web import admin, groups, messages, metrics, overview, topics
+from broker.web.access import ALTER, CLUSTER, DESCRIBE, DESCRIBE_CONFIGS, GROUP, READ, TOPIC, Access
 from broker.web.auth import authenticator_for
 from broker.web.faults import faults_for
 from broker.web.httpserver import HttpError, HttpServer, Request, Response, Router
@@ -34,6 +35,8 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/app.js": ("app.js", "text/javascript; charset=utf-8"),
           "/style.css": ("style.css", "text/css; charset=utf-8")}
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# what a path spanning the whole broker needs on the CLUSTER once there are ACLs (broker/web/access.py)
+CLUSTER_PATHS = {"/metrics": DESCRIBE, "/api/overview": DESCRIBE, "/api/clients": DESCRIBE}
 
 
 def _static_files() -> dict[str, Response]:
@@ -55,6 +58,7 @@ class Console:
         self.started = started
         self.allow_remote = broker.config.http_allow_remote
         self.authenticator = authenticator_for(broker)
+        self.access = Access(broker)
         self.throughput = overview.Throughput(broker.stats)
         self.lag_history = groups.LagHistory(broker, broker.config.http_lag_sample_ms)
         self.listener = admin.ListenerControl(server)
@@ -81,11 +85,15 @@ class Console:
             if origin == "null":
                 raise HttpError(403, "cross-origin request refused")
         request.principal = self.authenticator.authenticate(request)
+        operation = ALTER if request.path.startswith("/admin/") else CLUSTER_PATHS.get(request.path)
+        if operation is not None:
+            self.access.require(request, operation, CLUSTER)
 
     # -- the table ------------------------------------------------------------------------
 
     def _add_routes(self, router: Router) -> None:
         broker = self.broker
+        access = self.access
         add = router.add
         for path in self.static:
             add("GET", path, self._static)
@@ -94,25 +102,37 @@ class Console:
                                                         metrics.CONTENT_TYPE))
         add("GET", "/api/overview", lambda request: overview.overview(broker, self.server, self.throughput,
                                                                        self.started))
-        add("GET", "/api/topics", lambda request: {"topics": topics.list_topics(broker)})
+        add("GET", "/api/topics",
+            lambda request: {"topics": access.visible(request, topics.list_topics(broker), "name", TOPIC)})
         add("POST", "/api/topics", lambda request: topics.create_topic(broker, request))
-        add("GET", "/api/topics/{topic}", lambda request: topics.describe_topic(broker, request.params["topic"]))
+        add("GET", "/api/topics/{topic}", self._describe_topic)
         add("DELETE", "/api/topics/{topic}",
             lambda request: topics.delete_topic(broker, request, request.params["topic"]))
         add("POST", "/api/topics/{topic}/configs",
             lambda request: topics.alter_configs(broker, request, request.params["topic"]))
         add("GET", "/api/topics/{topic}/messages",
-            lambda request: messages.browse(broker, request, request.params["topic"]))
+            lambda request: access.require(request, READ, TOPIC, request.params["topic"])
+            or messages.browse(broker, request, request.params["topic"]))
         add("POST", "/api/topics/{topic}/messages",
             lambda request: messages.produce(broker, request, request.params["topic"]))
-        add("GET", "/api/groups", lambda request: {"groups": groups.group_rows(broker)})
+        add("GET", "/api/groups",
+            lambda request: {"groups": access.visible(request, groups.group_rows(broker), "group_id", GROUP)})
         add("GET", "/api/groups/{group}",
-            lambda request: groups.describe_group(broker, request.params["group"], self.lag_history))
+            lambda request: access.require(request, DESCRIBE, GROUP, request.params["group"])
+            or groups.describe_group(broker, request.params["group"], self.lag_history))
         add("POST", "/api/groups/{group}/reset",
             lambda request: groups.reset_offsets(broker, request, request.params["group"]))
         add("DELETE", "/api/groups/{group}",
             lambda request: groups.delete_group(broker, request, request.params["group"], self.lag_history))
         add("GET", "/api/clients", lambda request: {"clients": clients(broker)})
+
+    def _describe_topic(self, request: Request) -> dict:
+        name = request.params["topic"]
+        self.access.require(request, DESCRIBE, TOPIC, name)
+        described = topics.describe_topic(self.broker, name)
+        if not self.access.allowed(request, DESCRIBE_CONFIGS, TOPIC, name):
+            described["configs"] = []
+        return described
 
     def _static(self, request: Request) -> Response:
         response = self.static[request.path]

@@ -8,7 +8,7 @@ path every admin client takes), DescribeConfigs v4.
 
 from __future__ import annotations
 
-from broker.web.calls import call, error_name, request_for
+from broker.web.calls import call, error_name, http_status, request_for
 from broker.web.httpserver import HttpError, Request
 from kproto.api_keys import ApiKey
 from storage.errors import StorageError
@@ -108,7 +108,7 @@ def create_topic(broker, request: Request) -> dict:
         client_host=request.peer, principal=request.principal)
     [result] = response["topics"]
     if result["error_code"]:
-        status = 409 if result["error_code"] == 36 else 400    # TOPIC_ALREADY_EXISTS
+        status = http_status(result["error_code"], 409 if result["error_code"] == 36 else 400)   # TOPIC_ALREADY_EXISTS
         raise HttpError(status, f"{error_name(result['error_code'])}: {result['error_message'] or ''}".rstrip(": "))
     return {"name": name, "partitions": result["num_partitions"], "topic_id": _uuid_text(result["topic_id"])}
 
@@ -120,7 +120,8 @@ def delete_topic(broker, request: Request, name: str) -> dict:
         client_host=request.peer, principal=request.principal)
     [result] = response["responses"]
     if result["error_code"]:
-        raise HttpError(400, f"{error_name(result['error_code'])}: {result['error_message'] or ''}".rstrip(": "))
+        raise HttpError(http_status(result["error_code"], 400),
+                        f"{error_name(result['error_code'])}: {result['error_message'] or ''}".rstrip(": "))
     return {"deleted": name}
 
 
@@ -141,7 +142,7 @@ def alter_configs(broker, request: Request, name: str) -> dict:
         validate_only=bool(body.get("validate_only"))), client_host=request.peer, principal=request.principal)
     [result] = response["responses"]
     if result["error_code"]:
-        status = 404 if result["error_code"] == 3 else 400
+        status = http_status(result["error_code"], 404 if result["error_code"] == 3 else 400)
         raise HttpError(status, f"{error_name(result['error_code'])}: {result['error_message'] or ''}".rstrip(": "))
     return {"configs": topic_configs(broker, name)}
 

@@ -1,9 +1,9 @@
-"""The credentials hook: open without ACLs; HTTP Basic checked by the broker's verifier once it has one."""
+"""Credentials on the HTTP port: none while the Kafka port asks none; HTTP Basic read as browsers
+send it. (With SASL listeners and ACLs: test_security.py.)"""
 
 from __future__ import annotations
 
 import base64
-from types import SimpleNamespace
 
 import pytest
 
@@ -11,28 +11,32 @@ from broker.web.auth import BasicAuth, Open, authenticator_for
 from broker.web.httpserver import HttpError, Request
 
 
-def request(authorization: str | None = None) -> Request:
+def request(authorization: str | None = None, path: str = "/api/topics") -> Request:
     headers = {} if authorization is None else {"authorization": authorization}
-    return Request("GET", "/api/topics", "/api/topics", {}, headers, b"", "127.0.0.1")
+    return Request("GET", path, path, {}, headers, b"", "127.0.0.1")
 
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_without_a_verifier_everyone_passes_as_anonymous():
-    assert isinstance(authenticator_for(SimpleNamespace()), Open)
-    assert Open().authenticate(request()) == "User:ANONYMOUS"
+def test_a_broker_without_sasl_or_acls_is_open_on_loopback(served, http):
+    assert isinstance(authenticator_for(served.broker), Open)
+    for path in ("/", "/api/topics", "/api/overview", "/metrics", "/admin/listener", "/health"):
+        answer = http.get(path)
+        assert answer.status == 200, (path, answer)
+        assert "www-authenticate" not in answer.headers
 
 
-def test_basic_credentials_checked_by_the_brokers_verifier():
-    users = {"alice": "secret"}
-    broker = SimpleNamespace(verify_credentials=lambda user, password: users.get(user) == password)
-    auth = authenticator_for(broker)
-    assert isinstance(auth, BasicAuth)
+def test_basic_credentials_as_browsers_send_them():
+    users = {"alice": "secret", "colon": "a:b", "ütf": "pässword"}
+    auth = BasicAuth(lambda user, password: users.get(user) == password)
     assert auth.authenticate(request(basic("alice", "secret"))) == "User:alice"
-    for header in (None, basic("alice", "wrong"), basic("bob", "secret"), "Basic !!!", "Bearer abc",
-                   "Basic " + base64.b64encode(b"no-colon").decode()):
+    assert auth.authenticate(request(basic("colon", "a:b"))) == "User:colon"      # the first colon splits
+    assert auth.authenticate(request(basic("ütf", "pässword"))) == "User:ütf"
+    assert auth.authenticate(request(None, "/health")) == "User:ANONYMOUS"        # probes need none
+    for header in (None, basic("alice", "wrong"), basic("bob", "secret"), basic("", ""), "Basic !!!", "Bearer abc",
+                   "Basic " + base64.b64encode(b"no-colon").decode(), "Basic"):
         with pytest.raises(HttpError) as refused:
             auth.authenticate(request(header))
         assert refused.value.status == 401
