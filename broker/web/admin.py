@@ -28,6 +28,7 @@ import logging
 
 from broker.web.faults import FaultInjection, FaultsNotWired
 from broker.web.httpserver import HttpError, Request, Router, json_response
+from broker.web.overview import listening
 
 log = logging.getLogger("kbroker.http")
 
@@ -46,11 +47,7 @@ class ListenerControl:
 
     @property
     def listening(self) -> bool:
-        listening = getattr(type(self.server), "listening", None)
-        if listening is not None:           # a Server that says so itself (every listener serving)
-            return self.server.listening
-        listener = getattr(self.server, "_listener", None)
-        return listener is not None and listener.is_serving()
+        return listening(self.server)
 
     async def pause(self) -> None:
         async with self._lock:

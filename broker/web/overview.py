@@ -89,5 +89,8 @@ def overview(broker, server, throughput: Throughput, started: float) -> dict:
 
 
 def listening(server) -> bool:
+    """Is the Kafka port accepting? A Server with ``listening`` says so itself (every listener serving)."""
+    if isinstance(getattr(type(server), "listening", None), property):
+        return server.listening
     listener = getattr(server, "_listener", None)
     return listener is not None and listener.is_serving()
