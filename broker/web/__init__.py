@@ -11,10 +11,12 @@ Before any handler, ``_guard`` checks:
   name resolves to 127.0.0.1 (DNS rebinding) cannot reach the port;
 - a request that changes something and carries an ``Origin`` comes from this origin,
   so another site open in the same browser cannot post to it;
-- the authenticator (broker/web/auth.py) lets it through.
+- the authenticator (broker/web/auth.py) lets it through: HTTP Basic credentials of the
+  broker's SASL users while the broker has SASL or ACLs, none otherwise;
+- with ACLs, a path spanning the broker is allowed to the principal (broker/web/access.py).
 
 Modules: httpserver (the HTTP/1.1 server), routes (the table), topics, messages,
-groups, overview, metrics, admin, faults (fault injection's door), auth, calls (the
+groups, overview, metrics, admin, faults (fault injection's door), auth, access, calls (the
 console's Kafka requests), stats; static/ holds the page (plain HTML, JS and CSS).
 """
 
@@ -51,7 +53,8 @@ def check_bind(config) -> None:
     if config.http_port is not None and not is_loopback(config.http_host) and not config.http_allow_remote:
         raise RemoteBindRefused(
             f"the HTTP port would listen on {config.http_host or '0.0.0.0'}, beyond this machine: its console and "
-            "admin endpoints change the broker and ask no credentials; set http.allow.remote=true "
+            "admin endpoints change the broker (and ask credentials only with SASL or ACLs); "
+            "set http.allow.remote=true "
             "(--http-allow-remote) to allow it")
 
 

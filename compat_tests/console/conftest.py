@@ -3,8 +3,8 @@ it, and headless Chromium (Debian's, driven by Selenium through chromedriver).
 
 Screenshots of every page are written to ``test-artifacts/console/`` at the top of the work tree
 (or ``$KBROKER_ARTIFACTS``/console); the path is printed at the end of the run. Without
-Chromium and chromedriver (``.ci/install-system-deps`` installs them) the browser tests skip,
-saying so.
+Chromium and chromedriver (``.ci/install-system-deps`` installs them, and says so when it
+cannot) the browser tests skip, saying so; anything else missing or broken fails them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def browser(tmp_path_factory):
     if missing:
         pytest.skip(f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing; "
                     ".ci/install-system-deps installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the test extra) is not installed")
+    from selenium import webdriver     # the test extra: missing, it is an error, not a skip
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
