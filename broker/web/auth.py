@@ -17,8 +17,9 @@ ACLs before a page is shown, and the Kafka handlers the console calls check it a
 (broker/web/calls.py). ``/health`` and ``/ready`` stay open: they tell nothing but up or not,
 and probes seldom carry credentials.
 
-A SCRAM check costs thousands of hash rounds, so a check that passed is remembered (by user
-and a digest of the password) for as long as the user's credential is the same object.
+A SCRAM check costs thousands of hash rounds: they run in a worker thread, off the broker's
+loop, and a check that passed is remembered (by user and a digest of the password) for as
+long as the user's credential is the same object.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ import binascii
 import hashlib
 import hmac
 import logging
-from typing import Callable, Protocol
+import inspect
+from typing import Awaitable, Callable, Protocol
+
+import anyio
 
 from broker.web.httpserver import HttpError, Request
 
@@ -41,24 +45,24 @@ REMEMBERED_MAX = 1024
 
 
 class Authenticator(Protocol):
-    def authenticate(self, request: Request):
+    async def authenticate(self, request: Request):
         """The request's principal; HttpError(401) if it must not pass."""
 
 
 class Open:
     """No credentials asked: the principal is ANONYMOUS, as on a PLAINTEXT Kafka listener."""
 
-    def authenticate(self, request: Request) -> str:
+    async def authenticate(self, request: Request) -> str:
         return ANONYMOUS
 
 
 class BasicAuth:
-    """HTTP Basic credentials checked by ``verify(user, password) -> bool``."""
+    """HTTP Basic credentials checked by ``verify(user, password)``: a bool, or an awaitable of one."""
 
-    def __init__(self, verify: Callable[[str, str], bool]):
+    def __init__(self, verify: Callable[[str, str], bool | Awaitable[bool]]):
         self._verify = verify
 
-    def authenticate(self, request: Request) -> str:
+    async def authenticate(self, request: Request) -> str:
         if request.path in OPEN_PATHS:
             return ANONYMOUS
         header = request.headers.get("authorization", "")
@@ -70,7 +74,10 @@ class BasicAuth:
             user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise HttpError(401, "malformed credentials", challenge) from None
-        if not sep or not user or not self._verify(user, password):
+        verified = bool(sep and user) and self._verify(user, password)
+        if inspect.isawaitable(verified):
+            verified = await verified
+        if not verified:
             raise HttpError(401, "wrong user name or password", challenge)
         return f"User:{user}"
 
@@ -87,31 +94,33 @@ class SaslUsers:
                 self.plain.update(security.plain_users(listener.name))
         self._remembered: dict[tuple[str, bytes], object] = {}
 
-    def __call__(self, user: str, password: str) -> bool:
+    def __call__(self, user: str, password: str) -> bool | Awaitable[bool]:
+        """True or False at once (PLAIN, a remembered SCRAM check, an unknown user), else the SCRAM check
+        to await: its iterated hashing runs in a worker thread (hashlib lets go of the GIL), not on the loop."""
         known = self.plain.get(user)
         if known is not None and hmac.compare_digest(known.encode(), password.encode()):
             return True
-        return self._scram(user, password)
-
-    def _scram(self, user: str, password: str) -> bool:
         scram = getattr(self.broker, "scram", None)
-        if scram is None:
+        stored = [(mechanism, by_user[user]) for mechanism, by_user in getattr(scram, "stored", {}).items()
+                  if user in by_user]
+        if not stored:
             return False
+        digest = hashlib.sha256(password.encode()).digest()
+        if any(self._remembered.get((mechanism, user, digest)) is credential for mechanism, credential in stored):
+            return True
+        return self._check_scram(user, password, digest, stored)
+
+    async def _check_scram(self, user: str, password: str, digest: bytes, stored: list) -> bool:
         from broker.security.scram import HASHES, credential_from_salted
 
-        digest = hashlib.sha256(password.encode()).digest()
-        for mechanism, by_user in scram.stored.items():
-            credential = by_user.get(user)
-            if credential is None:
-                continue
-            if self._remembered.get((mechanism + user, digest)) is credential:
-                return True
-            salted = hashlib.pbkdf2_hmac(HASHES[mechanism], password.encode(), credential.salt, credential.iterations)
-            if hmac.compare_digest(credential_from_salted(mechanism, credential.salt, salted,
-                                                          credential.iterations).stored_key, credential.stored_key):
+        for mechanism, credential in stored:
+            salted = await anyio.to_thread.run_sync(hashlib.pbkdf2_hmac, HASHES[mechanism], password.encode(),
+                                                    credential.salt, credential.iterations)
+            made = credential_from_salted(mechanism, credential.salt, salted, credential.iterations)
+            if hmac.compare_digest(made.stored_key, credential.stored_key):
                 if len(self._remembered) >= REMEMBERED_MAX:
                     self._remembered.clear()
-                self._remembered[(mechanism + user, digest)] = credential
+                self._remembered[(mechanism, user, digest)] = credential
                 return True
         return False
 

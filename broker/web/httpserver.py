@@ -183,7 +183,9 @@ class HttpServer:
         try:
             handler, request.params = self.router.route(request.method, request.path)
             if self.guard is not None:
-                self.guard(request)
+                checked = self.guard(request)
+                if checked is not None:
+                    await checked
             result = handler(request)
             if inspect.isawaitable(result):
                 result = await result

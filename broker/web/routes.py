@@ -70,7 +70,7 @@ class Console:
 
     # -- before every request -----------------------------------------------------
 
-    def guard(self, request: Request) -> None:
+    async def guard(self, request: Request) -> None:
         headers = request.headers
         if not self.allow_remote:
             host = _host_name(headers.get("host", "localhost"))
@@ -84,7 +84,7 @@ class Console:
                 raise HttpError(403, "cross-origin request refused")
             if origin == "null":
                 raise HttpError(403, "cross-origin request refused")
-        request.principal = self.authenticator.authenticate(request)
+        request.principal = await self.authenticator.authenticate(request)
         operation = ALTER if request.path.startswith("/admin/") else CLUSTER_PATHS.get(request.path)
         if operation is not None:
             self.access.require(request, operation, CLUSTER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+import anyio
 import pytest
 
 from broker.web.auth import BasicAuth, Open, authenticator_for
@@ -28,16 +29,31 @@ def test_a_broker_without_sasl_or_acls_is_open_on_loopback(served, http):
         assert "www-authenticate" not in answer.headers
 
 
-def test_basic_credentials_as_browsers_send_them():
+@pytest.mark.parametrize("later", [False, True], ids=["verified-at-once", "verified-later"])
+def test_basic_credentials_as_browsers_send_them(later):
     users = {"alice": "secret", "colon": "a:b", "ütf": "pässword"}
-    auth = BasicAuth(lambda user, password: users.get(user) == password)
-    assert auth.authenticate(request(basic("alice", "secret"))) == "User:alice"
-    assert auth.authenticate(request(basic("colon", "a:b"))) == "User:colon"      # the first colon splits
-    assert auth.authenticate(request(basic("ütf", "pässword"))) == "User:ütf"
-    assert auth.authenticate(request(None, "/health")) == "User:ANONYMOUS"        # probes need none
+
+    def verify(user, password):
+        if not later:
+            return users.get(user) == password
+
+        async def check():
+            await anyio.sleep(0)
+            return users.get(user) == password
+        return check()
+
+    auth = BasicAuth(verify)
+
+    def authenticate(req):
+        return anyio.run(auth.authenticate, req)
+
+    assert authenticate(request(basic("alice", "secret"))) == "User:alice"
+    assert authenticate(request(basic("colon", "a:b"))) == "User:colon"      # the first colon splits
+    assert authenticate(request(basic("ütf", "pässword"))) == "User:ütf"
+    assert authenticate(request(None, "/health")) == "User:ANONYMOUS"        # probes need none
     for header in (None, basic("alice", "wrong"), basic("bob", "secret"), basic("", ""), "Basic !!!", "Bearer abc",
                    "Basic " + base64.b64encode(b"no-colon").decode(), "Basic"):
         with pytest.raises(HttpError) as refused:
-            auth.authenticate(request(header))
+            authenticate(request(header))
         assert refused.value.status == 401
         assert dict(refused.value.headers)["WWW-Authenticate"].startswith('Basic realm="kbroker"')
