@@ -181,11 +181,11 @@ class HttpServer:
 
     async def answer(self, request: Request) -> Response:
         try:
-            handler, request.params = self.router.route(request.method, request.path)
-            if self.guard is not None:
+            if self.guard is not None:     # first: who may not ask learns nothing, not even which paths exist
                 checked = self.guard(request)
                 if checked is not None:
                     await checked
+            handler, request.params = self.router.route(request.method, request.path)
             result = handler(request)
             if inspect.isawaitable(result):
                 result = await result

@@ -69,7 +69,7 @@ def http(secured) -> Http:
 def test_every_page_asks_credentials_but_health(http):
     for method, path in (("GET", "/"), ("GET", "/app.js"), ("GET", "/api/topics"), ("GET", "/api/groups"),
                          ("GET", "/metrics"), ("GET", "/admin/faults"), ("POST", "/admin/listener/pause"),
-                         ("POST", "/api/topics")):
+                         ("POST", "/api/topics"), ("GET", "/no/such/path"), ("PUT", "/api/topics")):
         for headers in (None, basic("alice", "wrong"), basic("mallory", "alice-secret"), {"Authorization": "Basic @@"}):
             answer = http.request(method, path, {} if method == "POST" else None, headers=headers)
             assert answer.status == 401, (method, path, headers, answer)
