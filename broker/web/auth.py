@@ -92,7 +92,7 @@ class SaslUsers:
         for listener in broker.config.listeners():
             if listener.sasl:
                 self.plain.update(security.plain_users(listener.name))
-        self._remembered: dict[tuple[str, bytes], object] = {}
+        self._remembered: dict[tuple[str, str, bytes], object] = {}   # (mechanism, user, digest) -> credential
 
     def __call__(self, user: str, password: str) -> bool | Awaitable[bool]:
         """True or False at once (PLAIN, a remembered SCRAM check, an unknown user), else the SCRAM check
