@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--memory", action="store_true", help="keep the log in memory only")
     p.add_argument("--num-partitions", type=int, help="partitions of auto-created topics (default 1)")
     p.add_argument("--no-auto-create-topics", action="store_true", help="do not create topics on first use")
+    p.add_argument("--http-port", type=int, metavar="PORT",
+                   help="serve the web console, /metrics and the admin endpoints on this port (default: off)")
+    p.add_argument("--http-host", metavar="HOST", help="address of the HTTP port (default 127.0.0.1)")
+    p.add_argument("--http-allow-remote", action="store_true",
+                   help="allow an HTTP address other than loopback (its endpoints change the broker)")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain for TLS listeners (without "
                    "`listeners`, the listener becomes SSL, or SASL_SSL with --sasl-users)")
@@ -89,9 +94,19 @@ def _config(args: argparse.Namespace) -> BrokerConfig:
         config.num_partitions = args.num_partitions
     if args.no_auto_create_topics:
         config.auto_create_topics = False
+    if args.http_port is not None:
+        config.http_port = args.http_port
+    if args.http_host is not None:
+        config.http_host = args.http_host
+    if args.http_allow_remote:
+        config.http_allow_remote = True
     if args.log_level is not None:
         config.log_level = args.log_level
     _security_flags(config, args)
+    if config.http_port is not None:
+        from broker.web import check_bind
+
+        check_bind(config)
     return config
 
 

@@ -39,6 +39,14 @@ class BrokerConfig:
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
+    # the HTTP port: web console, /metrics and admin endpoints (broker/http/); off without a port
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    http_allow_remote: bool = False         # a non-loopback http_host is refused without it
+    http_lag_sample_ms: int = 10000         # how often the console records each group's lag (its chart)
+    # KIP-714 client telemetry: clients push their metrics while the HTTP port is on
+    telemetry_push_interval_ms: int = 30000
+    telemetry_max_bytes: int = 1048576
     # the transaction coordinator's settings as Kafka's keys (transaction.max.timeout.ms,
     # transactional.id.expiration.ms, ...): broker.transactions.config reads them (``transactions``)
     transaction_properties: dict[str, str] = field(default_factory=dict)
@@ -99,6 +107,21 @@ def _bool(value: str) -> bool:
 
 
 # Kafka property name -> (BrokerConfig attribute, converter)
+def _http_listener(value: str) -> tuple[str, int]:
+    """``http.listeners``: one ``HTTP://host:port`` (the scheme may be left out)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if len(items) != 1:
+        raise ValueError(f"expected one HTTP://host:port, got {value!r}")
+    scheme, sep, address = items[0].rpartition("://")
+    if sep and scheme.upper() != "HTTP":
+        raise ValueError(f"only HTTP is served, not {scheme}")
+    host, _, port = address.rpartition(":")
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {number} outside 0..65535")
+    return host.strip("[]"), number     # no host: every interface, as in Kafka's listeners
+
+
 PROPERTIES = {
     "log.dirs": ("data_dir", lambda v: Path(v.split(",")[0].strip())),
     "log.dir": ("data_dir", lambda v: Path(v.split(",")[0].strip())),
@@ -109,6 +132,10 @@ PROPERTIES = {
     "auto.create.topics.enable": ("auto_create_topics", _bool),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
     "queued.max.request.bytes": ("queued_max_request_bytes", _int),
+    "http.allow.remote": ("http_allow_remote", _bool),
+    "http.lag.sample.interval.ms": ("http_lag_sample_ms", _int),
+    "telemetry.push.interval.ms": ("telemetry_push_interval_ms", _int),
+    "telemetry.max.bytes": ("telemetry_max_bytes", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
@@ -216,6 +243,8 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             if key in LISTENER_KEYS:
                 config.listener_properties[key] = value.strip()
                 listeners_given = True
+            elif key == "http.listeners":
+                config.http_host, config.http_port = _http_listener(value)
             elif is_security_key(key):
                 config.security_properties[key] = value.strip()
             elif key in BROKER_PROPERTIES:

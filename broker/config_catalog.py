@@ -407,3 +407,17 @@ for _name, _type, _doc, _default in [
     ("allow.everyone.if.no.acl.found", BOOLEAN, "Whether a resource without any ACL is open to all.", "false"),
 ]:
     broker_config(_name, _type, _doc, default=_default, value_of=_security(_name, _default))
+
+# -- the HTTP port (broker/web/) and client telemetry (KIP-714) --------------------------------------
+
+broker_config("http.listeners", STRING, "Where the web console, /metrics and the admin endpoints are served "
+              "(HTTP://host:port; none: off).",
+              value_of=lambda config: None if config.http_port is None else f"HTTP://{config.http_host}:{config.http_port}")
+broker_config("http.allow.remote", BOOLEAN, "Whether the HTTP port may listen beyond loopback (its endpoints "
+              "change the broker).", value_of=lambda config: _bool(config.http_allow_remote))
+broker_config("http.lag.sample.interval.ms", INT, "How often the console records each group's lag for its chart.",
+              low=1, value_of=lambda config: str(config.http_lag_sample_ms))
+broker_config("telemetry.push.interval.ms", INT, "How often clients push their metrics (KIP-714) while the HTTP "
+              "port is on.", low=1, value_of=lambda config: str(config.telemetry_push_interval_ms))
+broker_config("telemetry.max.bytes", INT, "The largest metrics push a client may send.", low=1,
+              value_of=lambda config: str(config.telemetry_max_bytes))

@@ -230,6 +230,7 @@ class Connection(asyncio.BufferedProtocol):
         self._writable_waiter: asyncio.Future | None = None
         self._turn_scheduled = False
         self._eof = self._draining = self._discarding = self._closed = False
+        self._started_ns = 0         # when the request being answered was decoded (for broker.stats)
 
     # -- the transport's calls -------------------------------------------------
 
@@ -569,6 +570,9 @@ class Connection(asyncio.BufferedProtocol):
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
         if not tapped:
+            stats = self.broker.stats    # per-API and per-topic counters while the HTTP port is on (broker/web/stats.py)
+            if stats is not None:
+                self._started_ns = stats.received(api_key, request)
             tap = self._taps.get(api_key)   # the request log and injected faults (broker/faults.py); mostly none
             if tap is not None:
                 return tap(self, frame, served, api_version, correlation_id, header, request)
@@ -632,6 +636,9 @@ class Connection(asyncio.BufferedProtocol):
         return make(request, api_version, int(code))
 
     def _respond(self, served: Served, api_version: int, correlation_id: int, response) -> Awaitable | None:
+        stats = self.broker.stats
+        if stats is not None:
+            stats.answered(served.message.api_key, response, self._started_ns)
         if type(response) is Encoded:
             return self._queue((frame_response(served.message, api_version, correlation_id, response),))
         if response is not None:

@@ -19,6 +19,7 @@ from broker.faults import Faults, RequestLog, Taps
 from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
+from broker.telemetry import ClientTelemetry
 from broker.security.authorizer import Authorizer
 from broker.security.credentials import ScramCredentials
 from broker.security.settings import SecuritySettings
@@ -75,6 +76,8 @@ class Broker:
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
         self._transactions: TransactionService | None = None   # the transaction coordinator: likewise
         self._background = None       # the task group of background work, once started
+        self.stats = None             # request and topic counters, while the HTTP port serves (broker/web/stats.py)
+        self.telemetry = ClientTelemetry(config.telemetry_push_interval_ms, config.telemetry_max_bytes)   # KIP-714
         self.taps = Taps(self)        # fault injection and the request log, looked up per request
         self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
 

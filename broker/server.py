@@ -96,6 +96,10 @@ class Server:
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
+                if config.http_port is not None:   # the console, /metrics and admin endpoints (broker/web/)
+                    from broker.web import serve_http
+
+                    await tg.start(serve_http, self)
                 for listener in config.listeners():
                     host, port = listener.advertised
                     log.info("kbroker listening on %s://%s:%d (%s, advertised %s:%d)", listener.name, listener.host,

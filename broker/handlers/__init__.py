@@ -50,6 +50,7 @@ from broker.handlers import (  # noqa: F401
     share_group_heartbeat,
     share_group_offsets,
     sync_group,
+    telemetry,
     txn_offset_commit,
     write_txn_markers,
 )

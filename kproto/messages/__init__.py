@@ -57,6 +57,8 @@ from kproto.messages.share_group_offsets import ALTER_SHARE_GROUP_OFFSETS
 from kproto.messages.share_group_offsets import DELETE_SHARE_GROUP_OFFSETS
 from kproto.messages.share_group_offsets import DESCRIBE_SHARE_GROUP_OFFSETS
 from kproto.messages.sync_group import SYNC_GROUP
+from kproto.messages.telemetry import GET_TELEMETRY_SUBSCRIPTIONS
+from kproto.messages.telemetry import PUSH_TELEMETRY
 from kproto.messages.txn_offset_commit import TXN_OFFSET_COMMIT
 from kproto.messages.write_txn_markers import WRITE_TXN_MARKERS
 from kproto.schema import Message
