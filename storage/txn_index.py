@@ -99,6 +99,25 @@ class TransactionIndex:
             os.close(self._fd)
             self._fd = -1
 
+    def rename(self, path: str) -> None:
+        """Give the file another name (a deleted segment's `.deleted`); the entries stay known."""
+        self._loaded()
+        self.close()
+        try:
+            os.rename(self.path, path)
+        except FileNotFoundError:
+            pass
+        self.path = path
+
+    def drop_before(self, offset: int) -> None:
+        """Forget the entries whose marker is below ``offset`` (the memory engine's one index,
+        when retention deletes the segments those markers were in)."""
+        entries = self._loaded()
+        drop = bisect_left(self._last_offsets, offset)
+        if drop:
+            del entries[:drop]
+            del self._last_offsets[:drop]
+
     def delete(self) -> None:
         self.close()
         if self.path is not None:
