@@ -118,6 +118,15 @@ class TransactionIndex:
             del entries[:drop]
             del self._last_offsets[:drop]
 
+    def drop_where(self, predicate) -> None:
+        """Forget the entries for which predicate(entry) holds (the memory engine's one index,
+        after a cleaning: as a cleaned segment's file keeps only some)."""
+        entries = self._loaded()
+        kept = [entry for entry in entries if not predicate(entry)]
+        if len(kept) != len(entries):
+            entries[:] = kept
+            self._last_offsets = array("q", (e.last_offset for e in kept))
+
     def delete(self) -> None:
         self.close()
         if self.path is not None:

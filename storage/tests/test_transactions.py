@@ -326,3 +326,53 @@ def test_a_producer_with_an_open_transaction_never_expires(engine):
     log.append_marker(PID, 0, 0, committed=True, now_ms=2)
     assert log.remove_expired_producers(now_ms=10_000, expiration_ms=1000) == 1
     assert log.producer_state.producers == {}
+
+
+# -- a compacted topic's transactions through the cleaner (LogManager, both engines)
+
+
+def test_cleaning_drops_aborted_data_then_its_index_entry_then_its_marker(engine):
+    """Kafka's CleanedTransactionMetadata: the first round drops the aborted records and keeps
+    the marker and the index entry; once no batch of the transaction is left, the entry goes
+    (else a read_committed consumer would drop the producer's later committed records, waiting
+    for an abort marker it will not see) and the marker goes after delete.retention.ms."""
+    from storage import LogManager
+
+    storage = engine.open(LogConfig(segment_bytes=200))
+    storage.create_topic("t", 1, {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.01",
+                                  "delete.retention.ms": "1000"})
+    log = storage.partition("t", 0)
+
+    def keyed(key, value, **producer):
+        return log.append(build_batch([Record(timestamp=1000, key=key, value=value)], **producer),
+                          now_ms=1).base_offset
+
+    def filler(tag):   # plain records that close the segments before them and make the log dirty
+        for i in range(3):
+            keyed(b"filler-%s-%d" % (tag, i), b"x" * 150)
+
+    txn_of = dict(producer_id=PID, producer_epoch=0, is_transactional=True)
+    assert keyed(b"a", b"aborted", base_sequence=0, **txn_of) == 0
+    log.append_marker(PID, 0, 0, committed=False, now_ms=1)                 # 1
+    assert keyed(b"b", b"committed", base_sequence=1, **txn_of) == 2
+    log.append_marker(PID, 0, 0, committed=True, now_ms=1)                  # 3
+    filler(b"one")
+    manager = LogManager(storage)
+    now = 1_000_000
+    assert manager.clean_once(now) is not None
+    end = log.log_end_offset
+    assert log.aborted_transactions(0, end) == [AbortedTxn(PID, 0, 1, 2)]
+    kept = {r.offset: r.value for b in read_all(log) for r in decode_records(b)}
+    assert 0 not in kept and kept[1] is not None and kept[2] == b"committed"   # aborted record gone, marker kept
+
+    filler(b"two")
+    assert manager.clean_once(now) is not None
+    assert log.aborted_transactions(0, log.log_end_offset) == []              # no batch of it left: no entry
+    assert 1 in {r.offset for b in read_all(log) for r in decode_records(b)}  # the marker waits for its horizon
+    filler(b"three")
+    assert manager.clean_once(now + 1000) is not None
+    kept = {r.offset: r.value for b in read_all(log) for r in decode_records(b)}
+    assert 1 not in kept and kept[2] == b"committed" and 3 in kept           # the commit marker stays with its data
+    assert values(read_all(log, max_bytes=1 << 20))[0] == b"committed"
+    if engine.disk:
+        assert reopened(engine).aborted_transactions(0, end) == []
