@@ -112,3 +112,37 @@ def test_pending_offsets_survive_a_restart(own_broker, topic, restart_before_end
             txn.client = client
             assert txn.end(True) == 0
         assert committed(client, group, topic) == [(0, 3)]
+
+
+def test_txn_offset_commit_to_a_share_group_is_refused_as_offset_commit_is(client, topic):
+    """Kafka's ShareGroup.validateOffsetCommit: GROUP_ID_NOT_FOUND, transactional or not."""
+    from broker.tests.handlers.test_new_groups import sg_beat
+    create_topic(client, topic)
+    group = f"sg-{topic}"
+    assert sg_beat(client, group, "a", 0, [topic])["error_code"] == E.NONE
+    txn = Txn(client, topic)
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 3}) == [(0, E.GROUP_ID_NOT_FOUND)]
+    assert txn_commit(txn, group, topic, {0: 3}, version=0) == [(0, E.GROUP_ID_NOT_FOUND)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, -1)]
+
+
+def test_txn_offset_commit_into_a_consumer_group_checks_the_member_epoch(client, topic):
+    """Kafka 4's ConsumerGroup.validateOffsetCommit for a transactional commit: the member must
+    be known; its epoch must be the current one, else ILLEGAL_GENERATION (the stale epoch error
+    translated, as validateTransactionalOffsetCommit does); no OffsetCommit v9 rule."""
+    from broker.tests.handlers.test_new_groups import cg_beat
+    create_topic(client, topic)
+    group = f"cg-{topic}"
+    assert cg_beat(client, group, "m1", 0, [topic])["member_epoch"] == 1
+    txn = Txn(client, topic)
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=1, member_id="ghost") == [(0, E.UNKNOWN_MEMBER_ID)]
+    assert txn_commit(txn, group, topic, {0: 1}) == [(0, E.UNKNOWN_MEMBER_ID)]   # no member, members present
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=0, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=2, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
+    assert txn_commit(txn, group, topic, {0: 4}, generation_id=1, member_id="m1") == [(0, E.NONE)]
+    assert committed(client, group, topic) == [(E.UNSTABLE_OFFSET_COMMIT, -1)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, 4)]
