@@ -114,6 +114,37 @@ def test_pending_offsets_survive_a_restart(own_broker, topic, restart_before_end
         assert committed(client, group, topic) == [(0, 3)]
 
 
+def test_committed_aborted_and_open_transactional_offsets_across_restarts(own_broker, topic):
+    """The replay at start restores what Kafka materializes: a committed transaction's offsets,
+    not an aborted one's, and an open one's as pending (UNSTABLE_OFFSET_COMMIT), which the
+    transaction's end after the restart then applies or drops."""
+    group = f"{topic}-group"
+    with own_broker() as served, served.client() as client:
+        create_topic(client, topic, partitions=2)
+        first = Txn(client, f"{topic}-first")
+        first.add_offsets(group)
+        txn_commit(first, group, topic, {0: 5})
+        assert first.end(True) == 0
+        first.add_offsets(group)
+        txn_commit(first, group, topic, {0: 9, 1: 9})
+        assert first.end(False) == 0
+        second = Txn(client, f"{topic}-second")
+        second.add_offsets(group)
+        txn_commit(second, group, topic, {1: 7})        # open at the restart
+        third = Txn(client, f"{topic}-third")
+        third.add_offsets(group)
+        txn_commit(third, group, topic, {0: 6})         # open at the restart too
+    with own_broker() as served, served.client() as client:
+        assert committed(client, group, topic, (0, 1), require_stable=False) == [(0, 5), (0, -1)]
+        assert committed(client, group, topic, (0, 1)) == [(E.UNSTABLE_OFFSET_COMMIT, -1)] * 2
+        second.client = third.client = client
+        assert second.end(False) == 0
+        assert third.end(True) == 0
+        assert committed(client, group, topic, (0, 1)) == [(0, 6), (0, -1)]
+    with own_broker() as served, served.client() as client:
+        assert committed(client, group, topic, (0, 1)) == [(0, 6), (0, -1)]
+
+
 def test_txn_offset_commit_to_a_share_group_is_refused_as_offset_commit_is(client, topic):
     """Kafka's ShareGroup.validateOffsetCommit: GROUP_ID_NOT_FOUND, transactional or not."""
     from broker.tests.handlers.test_new_groups import sg_beat
