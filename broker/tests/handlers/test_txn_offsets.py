@@ -177,3 +177,8 @@ def test_txn_offset_commit_into_a_consumer_group_checks_the_member_epoch(client,
     assert committed(client, group, topic) == [(E.UNSTABLE_OFFSET_COMMIT, -1)]
     assert txn.end(True) == 0
     assert committed(client, group, topic) == [(0, 4)]
+    assert cg_beat(client, group, "m1", -1)["error_code"] == E.NONE   # leaves: the group is empty
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 6}, generation_id=-1, member_id="m1") == [(0, E.NONE)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, 6)]
