@@ -100,8 +100,8 @@ class TransactionIndex:
             self._fd = -1
 
     def rename(self, path: str) -> None:
-        """Give the file another name (a deleted segment's `.deleted`); the entries stay known."""
-        self._loaded()
+        """Give the (closed) file another name (a deleted segment's `.deleted`); a missing file
+        is no error."""
         self.close()
         try:
             os.rename(self.path, path)
