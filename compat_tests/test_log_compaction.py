@@ -15,6 +15,7 @@ import pytest
 
 from broker.testing import BrokerProcess
 from compat_tests.clients import CLIENTS, Out, consume, create_topic, end_offsets, fetch_log, produce, records_of
+from storage import decode_records, iter_batches, read_header
 
 FAST_CLEANER = {"log.cleaner.backoff.ms": "100", "log.retention.check.interval.ms": "100",
                 "log.segment.delete.delay.ms": "0"}
@@ -115,6 +116,60 @@ def test_a_record_without_a_key_is_refused_by_a_compacted_topic(cleaning_broker,
     [accepted] = produce("confluent", bootstrap, topic_name, [Out(b"k", b"with a key")])
     assert (accepted.error, accepted.offset) == (None, 0)
     assert end_offsets(bootstrap, topic_name, 1) == [1]
+
+
+def markers_with_records(data: bytes, control_type: int) -> int:
+    """Control batches that still hold their marker record of this type (0 ABORT, 1 COMMIT)."""
+    return sum(1 for b in iter_batches(data) if read_header(b).is_control
+               for r in decode_records(b) if r.key[2:4] == control_type.to_bytes(2, "big"))
+
+
+def test_transactions_on_a_compacted_topic(cleaning_broker, topic_name):
+    """A transactional producer (confluent-kafka) commits, aborts, commits, aborts over the same
+    keys: the cleaner drops the aborted records (never mapping them, so they hide no committed
+    value), then the first abort marker after delete.retention.ms; the last one stays, as in
+    Kafka, with its transaction's last batch, kept as an empty header for its still active
+    producer; the commit markers stay with their data. Every client reading read_committed from
+    the start then sees each key's newest committed value, the same producer's records after
+    the first abort included (which an index entry left behind by its marker would hide)."""
+    from compat_tests.txn_clients import transactions
+    bootstrap = cleaning_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, 1, COMPACTED)
+    keys = [b"key-%d" % k for k in range(10)]
+    plan = [(True, [Out(k, b"one-" + k, partition=0) for k in keys]),
+            (False, [Out(k, b"aborted-" + k, partition=0) for k in keys]),
+            (True, [Out(k, b"two-" + k, partition=0) for k in keys[:5]]),
+            (False, [Out(k, b"aborted-again-" + k, partition=0) for k in keys[5:]])]
+    transactions("confluent", bootstrap, topic_name, f"{topic_name}-tx", plan)
+    expected = {k: (b"two-" if i < 5 else b"one-") + k for i, k in enumerate(keys)}
+    assert markers_with_records(fetch_log(bootstrap, topic_name), 0) == 2
+    fillers = iter(range(10_000))
+
+    def cleaned():
+        produce("confluent", bootstrap, topic_name, [Out(b"filler-%d" % next(fillers), b"x" * 600, partition=0)],
+                **{"linger.ms": 0})
+        data = fetch_log(bootstrap, topic_name)
+        values = [r.value for r in records_of(data) if r.value]
+        return not any(v.startswith(b"aborted") for v in values) and markers_with_records(data, 0) == 1
+
+    wait_for(cleaned, "the aborted records and then the first abort marker to go")
+    data = fetch_log(bootstrap, topic_name)
+    assert markers_with_records(data, 1) == 2   # each committed transaction's marker stays while its records do
+    live = {r.key: r.value for r in records_of(data) if r.key in keys}
+    assert live == expected
+
+    def stable():
+        before = fetch_log(bootstrap, topic_name)
+        time.sleep(1)
+        return before if fetch_log(bootstrap, topic_name) == before else None
+
+    wanted = [(r.offset, r.key, r.value) for b in iter_batches(wait_for(stable, "the cleaner to rest"))
+              if not read_header(b).is_control for r in decode_records(b)]
+    for client in CLIENTS:
+        level = {"isolation.level": "read_committed"} if client == "confluent" else {
+            "isolation_level": "read_committed"}
+        got = consume(client, bootstrap, topic_name, 1, len(wanted), **level)
+        assert [(r.offset, r.key, r.value) for r in got] == wanted, client
 
 
 @pytest.mark.parametrize("moment", [".cleaned", ".swap"])

@@ -142,3 +142,31 @@ def test_a_transaction_open_when_the_broker_is_killed_survives_and_commits(own_b
 
     open_then_commit("confluent", bootstrap, topic_name, f"{topic_name}-tx", values, crash_and_start)
     assert [r.value for r in consume("confluent", bootstrap, topic_name, 1, 5, **isolation("confluent", True))] == values
+
+
+def test_delete_records_past_an_open_transaction(txn_broker, topic_name):
+    """DeleteRecords moves the log start past the first offset of a transaction still open: the
+    last stable offset is then the log start, never below it (a read_committed consumer sent
+    below the start would be out of range), and once the transaction aborts, read_committed
+    consumers see exactly the plain records left."""
+    from confluent_kafka import Producer
+    from compat_tests.test_delete_records import confluent_delete
+    bootstrap = txn_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, 1)
+    produce("confluent", bootstrap, topic_name, [Out(None, b"plain-%d" % i, partition=0) for i in range(5)])
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"{topic_name}-tx", "linger.ms": 0})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(3):                                            # offsets 5-7
+        producer.produce(topic_name, value=b"open-%d" % i, partition=0)
+        producer.flush(30)
+    produce("confluent", bootstrap, topic_name, [Out(None, b"later-%d" % i, partition=0) for i in range(3)])  # 8-10
+    assert last_stable_offset(bootstrap, topic_name) == 5
+    assert confluent_delete(bootstrap, topic_name, {0: 7}) == {0: 7}
+    assert last_stable_offset(bootstrap, topic_name) == 7        # the log start, not 5
+    assert list_offsets(bootstrap, topic_name, 1, -2) == [7]
+    producer.abort_transaction(30)                                # its marker: offset 11
+    assert last_stable_offset(bootstrap, topic_name) == 12
+    for client in CLIENTS:
+        seen = consume(client, bootstrap, topic_name, 1, 3, **isolation(client, True))
+        assert [(r.offset, r.value) for r in seen] == [(8 + i, b"later-%d" % i) for i in range(3)], client

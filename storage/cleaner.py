@@ -30,8 +30,9 @@ A round, as Kafka's:
      ending where the next begins): those stay as a header without records;
    - transactional batches of aborted transactions go; markers stay until their transaction's
      batches are gone and their delete horizon has passed (Kafka's CleanedTransactionMetadata).
-3. The result names each cleaned segment and the segments it replaced, and `end_offset`, the
-   first offset not cleaned (the cleaner-offset-checkpoint).
+3. The result names each cleaned segment and the segments it replaced, the abort markers whose
+   aborted transactions its transaction index keeps (those that still had batches: Kafka's
+   cleanedIndex), and `end_offset`, the first offset not cleaned (the cleaner-offset-checkpoint).
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ class CleanedSegment:
     max_timestamp: int
     offset_of_max_timestamp: int
     batches: list[bytes] | None = None
+    # the offsets of the abort markers it keeps whose transaction still has batches in the log:
+    # its transaction index holds those aborted transactions and no others (an entry whose
+    # marker went, or whose batches all went, would make a read_committed consumer drop the
+    # producer's later records while it waits for a marker that is no longer there)
+    aborted_markers: tuple[int, ...] = ()
 
 
 @dataclass
@@ -281,6 +287,7 @@ class _Transactions:
         self._pending = deque(sorted(aborted, key=lambda t: t[1]))  # (producer id, first offset)
         self._aborted: dict[int, list] = {}  # producer id -> [last batch offset seen or None]
         self._committed: set[int] = set()
+        self.indexed: list[int] = []  # abort markers kept with their transaction's batches (to index)
 
     def _reach(self, offset: int) -> None:
         pending = self._pending
@@ -308,7 +315,10 @@ class _Transactions:
             return True  # emptied by an earlier round
         if control_type == CONTROL_ABORT:
             state = self._aborted.pop(producer_id, None)
-            return not (state is not None and state[0] is not None)
+            if state is not None and state[0] is not None:
+                self.indexed.append(last_offset)
+                return False
+            return True
         if control_type == CONTROL_COMMIT:
             if producer_id in self._committed:
                 self._committed.discard(producer_id)
@@ -650,6 +660,7 @@ class _CleanedWriter:
 def _clean_group(plan, group, offset_map, latest_offset, upper, state, result) -> CleanedSegment:
     writer = _CleanedWriter(plan.directory, group[0].base_offset, plan.index_interval_bytes)
     group_end = group[-1].next_offset
+    indexed_before = len(state.indexed)
     try:
         for segment in group:
             with _SegmentReader(segment) as reader:
@@ -668,6 +679,7 @@ def _clean_group(plan, group, offset_map, latest_offset, upper, state, result) -
         max_timestamp=writer.max_timestamp,
         offset_of_max_timestamp=writer.offset_of_max_timestamp,
         batches=writer.batches,
+        aborted_markers=tuple(state.indexed[indexed_before:]),
     )
 
 

@@ -51,9 +51,18 @@ class PartitionLog:
 
     @property
     def last_stable_offset(self) -> int:
-        """The first offset of the oldest open transaction; the high watermark when none is open."""
+        """The first offset of the oldest open transaction, but never below the log start
+        offset; the high watermark when none is open.
+
+        DeleteRecords and retention may move the log start past the first offset of a
+        transaction still open: the transaction stays open (its marker comes later, and its
+        producer keeps its state), but the LSO is the log start, as Kafka's
+        maybeIncrementFirstUnstableOffset keeps logStartOffset <= LSO <= high watermark.
+        """
         first_unstable = self.producer_state.first_unstable_offset
-        return self.log_end_offset if first_unstable is None else first_unstable
+        if first_unstable is None:
+            return self.log_end_offset
+        return max(first_unstable, self.log_start_offset)
 
     def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False,
                from_coordinator: bool = False) -> AppendResult:
@@ -342,9 +351,12 @@ class PartitionLog:
 
     def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> int:
         """Forget producers whose last batch is older than producer.id.expiration.ms (Kafka's
-        removeExpiredProducers): the cleaner then need not keep their last batch."""
+        removeExpiredProducers): the cleaner then need not keep their last batch. A producer
+        with a transaction open in the partition never expires (Kafka's isProducerExpired):
+        its marker is still to come, and the LSO waits for it."""
         producers = self.producer_state.producers
-        expired = [pid for pid, entry in producers.items() if now_ms - entry.last_timestamp >= expiration_ms]
+        expired = [pid for pid, entry in producers.items()
+                   if entry.current_txn_first_offset < 0 and now_ms - entry.last_timestamp >= expiration_ms]
         for producer_id in expired:
             del producers[producer_id]
         return len(expired)

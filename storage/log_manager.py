@@ -33,7 +33,7 @@ from .disk_log import DiskPartitionLog
 from .log import PartitionLog
 from .memory_log import MemorySegment
 from .segment import CLEANED_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, segment_file_name
-from .txn_index import ENTRY_BYTES, TXN_INDEX_SUFFIX
+from .txn_index import ENTRY, ENTRY_BYTES, TXN_INDEX_SUFFIX
 from .storage import Storage
 from .topics import fsync_dir
 
@@ -152,6 +152,10 @@ class LogManager:
                 log.replace_segments(
                     MemorySegment.of_batches(cleaned.base_offset, list(cleaned.batches), cleaned.next_offset),
                     list(cleaned.replaced))
+                keep = set(cleaned.aborted_markers)
+                log.txn_index.drop_where(
+                    lambda entry: cleaned.base_offset <= entry.last_offset < cleaned.next_offset
+                    and entry.last_offset not in keep)
         log.cleaner_checkpoint = result.end_offset
         logger.info(
             "cleaned %s-%d up to offset %d: %d of %d records kept, %.1f of %.1f MB, in %.2f s",
@@ -290,17 +294,23 @@ def _remove_cleaned_files(directory: str) -> None:
 
 
 def _write_cleaned_txn_index(directory: str, cleaned) -> None:
-    """The cleaned segment's `.txnindex.cleaned`: the aborted transactions of the segments it
-    replaces, in order (an entry whose records the cleaning dropped only names offsets no
-    longer there, which a reader skips past, as Kafka's cleaner keeps them)."""
+    """The cleaned segment's `.txnindex.cleaned`: the entries of the segments it replaces
+    whose abort marker the cleaning kept because their transaction still had batches, in
+    order (Kafka's cleanedIndex). The others go: a read_committed consumer told of an aborted
+    transaction drops its producer's batches until it reads the abort marker, so an entry
+    whose marker is gone would hide that producer's later, committed records."""
+    keep = set(cleaned.aborted_markers)
     data = []
     for base in cleaned.replaced:
         try:
             with open(os.path.join(directory, segment_file_name(base, TXN_INDEX_SUFFIX)), "rb") as file:
                 raw = file.read()
-            data.append(raw[: len(raw) - len(raw) % ENTRY_BYTES])   # whole entries only
         except FileNotFoundError:
-            pass
+            continue
+        for start in range(0, len(raw) - len(raw) % ENTRY_BYTES, ENTRY_BYTES):   # whole entries only
+            entry = raw[start:start + ENTRY_BYTES]
+            if ENTRY.unpack(entry)[3] in keep:   # its last offset: the marker's
+                data.append(entry)
     path = os.path.join(directory, segment_file_name(cleaned.base_offset, TXN_INDEX_SUFFIX)) + CLEANED_SUFFIX
     with open(path, "wb") as file:
         file.write(b"".join(data))

@@ -108,6 +108,7 @@ class MemoryPartitionLog(PartitionLog):
     def _remove_oldest_segments(self, count: int, now_ms: int) -> None:
         del self.segments[:count]
         del self._base_offsets[:count]
+        self.txn_index.drop_before(self.segments[0].base_offset)   # as the files' .txnindex go with them
 
     def replace_segments(self, cleaned: MemorySegment, replaced: list[int]) -> None:
         """Put a cleaned segment in place of the closed segments whose base offsets are replaced."""

@@ -160,7 +160,7 @@ class LogSegment:
         self.close_writers()
         self._read_file = None
         paths = []
-        for index in (self.offset_index, self.time_index):
+        for index in (self.offset_index, self.time_index, self.txn_index):
             index.rename(index.path + DELETED_SUFFIX)
             paths.append(index.path)
         deleted = self.log_path + DELETED_SUFFIX

@@ -99,6 +99,34 @@ class TransactionIndex:
             os.close(self._fd)
             self._fd = -1
 
+    def rename(self, path: str) -> None:
+        """Give the (closed) file another name (a deleted segment's `.deleted`); a missing file
+        is no error."""
+        self.close()
+        try:
+            os.rename(self.path, path)
+        except FileNotFoundError:
+            pass
+        self.path = path
+
+    def drop_before(self, offset: int) -> None:
+        """Forget the entries whose marker is below ``offset`` (the memory engine's one index,
+        when retention deletes the segments those markers were in)."""
+        entries = self._loaded()
+        drop = bisect_left(self._last_offsets, offset)
+        if drop:
+            del entries[:drop]
+            del self._last_offsets[:drop]
+
+    def drop_where(self, predicate) -> None:
+        """Forget the entries for which predicate(entry) holds (the memory engine's one index,
+        after a cleaning: as a cleaned segment's file keeps only some)."""
+        entries = self._loaded()
+        kept = [entry for entry in entries if not predicate(entry)]
+        if len(kept) != len(entries):
+            entries[:] = kept
+            self._last_offsets = array("q", (e.last_offset for e in kept))
+
     def delete(self) -> None:
         self.close()
         if self.path is not None:

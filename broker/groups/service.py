@@ -278,7 +278,8 @@ class GroupService:
         in the transaction; then the committer, as OffsetCommit does (v3+ name a member and
         generation; older versions commit as a simple group). A partition of no topic gets
         UNKNOWN_TOPIC_OR_PARTITION and metadata over ``offset.metadata.max.bytes``
-        OFFSET_METADATA_TOO_LARGE, as for OffsetCommit."""
+        OFFSET_METADATA_TOO_LARGE, as for OffsetCommit. A share group's id gets GROUP_ID_NOT_FOUND
+        and a consumer group (KIP-848) checks the member and its epoch, as Kafka 4 does."""
         version = ctx.api_version
         group_id = req["group_id"]
         now = now_ms()
@@ -289,7 +290,17 @@ class GroupService:
                                              req["producer_epoch"], group_id)
         else:
             error = ErrorCode.NONE
-        if not error:
+        if error:
+            pass
+        elif group_id in self.share_coordinator.groups:
+            error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets (ShareGroup.validateOffsetCommit)
+        elif group_id in self.consumer_coordinator.groups:
+            # Kafka's ConsumerGroup.validateOffsetCommit, transactional: the member and its epoch,
+            # a stale epoch answered as ILLEGAL_GENERATION (validateTransactionalOffsetCommit)
+            error = self.consumer_coordinator.validate_commit(now, group_id, req["member_id"], req["generation_id"])
+            if error == ErrorCode.STALE_MEMBER_EPOCH:
+                error = ErrorCode.ILLEGAL_GENERATION
+        else:
             error = self._settle(self._coordinator.validate_commit(
                 now, group_id, req["generation_id"], req["member_id"], req["group_instance_id"], version,
                 transactional=True))

@@ -287,6 +287,7 @@ def test_aborted_transactions_go_and_their_marker_after_its_horizon(tmp_path):
     # the aborted batch goes; its marker stays while this round still saw the transaction's data
     assert [read_header(b).base_offset for b in batches] == [1, 2, 3, 4, 5]
     assert not any(read_header(b).attributes & ATTR_DELETE_HORIZON for b in batches)
+    assert first.segments[0].aborted_markers == (2,)    # its transaction index keeps the entry
 
     second = clean(as_next_round(log, tmp_path, first).plan(upper=6, now=NOW, delete_retention_ms=1000))
     batches = cleaned_batches(tmp_path)
@@ -294,6 +295,7 @@ def test_aborted_transactions_go_and_their_marker_after_its_horizon(tmp_path):
     # marker stays as it is while its transaction's batch is there
     assert read_header(batches[1]).attributes & ATTR_DELETE_HORIZON
     assert read_header(batches[1]).base_timestamp == NOW + 1000
+    assert second.segments[0].aborted_markers == ()     # and its index entry goes (Kafka's cleanedIndex)
     assert not read_header(batches[3]).attributes & ATTR_DELETE_HORIZON
 
     third = as_next_round(log, tmp_path, second)

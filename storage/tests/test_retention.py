@@ -177,7 +177,7 @@ def test_deleted_segments_wait_for_file_delete_delay_ms(disk):
     assert log_files(disk) == [f"{12:020d}.log"]
     deleted = log_files(disk, ".deleted")
     assert deleted == sorted(f"{base:020d}{suffix}.deleted" for base in (0, 4, 8)
-                             for suffix in (".index", ".log", ".timeindex"))
+                             for suffix in (".index", ".log", ".timeindex", ".txnindex"))
     assert log.take_deleted_files(later + 4999) == []
     due = log.take_deleted_files(later + 5000)
     assert sorted(os.path.basename(p) for p in due) == deleted

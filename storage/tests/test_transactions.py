@@ -279,3 +279,100 @@ def test_control_batches_read_back_whole_with_the_data(engine):
     batches = read_all(log)
     assert [read_header(b).is_control for b in batches] == [False, True]
     assert values(batches) == [r.value for r in decode_records(make_batch(2))]
+
+
+# -- the log start offset passing an open transaction (Kafka's maybeIncrementFirstUnstableOffset)
+
+
+def test_delete_records_past_an_open_transaction_makes_the_log_start_the_lso(engine):
+    log = open_log(engine, segment_bytes=300)
+    txn(log, 2, 0)                                             # 0-1: PID's transaction opens at 0
+    log.append(make_batch(2, value_bytes=100), now_ms=1)       # 2-3
+    txn(log, 1, 2)                                             # 4
+    assert log.last_stable_offset == 0
+    assert log.delete_records(3) == 3
+    assert (log.log_start_offset, log.last_stable_offset, log.high_watermark) == (3, 3, 5)
+    assert log.read(3, 1 << 20, max_offset=log.last_stable_offset).read_bytes() == b""  # read_committed: nothing yet
+    assert reopened(engine).last_stable_offset == 3             # the snapshot's open transaction, clamped again
+    log = reopened(engine)
+    assert log.producer_state.producers[PID].current_txn_first_offset == 0   # still open: the marker decides
+    assert log.delete_records(-1) == 5
+    assert log.last_stable_offset == log.high_watermark == 5
+    log.append_marker(PID, 0, 0, committed=False, now_ms=2)   # 5
+    assert log.last_stable_offset == log.high_watermark == 6
+    # a read_committed fetch from the start learns that PID's records up to the marker are aborted
+    assert log.aborted_transactions(5, 6) == [AbortedTxn(PID, 0, 5, 6)]
+
+
+def test_retention_deleting_an_open_transactions_first_segment_keeps_the_lso_at_the_start(engine):
+    log = open_log(engine, segment_bytes=250, retention_bytes=250)
+    txn(log, 1, 0, pid=OTHER)                                  # 0: OTHER's transaction opens
+    for i in range(4):
+        log.append(make_batch(1, tag=i, value_bytes=100), now_ms=1)   # 1-4, a segment each or so
+    txn(log, 1, 1, pid=OTHER)                                  # 5
+    assert log.delete_old_segments(now_ms=2) > 0
+    assert log.log_start_offset > 0
+    assert log.last_stable_offset == log.log_start_offset
+    log.append_marker(OTHER, 0, 0, committed=True, now_ms=3)
+    assert log.last_stable_offset == log.high_watermark
+
+
+def test_a_producer_with_an_open_transaction_never_expires(engine):
+    log = open_log(engine)
+    txn(log, 1, 0, now_ms=1)                                   # PID opens a transaction at time 1
+    log.append(make_batch(1, producer_id=OTHER, producer_epoch=0, base_sequence=0, timestamp=1), now_ms=1)
+    assert log.remove_expired_producers(now_ms=10_000, expiration_ms=1000) == 1
+    assert list(log.producer_state.producers) == [PID] and log.last_stable_offset == 0
+    log.append_marker(PID, 0, 0, committed=True, now_ms=2)
+    assert log.remove_expired_producers(now_ms=10_000, expiration_ms=1000) == 1
+    assert log.producer_state.producers == {}
+
+
+# -- a compacted topic's transactions through the cleaner (LogManager, both engines)
+
+
+def test_cleaning_drops_aborted_data_then_its_index_entry_then_its_marker(engine):
+    """Kafka's CleanedTransactionMetadata: the first round drops the aborted records and keeps
+    the marker and the index entry; once no batch of the transaction is left, the entry goes
+    (else a read_committed consumer would drop the producer's later committed records, waiting
+    for an abort marker it will not see) and the marker goes after delete.retention.ms."""
+    from storage import LogManager
+
+    storage = engine.open(LogConfig(segment_bytes=200))
+    storage.create_topic("t", 1, {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.01",
+                                  "delete.retention.ms": "1000"})
+    log = storage.partition("t", 0)
+
+    def keyed(key, value, **producer):
+        return log.append(build_batch([Record(timestamp=1000, key=key, value=value)], **producer),
+                          now_ms=1).base_offset
+
+    def filler(tag):   # plain records that close the segments before them and make the log dirty
+        for i in range(3):
+            keyed(b"filler-%s-%d" % (tag, i), b"x" * 150)
+
+    txn_of = dict(producer_id=PID, producer_epoch=0, is_transactional=True)
+    assert keyed(b"a", b"aborted", base_sequence=0, **txn_of) == 0
+    log.append_marker(PID, 0, 0, committed=False, now_ms=1)                 # 1
+    assert keyed(b"b", b"committed", base_sequence=1, **txn_of) == 2
+    log.append_marker(PID, 0, 0, committed=True, now_ms=1)                  # 3
+    filler(b"one")
+    manager = LogManager(storage)
+    now = 1_000_000
+    assert manager.clean_once(now) is not None
+    end = log.log_end_offset
+    assert log.aborted_transactions(0, end) == [AbortedTxn(PID, 0, 1, 2)]
+    kept = {r.offset: r.value for b in read_all(log) for r in decode_records(b)}
+    assert 0 not in kept and kept[1] is not None and kept[2] == b"committed"   # aborted record gone, marker kept
+
+    filler(b"two")
+    assert manager.clean_once(now) is not None
+    assert log.aborted_transactions(0, log.log_end_offset) == []              # no batch of it left: no entry
+    assert 1 in {r.offset for b in read_all(log) for r in decode_records(b)}  # the marker waits for its horizon
+    filler(b"three")
+    assert manager.clean_once(now + 1000) is not None
+    kept = {r.offset: r.value for b in read_all(log) for r in decode_records(b)}
+    assert 1 not in kept and kept[2] == b"committed" and 3 in kept           # the commit marker stays with its data
+    assert values(read_all(log, max_bytes=1 << 20))[0] == b"committed"
+    if engine.disk:
+        assert reopened(engine).aborted_transactions(0, end) == []

@@ -404,12 +404,13 @@ class ConsumerGroupCoordinator:
 
     def validate_commit(self, now_ms: int, group_id: str, member_id: str, member_epoch: int) -> ErrorCode:
         """OffsetCommit into a consumer group (Kafka's ConsumerGroup.validateOffsetCommit):
-        an admin commit (epoch < 0, no member id) goes into an empty group; a member's
-        epoch must be its current one (STALE_MEMBER_EPOCH)."""
+        a commit with epoch < 0 goes into an empty group (an admin's, or a consumer's without
+        group management), whatever member id it names; otherwise the member must be known
+        (UNKNOWN_MEMBER_ID) at its current epoch (STALE_MEMBER_EPOCH)."""
         self._advance(now_ms)
         group = self.groups[group_id]
-        if member_epoch < 0 and not member_id:
-            return ErrorCode.NONE if not group.members else ErrorCode.UNKNOWN_MEMBER_ID
+        if member_epoch < 0 and not group.members:
+            return ErrorCode.NONE   # an admin's or a group-less consumer's commit, with or without a member id
         member = group.members.get(member_id)
         if member is None:
             return ErrorCode.UNKNOWN_MEMBER_ID

@@ -112,3 +112,73 @@ def test_pending_offsets_survive_a_restart(own_broker, topic, restart_before_end
             txn.client = client
             assert txn.end(True) == 0
         assert committed(client, group, topic) == [(0, 3)]
+
+
+def test_committed_aborted_and_open_transactional_offsets_across_restarts(own_broker, topic):
+    """The replay at start restores what Kafka materializes: a committed transaction's offsets,
+    not an aborted one's, and an open one's as pending (UNSTABLE_OFFSET_COMMIT), which the
+    transaction's end after the restart then applies or drops."""
+    group = f"{topic}-group"
+    with own_broker() as served, served.client() as client:
+        create_topic(client, topic, partitions=2)
+        first = Txn(client, f"{topic}-first")
+        first.add_offsets(group)
+        txn_commit(first, group, topic, {0: 5})
+        assert first.end(True) == 0
+        first.add_offsets(group)
+        txn_commit(first, group, topic, {0: 9, 1: 9})
+        assert first.end(False) == 0
+        second = Txn(client, f"{topic}-second")
+        second.add_offsets(group)
+        txn_commit(second, group, topic, {1: 7})        # open at the restart
+        third = Txn(client, f"{topic}-third")
+        third.add_offsets(group)
+        txn_commit(third, group, topic, {0: 6})         # open at the restart too
+    with own_broker() as served, served.client() as client:
+        assert committed(client, group, topic, (0, 1), require_stable=False) == [(0, 5), (0, -1)]
+        assert committed(client, group, topic, (0, 1)) == [(E.UNSTABLE_OFFSET_COMMIT, -1)] * 2
+        second.client = third.client = client
+        assert second.end(False) == 0
+        assert third.end(True) == 0
+        assert committed(client, group, topic, (0, 1)) == [(0, 6), (0, -1)]
+    with own_broker() as served, served.client() as client:
+        assert committed(client, group, topic, (0, 1)) == [(0, 6), (0, -1)]
+
+
+def test_txn_offset_commit_to_a_share_group_is_refused_as_offset_commit_is(client, topic):
+    """Kafka's ShareGroup.validateOffsetCommit: GROUP_ID_NOT_FOUND, transactional or not."""
+    from broker.tests.handlers.test_new_groups import sg_beat
+    create_topic(client, topic)
+    group = f"sg-{topic}"
+    assert sg_beat(client, group, "a", 0, [topic])["error_code"] == E.NONE
+    txn = Txn(client, topic)
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 3}) == [(0, E.GROUP_ID_NOT_FOUND)]
+    assert txn_commit(txn, group, topic, {0: 3}, version=0) == [(0, E.GROUP_ID_NOT_FOUND)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, -1)]
+
+
+def test_txn_offset_commit_into_a_consumer_group_checks_the_member_epoch(client, topic):
+    """Kafka 4's ConsumerGroup.validateOffsetCommit for a transactional commit: the member must
+    be known; its epoch must be the current one, else ILLEGAL_GENERATION (the stale epoch error
+    translated, as validateTransactionalOffsetCommit does); no OffsetCommit v9 rule."""
+    from broker.tests.handlers.test_new_groups import cg_beat
+    create_topic(client, topic)
+    group = f"cg-{topic}"
+    assert cg_beat(client, group, "m1", 0, [topic])["member_epoch"] == 1
+    txn = Txn(client, topic)
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=1, member_id="ghost") == [(0, E.UNKNOWN_MEMBER_ID)]
+    assert txn_commit(txn, group, topic, {0: 1}) == [(0, E.UNKNOWN_MEMBER_ID)]   # no member, members present
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=0, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
+    assert txn_commit(txn, group, topic, {0: 1}, generation_id=2, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
+    assert txn_commit(txn, group, topic, {0: 4}, generation_id=1, member_id="m1") == [(0, E.NONE)]
+    assert committed(client, group, topic) == [(E.UNSTABLE_OFFSET_COMMIT, -1)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, 4)]
+    assert cg_beat(client, group, "m1", -1)["error_code"] == E.NONE   # leaves: the group is empty
+    assert txn.add_offsets(group) == 0
+    assert txn_commit(txn, group, topic, {0: 6}, generation_id=-1, member_id="m1") == [(0, E.NONE)]
+    assert txn.end(True) == 0
+    assert committed(client, group, topic) == [(0, 6)]
