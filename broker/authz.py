@@ -11,6 +11,9 @@ from __future__ import annotations
 from kproto.constants import CLUSTER_NAME, ResourceType
 from kproto.errors import ErrorCode
 
+# Kafka's Errors message, which some APIs answer beside the code (ApiError(Errors.X) carries it)
+TOPIC_AUTHORIZATION_FAILED_MESSAGE = "Topic authorization failed."
+
 # DescribeConfigs/AlterConfigs resource types -> the ACL resource they are checked on, and its error
 _CONFIG_RESOURCES = {
     2: (ResourceType.TOPIC, None, ErrorCode.TOPIC_AUTHORIZATION_FAILED),          # TOPIC

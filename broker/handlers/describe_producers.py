@@ -1,8 +1,13 @@
 """DescribeProducers 0: the producers a partition's log knows (kafka-transactions.sh
 describe-producers, to find a hanging transaction): epoch, last sequence and timestamp, the
-coordinator epoch of its last marker, and where its open transaction starts."""
+coordinator epoch of its last marker, and where its open transaction starts.
 
+With the authorizer on: READ on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions),
+as Kafka checks."""
+
+from broker.authz import TOPIC_AUTHORIZATION_FAILED_MESSAGE
 from broker.registry import handles
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_PRODUCERS
 
@@ -26,11 +31,15 @@ def _producers(log) -> list[dict]:
 def describe_producers(ctx, req: dict) -> dict:
     storage = ctx.broker.storage
     topics = []
+    readable = ctx.authorized(Op.READ, Resource.TOPIC, {t["name"] for t in req["topics"]})
     for topic in req["topics"]:
         info = storage.topic(topic["name"])
         partitions = []
         for index in topic["partition_indexes"]:
-            if info is None or not 0 <= index < info.num_partitions:
+            if topic["name"] not in readable:
+                partitions.append({"partition_index": index, "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                                   "error_message": TOPIC_AUTHORIZATION_FAILED_MESSAGE, "active_producers": []})
+            elif info is None or not 0 <= index < info.num_partitions:
                 partitions.append({"partition_index": index, "error_code": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                                    "error_message": None, "active_producers": []})
             else:
