@@ -5,9 +5,10 @@ stands for its base offset (at least the log start offset) and the time its file
 modified, and a non-empty last segment adds the log end offset at the current time. Time
 -1 (latest) starts from the last of these, -2 (earliest) from the first, any other time
 from the last one modified at or before it; the answer is that offset and the ones before
-it, at most max_num_offsets, largest first. A consumer (replica id -1) never sees an offset
-above the high watermark. No partition is refused for appearing twice, unlike v1+. With the
-authorizer on, DESCRIBE on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions), as v1+.
+it, at most max_num_offsets, largest first. A time below -2 is UNSUPPORTED_VERSION. A
+consumer (replica id -1) never sees an offset above the high watermark. No partition is
+refused for appearing twice, unlike v1+. With the authorizer on, DESCRIBE on each topic (else
+TOPIC_AUTHORIZATION_FAILED for its partitions), as v1+.
 """
 
 from broker.clock import now_ms
@@ -54,6 +55,9 @@ def list_offsets_v0(ctx, req: dict) -> dict:
             partitions.append(entry)
             if name not in describable:
                 entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
+            if part["timestamp"] < EARLIEST_TIMESTAMP:   # -3 and below name v1+ lookups
+                entry["error_code"] = ErrorCode.UNSUPPORTED_VERSION
                 continue
             if info is None or not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
