@@ -65,8 +65,8 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
                      "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
                      "records": b""}
             partitions.append(entry)
-            if follower_refused or not from_follower and (info is not None or not by_id) and not ctx.authorize(
-                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"]):
+            if follower_refused or (not from_follower and (info is not None or not by_id) and not ctx.authorize(
+                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"])):
                 entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
             elif info is None:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
