@@ -11,8 +11,9 @@ from __future__ import annotations
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType
 from kproto.errors import ErrorCode
 
-# Kafka's Errors message, which some APIs answer beside the code (ApiError(Errors.X) carries it)
+# Kafka's Errors messages, which some APIs answer beside the code (ApiError(Errors.X) carries them)
 TOPIC_AUTHORIZATION_FAILED_MESSAGE = "Topic authorization failed."
+GROUP_AUTHORIZATION_FAILED_MESSAGE = "Group authorization failed."
 
 # DescribeConfigs/AlterConfigs resource types -> the ACL resource they are checked on, and its error
 _CONFIG_RESOURCES = {

@@ -11,7 +11,7 @@ With the authorizer on, as Kafka checks:
   TOPIC_AUTHORIZATION_FAILED for the topic).
 """
 
-from broker.authz import TOPIC_AUTHORIZATION_FAILED_MESSAGE, split
+from broker.authz import GROUP_AUTHORIZATION_FAILED_MESSAGE, TOPIC_AUTHORIZATION_FAILED_MESSAGE, split
 from broker.registry import handles
 from kproto.constants import AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
@@ -24,6 +24,12 @@ REFUSED = {"error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED, "error_message": 
 def _describe_error(req: dict, api_version: int, code: int) -> dict:
     return {"throttle_time_ms": 0, "groups": [{"group_id": g["group_id"], "error_code": code}
                                               for g in req["groups"]]}
+
+
+def _top_error(req: dict, api_version: int, code: int) -> dict:
+    """Alter's and Delete's whole-request error: Kafka sends the error's message with it."""
+    message = GROUP_AUTHORIZATION_FAILED_MESSAGE if code == ErrorCode.GROUP_AUTHORIZATION_FAILED else None
+    return {"throttle_time_ms": 0, "error_code": code, "error_message": message, "responses": []}
 
 
 def _describe_refused_topic(topic: dict) -> dict:
@@ -56,7 +62,7 @@ def describe_share_group_offsets(ctx, req: dict) -> dict:
     return {"throttle_time_ms": 0, "groups": groups}
 
 
-@handles(ALTER_SHARE_GROUP_OFFSETS, "0")
+@handles(ALTER_SHARE_GROUP_OFFSETS, "0", error_response=_top_error)
 def alter_share_group_offsets(ctx, req: dict) -> dict:
     ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     allowed, refused = split(ctx, Op.READ, Resource.TOPIC, req["topics"], key="topic_name")
@@ -73,7 +79,7 @@ def alter_share_group_offsets(ctx, req: dict) -> dict:
     return response
 
 
-@handles(DELETE_SHARE_GROUP_OFFSETS, "0")
+@handles(DELETE_SHARE_GROUP_OFFSETS, "0", error_response=_top_error)
 def delete_share_group_offsets(ctx, req: dict) -> dict:
     ctx.require(Op.DELETE, Resource.GROUP, req["group_id"])
     allowed, refused = split(ctx, Op.READ, Resource.TOPIC, req["topics"], key="topic_name")

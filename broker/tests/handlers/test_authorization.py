@@ -355,14 +355,18 @@ def test_share_group_apis(admin, login, topic):
     # AlterShareGroupOffsets: READ on the group and each topic; DeleteShareGroupOffsets: DELETE on the group
     alter = {"group_id": group, "topics": [{"topic_name": t, "partitions": [{"partition_index": 0, "start_offset": 0}]}
                                            for t in (topic, hidden)]}
-    assert bob.request(ALTER_SHARE_GROUP_OFFSETS, 0, alter)["error_code"] == E.GROUP_AUTHORIZATION_FAILED
+    refused = bob.request(ALTER_SHARE_GROUP_OFFSETS, 0, alter)
+    assert (refused["error_code"], refused["error_message"], refused["responses"]) == (
+        E.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.", [])
     altered = alice.request(ALTER_SHARE_GROUP_OFFSETS, 0, alter)
     assert altered["error_code"] == 0
     assert {(t["topic_name"], t["topic_id"]): [(p["error_code"], p["error_message"]) for p in t["partitions"]]
             for t in altered["responses"]} == {(topic, topic_id): [(0, None)], (hidden, hidden_id): [
                 (E.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.")]}
     delete = {"group_id": group, "topics": [{"topic_name": topic}, {"topic_name": hidden}]}
-    assert bob.request(DELETE_SHARE_GROUP_OFFSETS, 0, delete)["error_code"] == E.GROUP_AUTHORIZATION_FAILED
+    refused = bob.request(DELETE_SHARE_GROUP_OFFSETS, 0, delete)
+    assert (refused["error_code"], refused["error_message"]) == (E.GROUP_AUTHORIZATION_FAILED,
+                                                                 "Group authorization failed.")
     deleted = alice.request(DELETE_SHARE_GROUP_OFFSETS, 0, delete)
     assert (deleted["error_code"], {t["topic_name"]: t["error_code"] for t in deleted["responses"]}) == (
         0, {topic: 0, hidden: E.TOPIC_AUTHORIZATION_FAILED})
