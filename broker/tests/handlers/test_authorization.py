@@ -256,6 +256,15 @@ def test_describe_and_list_transactions_and_describe_producers(admin, login, top
         E.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.", [])
     [part] = alice.request(DESCRIBE_PRODUCERS, 0, body)["topics"][0]["partitions"]
     assert part["error_code"] == 0 and [p["producer_id"] for p in part["active_producers"]] == [txn.producer_id]
+    # a name no topic can have is answered so before any ACL is asked; an unknown topic after
+    odd = bob.request(DESCRIBE_PRODUCERS, 0, {"topics": [{"name": "a b", "partition_indexes": [0]}]})
+    assert [(p["error_code"], p["error_message"]) for p in odd["topics"][0]["partitions"]] == [
+        (E.INVALID_TOPIC_EXCEPTION, "Topic name is invalid: 'a b' contains one or more characters other than "
+                                    "ASCII alphanumerics, '.', '_' and '-'")]
+    allow(admin, R.TOPIC, topic + "-absent", Op.READ)
+    absent = alice.request(DESCRIBE_PRODUCERS, 0, {"topics": [{"name": topic + "-absent", "partition_indexes": [0]}]})
+    assert [(p["error_code"], p["error_message"]) for p in absent["topics"][0]["partitions"]] == [
+        (E.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.")]
     assert txn.end(False) == 0
 
 
