@@ -200,8 +200,9 @@ def test_a_transactional_producer_needs_write_on_its_transactional_id(acl_broker
     producer.commit_transaction(10)
     group_of.close()
 
-    reader = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group, "isolation.level": "read_committed",
-                       "auto.offset.reset": "earliest", "enable.auto.commit": False, **sasl("admin")})
+    reader = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group,
+                       "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                       "enable.auto.commit": False, **sasl("admin")})
     try:
         assert reader.committed([TopicPartition(topic_name, 0)], 10)[0].offset == 7
         reader.assign([TopicPartition(topic_name, 0, 0)])
