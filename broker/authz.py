@@ -8,8 +8,12 @@ While the authorizer is off every item is allowed and nothing is looked up.
 
 from __future__ import annotations
 
-from kproto.constants import CLUSTER_NAME, ResourceType
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType
 from kproto.errors import ErrorCode
+
+# Kafka's Errors messages, which some APIs answer beside the code (ApiError(Errors.X) carries them)
+TOPIC_AUTHORIZATION_FAILED_MESSAGE = "Topic authorization failed."
+GROUP_AUTHORIZATION_FAILED_MESSAGE = "Group authorization failed."
 
 # DescribeConfigs/AlterConfigs resource types -> the ACL resource they are checked on, and its error
 _CONFIG_RESOURCES = {
@@ -41,3 +45,42 @@ def config_refusal(ctx, operation: int, config_resource_type: int, name: str) ->
         return 0     # the handler refuses unknown resource types itself
     resource_type, fixed_name, code = target
     return 0 if ctx.authorize(operation, resource_type, fixed_name or name) else code
+
+
+def any_undescribable(ctx, topic_names) -> bool:
+    """Whether the client may not DESCRIBE one of the topics (a KIP-848 or KIP-932 heartbeat's
+    subscription, which Kafka then answers TOPIC_AUTHORIZATION_FAILED, as it does not let a
+    client learn of topics it may not see)."""
+    if ctx.broker.authorizer is None or not topic_names:
+        return False
+    names = set(topic_names)
+    return len(ctx.authorized(Op.DESCRIBE, ResourceType.TOPIC, names)) < len(names)
+
+
+HIDDEN_TOPICS_MESSAGE = "The group has described topic(s) that the client is not authorized to describe."
+
+
+def hide_groups_with_undescribable_topics(ctx, groups: list[dict], assignment_keys: tuple[str, ...]) -> list[dict]:
+    """ConsumerGroupDescribe and ShareGroupDescribe (Kafka 4): a group whose members' assignments
+    (under ``assignment_keys``) name a topic the client may not DESCRIBE is answered
+    TOPIC_AUTHORIZATION_FAILED, without its members."""
+    if ctx.broker.authorizer is None:
+        return groups
+
+    def topics(group: dict) -> set:
+        return {tp["topic_name"] for member in group.get("members") or () for key in assignment_keys
+                for tp in member[key]["topic_partitions"]}
+
+    named = [topics(group) for group in groups]
+    describable = ctx.authorized(Op.DESCRIBE, ResourceType.TOPIC, set().union(*named))
+    return [group if names <= describable else
+            {"group_id": group["group_id"], "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+             "error_message": HIDDEN_TOPICS_MESSAGE, "members": []}
+            for group, names in zip(groups, named)]
+
+
+def topic_reader(ctx):
+    """``name -> may the client READ the topic?``, or None while the authorizer is off."""
+    if ctx.broker.authorizer is None:
+        return None
+    return lambda name: ctx.authorize(Op.READ, ResourceType.TOPIC, name)

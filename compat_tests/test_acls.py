@@ -157,3 +157,60 @@ def test_only_a_super_user_may_change_acls(acl_broker, topic_name):
     with pytest.raises(KafkaException, match="CLUSTER_AUTHORIZATION_FAILED|authoriz"):
         for future in futures.values():
             future.result(10)
+
+
+def transactional_producer(broker, user: str, transactional_id: str):
+    from confluent_kafka import Producer
+    return Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": transactional_id,
+                     "transaction.timeout.ms": 10000, "message.timeout.ms": 10000, **sasl(user)})
+
+
+def test_a_transactional_producer_needs_write_on_its_transactional_id(acl_broker, topic_name):
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    from confluent_kafka.admin import NewTopic
+    txn_id, group = f"{topic_name}-txn", f"{topic_name}-group"
+    admin = admin_of(acl_broker)
+    admin.create_topics([NewTopic(topic_name, 1, 1)])[topic_name].result(10)
+    create(acl_broker, binding("User:bob", topic_name, "WRITE"))   # the topic, not the transactional id
+    with pytest.raises(KafkaException) as refused:
+        transactional_producer(acl_broker, "bob", txn_id).init_transactions(10)
+    assert refused.value.args[0].name() == "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+    assert refused.value.args[0].fatal()
+
+    create(acl_broker, binding("User:alice", txn_id, "WRITE", resource="TRANSACTIONAL_ID"),
+           binding("User:alice", topic_name, "WRITE"), binding("User:alice", group, "READ", resource="GROUP"),
+           binding("User:alice", topic_name, "READ"),
+           binding("User:alice", group + "-other", "DESCRIBE", resource="GROUP"))   # found, not READ
+    producer = transactional_producer(acl_broker, "alice", txn_id)
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce(topic_name, b"aborted")
+    not_hers = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group + "-other", **sasl("alice")})
+    with pytest.raises(KafkaException) as refused:   # AddOffsetsToTxn needs READ on the group
+        producer.send_offsets_to_transaction([TopicPartition(topic_name, 0, 1)], not_hers.consumer_group_metadata(),
+                                             10)
+    not_hers.close()
+    assert refused.value.args[0].name() == "GROUP_AUTHORIZATION_FAILED"
+    assert refused.value.args[0].txn_requires_abort()
+    producer.abort_transaction(10)
+    producer.begin_transaction()
+    producer.produce(topic_name, b"exactly once")
+    group_of = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group, **sasl("alice")})
+    producer.send_offsets_to_transaction([TopicPartition(topic_name, 0, 7)], group_of.consumer_group_metadata(), 10)
+    producer.commit_transaction(10)
+    group_of.close()
+
+    reader = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group,
+                       "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                       "enable.auto.commit": False, **sasl("admin")})
+    try:
+        assert reader.committed([TopicPartition(topic_name, 0)], 10)[0].offset == 7
+        reader.assign([TopicPartition(topic_name, 0, 0)])
+        message = None
+        for _ in range(50):
+            message = reader.poll(0.2)
+            if message is not None:
+                break
+        assert message is not None and message.error() is None and message.value() == b"exactly once"
+    finally:
+        reader.close()

@@ -1,9 +1,13 @@
-"""ConsumerGroupDescribe 0-1: state, epochs, members and assignments of KIP-848 groups."""
+"""ConsumerGroupDescribe 0-1: state, epochs, members and assignments of KIP-848 groups.
+
+With the authorizer on, as Kafka 4 answers: DESCRIBE on each group (else
+GROUP_AUTHORIZATION_FAILED), and a group whose assignments name a topic the client may not
+DESCRIBE is TOPIC_AUTHORIZATION_FAILED, without its members."""
 
 from broker.registry import handles
 from kproto.messages import CONSUMER_GROUP_DESCRIBE
 from kproto.constants import AclOperation as Op, ResourceType as Resource
-from broker.authz import split
+from broker.authz import hide_groups_with_undescribable_topics, split
 from kproto.errors import ErrorCode
 
 
@@ -22,4 +26,6 @@ def consumer_group_describe(ctx, req: dict) -> dict:
                 group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
     response["groups"] += _error({"group_ids": [g["name"] for g in refused]}, ctx.api_version,
                                  ErrorCode.GROUP_AUTHORIZATION_FAILED)["groups"]
+    response["groups"] = hide_groups_with_undescribable_topics(ctx, response["groups"],
+                                                               ("assignment", "target_assignment"))
     return response

@@ -3,14 +3,16 @@ high watermark); the records below it are gone for every reader at once, and the
 segments go at the next retention check.
 
 Per partition, as Kafka answers: the new log start offset (the low watermark), or
-UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION for an internal topic,
-POLICY_VIOLATION unless cleanup.policy has delete, OFFSET_OUT_OF_RANGE for an offset
-past the high watermark (or negative); low_watermark -1 with an error. The answer waits
+TOPIC_AUTHORIZATION_FAILED without DELETE on the topic (authorizer on),
+UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION for an internal topic, POLICY_VIOLATION
+unless cleanup.policy has delete, OFFSET_OUT_OF_RANGE for an offset past the high watermark
+(or negative); low_watermark -1 with an error. The answer waits
 until log-start-offset-checkpoint is written, so deleted records stay deleted after a crash.
 """
 
 from broker.errors import storage_error_code
 from broker.registry import handles
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import DELETE_RECORDS
 from storage.errors import StorageError
@@ -34,6 +36,7 @@ async def delete_records(ctx, req: dict) -> dict:
     storage = broker.storage
     topics = []
     moved = False
+    deletable = ctx.authorized(Op.DELETE, Resource.TOPIC, {t["name"] for t in req["topics"]})
     for topic in req["topics"]:
         name = topic["name"]
         info = storage.topic(name)
@@ -41,7 +44,9 @@ async def delete_records(ctx, req: dict) -> dict:
         topics.append({"name": name, "partitions": partitions})
         for part in topic["partitions"]:
             index = part["partition_index"]
-            if info is None or not 0 <= index < info.num_partitions:
+            if name not in deletable:
+                partitions.append(_result(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+            elif info is None or not 0 <= index < info.num_partitions:
                 partitions.append(_result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             elif info.internal:
                 partitions.append(_result(index, ErrorCode.INVALID_TOPIC_EXCEPTION))

@@ -20,7 +20,7 @@ import anyio
 from broker.errors import storage_error_code
 from broker.handlers.fetch_legacy import down_convert_partitions
 from broker.registry import handles
-from kproto.constants import AclOperation as Op, IsolationLevel, ResourceType as Resource
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, IsolationLevel, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
@@ -39,11 +39,21 @@ class _Partition:
         self.log, self.topic, self.offset, self.max_bytes, self.entry = log, topic, offset, max_bytes, entry
 
 
+def _replica_id(ctx, req: dict) -> int:
+    return req["replica_state"]["replica_id"] if ctx.api_version >= 15 else req["replica_id"]
+
+
 def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
-    """Response skeleton, the readable partitions, and whether any partition is in error."""
+    """Response skeleton, the readable partitions, and whether any partition is in error.
+
+    With the authorizer on, a consumer needs READ on each topic; a follower (a replica id of
+    0 or more) needs CLUSTER_ACTION on the cluster instead, without which every partition is
+    refused, as Kafka answers (TOPIC_AUTHORIZATION_FAILED both)."""
     storage = ctx.broker.storage
     by_id = ctx.api_version >= 13
     responses, readable, errors = [], [], False
+    from_follower = ctx.broker.authorizer is not None and _replica_id(ctx, req) >= 0
+    follower_refused = from_follower and not ctx.authorize(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME)
     for topic in req["topics"]:
         info = storage.topic_by_id(UUID(bytes=topic["topic_id"])) if by_id else storage.topic(topic["topic"])
         partitions = []
@@ -54,8 +64,8 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
                      "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
                      "records": b""}
             partitions.append(entry)
-            if (info is not None or not by_id) and not ctx.authorize(
-                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"]):
+            if follower_refused or (not from_follower and (info is not None or not by_id) and not ctx.authorize(
+                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"])):
                 entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
             elif info is None:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

@@ -5,13 +5,15 @@ stands for its base offset (at least the log start offset) and the time its file
 modified, and a non-empty last segment adds the log end offset at the current time. Time
 -1 (latest) starts from the last of these, -2 (earliest) from the first, any other time
 from the last one modified at or before it; the answer is that offset and the ones before
-it, at most max_num_offsets, largest first. A consumer (replica id -1) never sees an offset
-above the high watermark. No partition is refused for appearing twice, unlike v1+.
+it, at most max_num_offsets, largest first. A time below -2 is UNSUPPORTED_VERSION. A
+consumer (replica id -1) never sees an offset above the high watermark. No partition is
+refused for appearing twice, unlike v1+. With the authorizer on, DESCRIBE on each topic (else
+TOPIC_AUTHORIZATION_FAILED for its partitions), as v1+.
 """
 
 from broker.clock import now_ms
 from broker.errors import storage_error_code
-from kproto.constants import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
+from kproto.constants import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from storage.errors import StorageError
 
@@ -42,6 +44,7 @@ def list_offsets_v0(ctx, req: dict) -> dict:
     from_consumer = req["replica_id"] == CONSUMER_REPLICA_ID
     now = now_ms()
     topics = []
+    describable = ctx.authorized(Op.DESCRIBE, Resource.TOPIC, {t["name"] for t in req["topics"]})
     for topic in req["topics"]:
         name = topic["name"]
         info = storage.topic(name)
@@ -50,6 +53,12 @@ def list_offsets_v0(ctx, req: dict) -> dict:
             index = part["partition_index"]
             entry = {"partition_index": index, "error_code": 0, "old_style_offsets": []}
             partitions.append(entry)
+            if name not in describable:
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
+            if part["timestamp"] < EARLIEST_TIMESTAMP:   # -3 and below name v1+ lookups
+                entry["error_code"] = ErrorCode.UNSUPPORTED_VERSION
+                continue
             if info is None or not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 continue

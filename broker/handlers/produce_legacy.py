@@ -6,7 +6,9 @@ batch of its records, each record its own offset; the response names the first. 
 in these versions is appended as it is. A message set without one whole message appends
 nothing and answers base offset -1 without an error, as Kafka does. These versions carry no
 transactional id: a transactional batch gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the
-whole request. acks=0 gets no response; a failure then closes the connection.
+whole request. With the authorizer on, the checks of v3+: WRITE on each topic (else
+TOPIC_AUTHORIZATION_FAILED for its partitions), CREATE on the cluster or the topic to
+auto-create it. acks=0 gets no response; a failure then closes the connection.
 
 Only these versions decode records; Produce v3+ (produce.py) never does.
 """
@@ -14,6 +16,7 @@ Only these versions decode records; Produce v3+ (produce.py) never does.
 from broker.clock import now_ms
 from broker.errors import CloseConnection
 from broker.errors import storage_error_code
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from storage import validate_topic_name
 from storage.errors import StorageError
@@ -47,6 +50,7 @@ def produce_message_sets(ctx, req: dict) -> dict | None:
         return _everywhere(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     broker = ctx.broker
     storage = broker.storage
+    authorizer = broker.authorizer
     now = now_ms()
     failed = False
     responses = []
@@ -54,10 +58,14 @@ def produce_message_sets(ctx, req: dict) -> dict | None:
         name = topic["name"]
         info = storage.topic(name)
         topic_error = 0
-        if info is None:
+        if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
+            topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        elif info is None:
             try:
                 validate_topic_name(name)
-                info = broker.auto_create(name)
+                if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
+                        or ctx.authorize(Op.CREATE, Resource.TOPIC, name):
+                    info = broker.auto_create(name)
             except StorageError as exc:
                 topic_error = storage_error_code(exc)
             if info is None and not topic_error:

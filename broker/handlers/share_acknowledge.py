@@ -1,5 +1,9 @@
-"""ShareAcknowledge 1-2: accept, release, reject or renew records a member holds."""
+"""ShareAcknowledge 1-2: accept, release, reject or renew records a member holds.
 
+With the authorizer on, as Kafka checks: READ on the group (else GROUP_AUTHORIZATION_FAILED for
+the request), READ on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions)."""
+
+from broker.authz import topic_reader
 from broker.registry import handles
 from kproto.messages import SHARE_ACKNOWLEDGE
 from kproto.constants import AclOperation as Op, ResourceType as Resource
@@ -12,4 +16,4 @@ def _error(req: dict, api_version: int, code: int) -> dict:
 @handles(SHARE_ACKNOWLEDGE, "1-2", error_response=_error)
 async def share_acknowledge(ctx, req: dict) -> dict:
     ctx.require(Op.READ, Resource.GROUP, req["group_id"] or "")
-    return await ctx.broker.groups.share.acknowledge(ctx, req, ctx.broker)
+    return await ctx.broker.groups.share.acknowledge(ctx, req, ctx.broker, topic_reader(ctx))

@@ -1,6 +1,11 @@
 """ShareFetch 1-2: acknowledge, then acquire records of a share group's partitions (KIP-932),
-waiting up to max_wait_ms when there is nothing to hand out."""
+waiting up to max_wait_ms when there is nothing to hand out.
 
+With the authorizer on, as Kafka checks: READ on the group (else GROUP_AUTHORIZATION_FAILED for
+the request), READ on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions: as their
+error, and as the acknowledge error of acknowledgements sent for them)."""
+
+from broker.authz import topic_reader
 from broker.registry import handles
 from kproto.messages import SHARE_FETCH
 from kproto.constants import AclOperation as Op, ResourceType as Resource
@@ -13,4 +18,4 @@ def _error(req: dict, api_version: int, code: int) -> dict:
 @handles(SHARE_FETCH, "1-2", may_wait=True, error_response=_error)
 async def share_fetch(ctx, req: dict) -> dict:
     ctx.require(Op.READ, Resource.GROUP, req["group_id"] or "")
-    return await ctx.broker.groups.share.fetch(ctx, req, ctx.broker)
+    return await ctx.broker.groups.share.fetch(ctx, req, ctx.broker, topic_reader(ctx))

@@ -1,9 +1,13 @@
-"""ShareGroupDescribe 1: state, epochs, members and assignments of share groups."""
+"""ShareGroupDescribe 1: state, epochs, members and assignments of share groups.
+
+With the authorizer on, as Kafka answers: DESCRIBE on each group (else
+GROUP_AUTHORIZATION_FAILED), and a group whose assignments name a topic the client may not
+DESCRIBE is TOPIC_AUTHORIZATION_FAILED, without its members."""
 
 from broker.registry import handles
 from kproto.messages import SHARE_GROUP_DESCRIBE
 from kproto.constants import AclOperation as Op, ResourceType as Resource
-from broker.authz import split
+from broker.authz import hide_groups_with_undescribable_topics, split
 from kproto.errors import ErrorCode
 
 
@@ -22,4 +26,5 @@ def share_group_describe(ctx, req: dict) -> dict:
                 group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
     response["groups"] += _error({"group_ids": [g["name"] for g in refused]}, ctx.api_version,
                                  ErrorCode.GROUP_AUTHORIZATION_FAILED)["groups"]
+    response["groups"] = hide_groups_with_undescribable_topics(ctx, response["groups"], ("assignment",))
     return response

@@ -1,7 +1,11 @@
 """WriteTxnMarkers 0-1: write transaction markers, as a partition leader does for its
-coordinator (admin tools use it to abort a hanging transaction)."""
+coordinator (admin tools use it to abort a hanging transaction).
+
+With the authorizer on: ALTER on the cluster, or else CLUSTER_ACTION on it, as Kafka checks
+(else CLUSTER_AUTHORIZATION_FAILED for every partition)."""
 
 from broker.registry import handles
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.messages import WRITE_TXN_MARKERS
 
 
@@ -13,4 +17,6 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(WRITE_TXN_MARKERS, "0-1", error_response=_errors)
 def write_txn_markers(ctx, req: dict) -> dict:
+    if not ctx.authorize(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME):
+        ctx.require(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME)
     return ctx.broker.transactions.write_txn_markers(ctx, req)

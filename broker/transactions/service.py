@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
 import anyio
 
@@ -118,24 +118,25 @@ class TransactionService:
         return {"throttle_time_ms": 0, "error_code": E.NONE, "producer_id": result.producer_id,
                 "producer_epoch": result.producer_epoch}
 
-    def add_partitions(self, ctx: Caller, req: dict) -> dict:
+    def add_partitions(self, ctx: Caller, req: dict, unwritable: Collection[str] = ()) -> dict:
         """AddPartitionsToTxn 0-5. v0-3 (clients): one transaction. v4+ (brokers): several,
-        each added or, with verify_only, checked (KIP-890). A partition of no topic, or of an
-        internal one, fails the whole transaction; the others get OPERATION_NOT_ATTEMPTED."""
+        each added or, with verify_only, checked (KIP-890). A partition of no topic, of an
+        internal one or of one in ``unwritable`` (the client may not WRITE it: the handler
+        asks the authorizer) fails the whole transaction; the others get OPERATION_NOT_ATTEMPTED."""
         version = ctx.api_version
         if version < 4:
             results = self._add(version, req["v3_and_below_transactional_id"], req["v3_and_below_producer_id"],
-                                req["v3_and_below_producer_epoch"], req["v3_and_below_topics"], False)
+                                req["v3_and_below_producer_epoch"], req["v3_and_below_topics"], False, unwritable)
             return {"throttle_time_ms": 0, "results_by_topic_v3_and_below": results}
         answers = []
         for txn in req["transactions"]:
             results = self._add(version, txn["transactional_id"], txn["producer_id"], txn["producer_epoch"],
-                                txn["topics"], txn["verify_only"])
+                                txn["topics"], txn["verify_only"], unwritable)
             answers.append({"transactional_id": txn["transactional_id"], "topic_results": results})
         return {"throttle_time_ms": 0, "error_code": E.NONE, "results_by_transaction": answers}
 
     def _add(self, version: int, transactional_id: str, producer_id: int, producer_epoch: int, topics: list[dict],
-             verify_only: bool) -> list[dict]:
+             verify_only: bool, unwritable: Collection[str]) -> list[dict]:
         wanted: dict[str, list[int]] = {}
         for topic in topics:
             partitions = wanted.setdefault(topic["name"], [])
@@ -144,7 +145,7 @@ class TransactionService:
         for name, partitions in wanted.items():
             info = self._storage.topic(name)
             for index in partitions:
-                if version < 4 and name in INTERNAL_TOPICS:
+                if version < 4 and name in INTERNAL_TOPICS or name in unwritable:
                     refused[(name, index)] = E.TOPIC_AUTHORIZATION_FAILED
                 elif info is None or not 0 <= index < info.num_partitions:
                     refused[(name, index)] = E.UNKNOWN_TOPIC_OR_PARTITION

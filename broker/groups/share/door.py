@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import anyio
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from broker.groups.service import GroupService
 
 Key = tuple[str, uuid.UUID, int]
+MayRead = Callable[[str], bool] | None   # may the client READ this topic? (None: the authorizer is off)
 DEFAULT_MAX_RECORDS = 500
 RECORD_LIMIT = 1     # ShareAcquireMode: strict max_records (KIP-1206)
 
@@ -184,17 +185,19 @@ class ShareGroupDoor:
             if key[0] == group_id:
                 self._persist(key, sp, sp.release_member(member_id, self._limit(group_id)), now)
 
-    def _resolve(self, topic_id: bytes, index: int) -> tuple[str | None, ErrorCode]:
+    def _resolve(self, topic_id: bytes, index: int, may_read: MayRead) -> tuple[str | None, ErrorCode]:
         info = self._storage.topic_by_id(uuid.UUID(bytes=bytes(topic_id)))
         if info is None:
             return None, ErrorCode.UNKNOWN_TOPIC_ID
+        if may_read is not None and not may_read(info.name):
+            return None, ErrorCode.TOPIC_AUTHORIZATION_FAILED
         if not 0 <= index < info.num_partitions:
             return None, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         return info.name, ErrorCode.NONE
 
     def _acknowledge(self, group_id: str, member_id: str, topic_id: bytes, index: int, batches: list[dict],
-                     now: int) -> ErrorCode:
-        name, code = self._resolve(topic_id, index)
+                     now: int, may_read: MayRead) -> ErrorCode:
+        name, code = self._resolve(topic_id, index, may_read)
         if code:
             return code
         key = (group_id, uuid.UUID(bytes=bytes(topic_id)), index)
@@ -207,8 +210,9 @@ class ShareGroupDoor:
         self._persist(key, sp, changed, now)
         return code
 
-    async def fetch(self, ctx: Caller, req: dict, data: Data) -> dict:
-        """ShareFetch 1-2."""
+    async def fetch(self, ctx: Caller, req: dict, data: Data, may_read: MayRead = None) -> dict:
+        """ShareFetch 1-2. A partition of a topic ``may_read`` refuses (the client may not READ
+        it) gets TOPIC_AUTHORIZATION_FAILED, for its records and for its acknowledgements."""
         self._data = data
         group_id, member_id, epoch = req["group_id"], req["member_id"], req["share_session_epoch"]
         if not group_id or not member_id:
@@ -234,7 +238,7 @@ class ShareGroupDoor:
             for part in topic["partitions"]:
                 if part["acknowledgement_batches"]:
                     code = self._acknowledge(group_id, member_id, topic["topic_id"], part["partition_index"],
-                                             part["acknowledgement_batches"], now)
+                                             part["acknowledgement_batches"], now, may_read)
                     entry(topic["topic_id"], part["partition_index"])["acknowledge_error_code"] = code
                 if epoch != -1:
                     session.partitions.add((uuid.UUID(bytes=bytes(topic["topic_id"])), part["partition_index"]))
@@ -250,7 +254,7 @@ class ShareGroupDoor:
         strict = req["share_acquire_mode"] == RECORD_LIMIT
         wanted = []
         for topic_id, index in sorted(session.partitions, key=lambda k: (str(k[0]), k[1])):
-            name, code = self._resolve(topic_id.bytes, index)
+            name, code = self._resolve(topic_id.bytes, index, may_read)
             if code:
                 entry(topic_id.bytes, index)["error_code"] = code
                 continue
@@ -334,8 +338,9 @@ class ShareGroupDoor:
             self._service.poke()   # new acquisition locks to time out
         return total
 
-    async def acknowledge(self, ctx: Caller, req: dict, data: Data) -> dict:
-        """ShareAcknowledge 1-2: epoch 0 is INVALID_SHARE_SESSION_EPOCH (a session must exist)."""
+    async def acknowledge(self, ctx: Caller, req: dict, data: Data, may_read: MayRead = None) -> dict:
+        """ShareAcknowledge 1-2: epoch 0 is INVALID_SHARE_SESSION_EPOCH (a session must exist); a
+        partition of a topic ``may_read`` refuses gets TOPIC_AUTHORIZATION_FAILED."""
         self._data = data
         group_id, member_id, epoch = req["group_id"], req["member_id"], req["share_session_epoch"]
         lock_ms = self._lock_ms(group_id or "")
@@ -354,7 +359,7 @@ class ShareGroupDoor:
             parts = []
             for part in topic["partitions"]:
                 code = self._acknowledge(group_id, member_id, topic["topic_id"], part["partition_index"],
-                                         part["acknowledgement_batches"], now)
+                                         part["acknowledgement_batches"], now, may_read)
                 parts.append({"partition_index": part["partition_index"], "error_code": code, "error_message": None,
                               "current_leader": leader})
             responses.append({"topic_id": topic["topic_id"], "partitions": parts})

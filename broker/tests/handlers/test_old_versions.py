@@ -247,6 +247,7 @@ def test_list_offsets_v0_empty_and_unknown(client, topic):
     client.request(PRODUCE, 0, produce_body(topic, {0: message_set(0, b"a", b"b")}))
     assert offsets_v0(client, topic, [(0, -1, 5), (0, -2, 5)]) == [(0, 0, [2, 0]), (0, 0, [0])]
     assert offsets_v0(client, "no-such-topic", [(0, -1, 1)]) == [(0, E.UNKNOWN_TOPIC_OR_PARTITION, [])]
+    assert offsets_v0(client, "no-such-topic", [(0, -3, 1)]) == [(0, E.UNSUPPORTED_VERSION, [])]   # before the lookup
 
 
 # ---------------------------------------------------------------- ApiVersions
