@@ -13,7 +13,7 @@ from broker.tests.handlers.serving import create_topic
 from broker.tests.handlers.test_alter_configs import incremental, legacy, ok
 from broker.tests.handlers.test_describe_configs import configs_of, describe
 from kproto.errors import ErrorCode as E
-from kproto.messages import SHARE_GROUP_HEARTBEAT
+from kproto.messages import CONSUMER_GROUP_HEARTBEAT, SHARE_GROUP_HEARTBEAT
 
 GROUP = 32
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -73,6 +73,22 @@ def test_set_and_delete_with_sources_synonyms_and_effect(client, topic):
     assert ok(incremental(client, GROUP, group, ("share.heartbeat.interval.ms", DELETE, None)))
     assert shown(client, group)["share.heartbeat.interval.ms"] == ("5000", DEFAULT)
     assert shown(client, group)["share.auto.offset.reset"] == ("earliest", GROUP_CONFIG)
+
+
+def test_a_consumer_groups_members_are_told_its_heartbeat_interval(client, topic):
+    """KIP-848: consumer.heartbeat.interval.ms of the group over group.consumer.heartbeat.interval.ms."""
+    create_topic(client, topic)
+    group = f"cg-{topic}"
+
+    def join(member: str) -> dict:
+        return client.request(CONSUMER_GROUP_HEARTBEAT, 1, {
+            "group_id": group, "member_id": member, "member_epoch": 0, "instance_id": None, "rack_id": None,
+            "rebalance_timeout_ms": 30000, "subscribed_topic_names": [topic], "subscribed_topic_regex": None,
+            "server_assignor": None, "topic_partitions": []})
+
+    assert join("m1")["heartbeat_interval_ms"] == 5000
+    assert ok(incremental(client, GROUP, group, ("consumer.heartbeat.interval.ms", SET, "2500")))
+    assert join("m2")["heartbeat_interval_ms"] == 2500
 
 
 def test_validate_only_changes_nothing(client):
