@@ -1,8 +1,9 @@
 """DescribeGroups 0-6: state, protocol and members (with their metadata and assignments).
 
 The group service describes; the authorized operations (v3+) are the broker's to say,
-from the ACLs (without an authorizer every group operation); not asked for, the schema's
-default (AUTHORIZED_OPERATIONS_OMITTED, "not requested") goes out. A group the client may
+from the ACLs (without an authorizer every group operation), for each group described
+without error; otherwise, or not asked for, the schema's default
+(AUTHORIZED_OPERATIONS_OMITTED, "not requested") goes out. A group the client may
 not DESCRIBE is answered GROUP_AUTHORIZATION_FAILED.
 
 DescribeGroups describes classic groups. A group id no classic group has (unknown, or a
@@ -34,7 +35,8 @@ def describe_groups(ctx, req: dict) -> dict:
                                           else f"Group {group_id} is not a classic group.")
     if req["include_authorized_operations"]:
         for group in response["groups"]:
-            group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
+            if group["error_code"] == ErrorCode.NONE:   # as Kafka: only for a group described
+                group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
     response["groups"] += [{"error_code": ErrorCode.GROUP_AUTHORIZATION_FAILED, "group_id": g["name"],
                             "group_state": "", "protocol_type": "", "protocol_data": "", "members": []}
                            for g in refused]

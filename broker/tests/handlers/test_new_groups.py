@@ -105,8 +105,11 @@ def test_describe_groups_describes_classic_groups_and_v6_says_why_not(client, to
     assert cg_beat(client, consumer, "m1", 0, [topic])["error_code"] == E.NONE
     assert sg_beat(client, share, "s1", 0, [topic])["error_code"] == E.NONE
     groups = client.request(DESCRIBE_GROUPS, version, {"groups": [simple, consumer, share, unknown],
-                                                       "include_authorized_operations": False})["groups"]
+                                                       "include_authorized_operations": True})["groups"]
     described = [(g["group_id"], g["error_code"], g["error_message"], g["group_state"]) for g in groups]
+    # authorized operations (all, without an authorizer) only for a group described without error
+    omitted = [g["group_id"] for g in groups if g["authorized_operations"] == -2**31]
+    assert omitted == ([] if version < 6 else [consumer, share, unknown])
     if version < 6:
         assert described == [(simple, E.NONE, None, "Empty"), (consumer, E.NONE, None, "Dead"),
                              (share, E.NONE, None, "Dead"), (unknown, E.NONE, None, "Dead")]
