@@ -12,7 +12,10 @@ single keys. The checks and their answers are Kafka's:
 - BROKER: named "" (every broker) or by this broker's id; a key that cannot change at run
   time, a per-broker key at the cluster level, or a bad value: INVALID_REQUEST (Kafka
   answers broker config checks so, not INVALID_CONFIG); keys the catalogue does not know
-  are kept, as Kafka keeps custom broker keys.
+  are kept, as Kafka keeps custom broker keys;
+- GROUP (KIP-848, KIP-932; IncrementalAlterConfigs only): an unknown key, a value of the wrong type or below Kafka's
+  bound, or outside the broker's range: INVALID_CONFIG. The group need not exist yet. The
+  group service keeps the values (``alter_group_configs``) and applies them to the group.
 
 A change takes effect at once (topic overrides and the log defaults reach every
 partition log) and is persisted (storage's topics file, the broker configs file).
@@ -29,7 +32,7 @@ from broker.config import PROPERTIES
 from kproto.errors import ErrorCode
 from storage import TOPIC_CONFIG_DEFAULTS, InvalidConfigError, StorageError, validate_topic_name
 
-TOPIC, BROKER = 2, 4                          # Kafka's ConfigResource types
+TOPIC, BROKER, GROUP = 2, 4, 32              # Kafka's ConfigResource types
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3    # IncrementalAlterConfigs operations
 OPERATION_NAMES = {APPEND: "APPEND", SUBTRACT: "SUBTRACT"}
 
@@ -78,6 +81,8 @@ def _alter_one(broker, resource: dict, validate_only: bool, incremental: bool) -
         _alter_topic(broker, name, configs, validate_only, incremental)
     elif kind == BROKER:
         _alter_broker(broker, name, configs, validate_only, incremental)
+    elif kind == GROUP and incremental:   # AlterConfigs (legacy) takes topics and brokers only
+        _alter_group(broker, name, configs, validate_only)
     else:
         raise Refused(ErrorCode.INVALID_REQUEST, f"Unknown resource type {kind}")
 
@@ -182,6 +187,35 @@ def _broker_list_default(key: str) -> str | None:
 def _broker_not_a_list(key: str, operation: int) -> Refused:
     verb = "append" if operation == APPEND else "subtract"
     return Refused(ErrorCode.INVALID_CONFIG, f"Config value {verb} is not allowed for config key: {key}")
+
+
+# -- groups ----------------------------------------------------------------------------------------
+
+GROUP_SET, GROUP_DELETE = 0, 1   # the operations the group service takes
+
+
+def _alter_group(broker, name: str, configs: list[dict], validate_only: bool) -> None:
+    """A group's own configs: SET and DELETE of single keys (no group key is a list, so APPEND
+    and SUBTRACT are refused as Kafka refuses them for any key that is not a list)."""
+    known = catalog.GROUP_CONFIGS
+    unknown = [c["name"] for c in configs if c["name"] not in known]
+    if unknown:
+        raise Refused(ErrorCode.INVALID_CONFIG, f"Unknown group config name: {unknown[0]}")
+    operations = []
+    for c in configs:
+        key, operation, value = c["name"], c["config_operation"], c["value"]
+        if operation in (APPEND, SUBTRACT):
+            raise _topic_not_a_list(key, operation)
+        if operation == DELETE:
+            operations.append((key, GROUP_DELETE, None))
+            continue
+        try:
+            operations.append((key, GROUP_SET, known[key].parse(value)))
+        except catalog.InvalidValue as exc:
+            raise Refused(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    code, message = broker.groups.alter_group_configs(name, operations, validate_only=validate_only)
+    if code:
+        raise Refused(code, message)
 
 
 # -- incremental operations ----------------------------------------------------------------------

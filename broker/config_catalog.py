@@ -1,4 +1,4 @@
-"""The catalogue of configs: every topic and broker key kbroker describes, in Kafka's terms.
+"""The catalogue of configs: every topic, broker and group key kbroker describes, in Kafka's terms.
 
 For each key: its type (as DescribeConfigs numbers types), a short description, its
 default, whether a broker key may change at run time (Kafka's "read-only" flag is the
@@ -8,7 +8,9 @@ its default (Kafka's "synonyms": ``retention.ms`` <- ``log.retention.ms``,
 
 Which topic keys exist, and how their values are checked, is storage's business
 (``storage.TOPIC_CONFIG_DEFAULTS``, ``LogConfig.with_overrides``); this module adds what
-an admin client is shown. A later feature registers its keys the same way::
+an admin client is shown. Group keys (resource type GROUP, KIP-848 and KIP-932) are the
+group service's the same way: it keeps their values, defaults and range checks; here are
+their types, descriptions and the bounds Kafka's GroupConfig parses them with. A later feature registers its keys the same way::
 
     broker_config("transaction.state.log.num.partitions", INT, "Partitions of the transaction log.",
                   default="50", value_of=lambda config: str(config.transaction_state_log_num_partitions))
@@ -37,6 +39,7 @@ DYNAMIC_BROKER_CONFIG = 2             # set at run time for this broker (resourc
 DYNAMIC_DEFAULT_BROKER_CONFIG = 3     # set at run time for every broker (resource name "")
 STATIC_BROKER_CONFIG = 4              # server.properties or a command-line flag
 DEFAULT_CONFIG = 5
+GROUP_CONFIG = 8                      # a group's own value (resource type GROUP)
 
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 _RANGES = {SHORT: (-(2**15), 2**15 - 1), INT: (-(2**31), INT32_MAX), LONG: (-(2**63), INT64_MAX)}
@@ -133,6 +136,7 @@ def _number(value: float) -> str:
 
 TOPIC_CONFIGS: dict[str, ConfigKey] = {}
 BROKER_CONFIGS: dict[str, ConfigKey] = {}
+GROUP_CONFIGS: dict[str, ConfigKey] = {}
 # topic key -> the broker keys that set its default, first wins, each with the factor to milliseconds
 TOPIC_SYNONYMS: dict[str, tuple[tuple[str, int], ...]] = {}
 
@@ -152,6 +156,14 @@ def broker_config(name: str, type: int, doc: str, **kwargs) -> ConfigKey:
     if name in BROKER_CONFIGS:
         raise ValueError(f"broker config {name} is already in the catalogue")
     key = BROKER_CONFIGS[name] = ConfigKey(name, type, doc, **kwargs)
+    return key
+
+
+def group_config(name: str, type: int, doc: str, **kwargs) -> ConfigKey:
+    """Describe a group key (the group service owns its value and default)."""
+    if name in GROUP_CONFIGS:
+        raise ValueError(f"group config {name} is already in the catalogue")
+    key = GROUP_CONFIGS[name] = ConfigKey(name, type, doc, **kwargs)
     return key
 
 
@@ -240,6 +252,31 @@ topic_config("segment.ms", LONG, "How long a segment stays open before a new one
              synonyms=[("log.roll.ms", 1), ("log.roll.hours", HOURS)])
 topic_config("unclean.leader.election.enable", BOOLEAN, "Whether a replica that is not in sync may become "
              "leader, at the cost of lost records.", synonyms=[("unclean.leader.election.enable", 1)])
+
+
+# -- group keys ------------------------------------------------------------------------------------
+# A group's own value of each, else the broker's group.* setting. The lower bounds are the ones
+# Kafka's GroupConfig parses with; the service checks the rest (the broker's min and max).
+
+group_config("consumer.session.timeout.ms", INT, "How long a member of this consumer group (KIP-848) may go "
+             "without a heartbeat before it is removed (default: group.consumer.session.timeout.ms).", low=1)
+group_config("consumer.heartbeat.interval.ms", INT, "How often the members of this consumer group (KIP-848) "
+             "are told to heartbeat (default: group.consumer.heartbeat.interval.ms).", low=1)
+group_config("share.session.timeout.ms", INT, "How long a member of this share group may go without a "
+             "heartbeat before it is removed (default: group.share.session.timeout.ms).", low=1)
+group_config("share.heartbeat.interval.ms", INT, "How often the members of this share group are told to "
+             "heartbeat (default: group.share.heartbeat.interval.ms).", low=1)
+group_config("share.record.lock.duration.ms", INT, "How long a share consumer holds the records it was given "
+             "before they go back to the group (default: group.share.record.lock.duration.ms).", low=1000)
+group_config("share.delivery.count.limit", INT, "How many times a record is delivered before it is archived "
+             "as undeliverable (default: group.share.delivery.count.limit).", low=2)
+group_config("share.partition.max.record.locks", INT, "The most records of one partition the group's members "
+             "may hold at once (default: group.share.partition.max.record.locks).", low=100)
+group_config("share.auto.offset.reset", STRING, "Where a share group starts reading a partition it has no "
+             "state for: latest, earliest, or by_duration:<ISO-8601 duration> back from now.")
+group_config("share.isolation.level", STRING, "read_committed: the share group delivers only committed "
+             "transactional records; read_uncommitted: every record.",
+             choices=("read_committed", "read_uncommitted"))
 
 
 # -- broker keys -----------------------------------------------------------------------------------

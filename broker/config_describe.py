@@ -8,7 +8,8 @@ before the first one named as the topic key's main synonym, so a topic whose
 ``retention.ms`` comes from ``log.retention.hours`` alone shows no synonyms and the
 source DEFAULT_CONFIG: that is what Kafka answers, and it is kept.
 
-A broker resource named by the node id lists every broker key the catalogue knows and
+A group resource lists the group's configs (group_entries). A broker resource named by
+the node id lists every broker key the catalogue knows and
 every key set statically or dynamically; the resource named "" lists only the dynamic
 cluster-wide defaults. A key the catalogue does not know has no type, so it is shown
 as sensitive, without its value, as Kafka does.
@@ -125,6 +126,25 @@ def broker_entries(configs: BrokerConfigs, per_broker: bool, names=None, *, incl
         entries.append(_entry(name, None if sensitive else value, key, synonyms,
                               read_only=key is None or not key.dynamic, include_synonyms=include_synonyms,
                               include_documentation=include_documentation))
+    return entries
+
+
+# -- groups ----------------------------------------------------------------------------------------
+
+def group_entries(described: list[dict], *, include_synonyms: bool = False,
+                  include_documentation: bool = False) -> list[dict]:
+    """A group's configs as the group service describes them (``{name, value, is_default}``), sorted
+    by name. As Kafka shows them: a group's own value has the source GROUP_CONFIG and itself as its
+    one synonym; otherwise the value is the broker's group.* setting, with the source DEFAULT_CONFIG
+    and no synonym (Kafka names no broker key as a group key's synonym). Never read-only."""
+    entries = []
+    for config in sorted(described, key=lambda c: c["name"]):
+        key = catalog.GROUP_CONFIGS.get(config["name"])
+        value = display(key, config["value"])
+        synonyms = [] if config["is_default"] else [
+            {"name": config["name"], "value": value, "source": catalog.GROUP_CONFIG}]
+        entries.append(_entry(config["name"], value, key, synonyms, read_only=False,
+                              include_synonyms=include_synonyms, include_documentation=include_documentation))
     return entries
 
 

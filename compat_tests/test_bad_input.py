@@ -131,7 +131,7 @@ def test_api_versions_above_ours_answered_in_v0(bootstrap):
         assert response["error_code"] == UNSUPPORTED_VERSION
         ranges = {k["api_key"]: (k["min_version"], k["max_version"]) for k in response["api_keys"]}
         assert ranges[18] == (0, 4)
-        assert ranges[0] == (0, 11) and ranges[1] == (0, 17) and ranges[3] == (0, 12)
+        assert ranges[0] == (0, 12) and ranges[1] == (0, 17) and ranges[3] == (0, 13)
         # the client retries lower on the same connection
         again = raw.request(API_VERSIONS, 3, {"client_software_name": "kcat", "client_software_version": "1.7.1"})
         assert again["error_code"] == 0

@@ -82,15 +82,16 @@ class GroupService:
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
+        # Group configs (KIP-848 and KIP-932): a group's own values over the broker's group.* keys
+        self.group_configs = GroupConfigs(
+            config, None if storage.data_dir is None else Path(storage.data_dir) / "group-configs.properties")
         # KIP-848 consumer groups: their own coordinator, the same offsets and topic
         self.consumer_coordinator = ConsumerGroupCoordinator(ConsumerGroupSettings(
             session_timeout_ms=config.group_consumer_session_timeout_ms,
             heartbeat_interval_ms=config.group_consumer_heartbeat_interval_ms,
             assignors=tuple(config.group_consumer_assignors.split(",")),
-            max_size=config.group_consumer_max_size))
-        # KIP-932 share groups: membership, group configs, share-partition state
-        self.group_configs = GroupConfigs(
-            config, None if storage.data_dir is None else Path(storage.data_dir) / "group-configs.properties")
+            max_size=config.group_consumer_max_size), group_setting=self.group_configs.int_value)
+        # KIP-932 share groups: membership, share-partition state
         self.share_coordinator = ShareGroupCoordinator(
             ShareGroupSettings(session_timeout_ms=config.group_share_session_timeout_ms,
                                heartbeat_interval_ms=config.group_share_heartbeat_interval_ms,

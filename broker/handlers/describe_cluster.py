@@ -1,9 +1,11 @@
-"""DescribeCluster 0-1: the cluster id, this broker (the only one) and the controller (this broker).
+"""DescribeCluster 0-2: the cluster id, this broker (the only one) and the controller (this broker).
 
 v1 names the kind of endpoint asked about: this is a broker endpoint, so asking for
 controllers gets MISMATCHED_ENDPOINT_TYPE (v0: INVALID_REQUEST), and an unknown kind
 UNSUPPORTED_ENDPOINT_TYPE, as Kafka answers. The broker's address is that of the listener the
 request came in on; the cluster's authorized operations come from the ACLs (all without an authorizer).
+v2 (KIP-1073) lets a client ask for fenced brokers too and marks each broker: this broker
+answers, so it is registered and not fenced, and it is listed either way.
 """
 
 from broker.handlers.metadata import cluster_operations
@@ -24,7 +26,7 @@ def _refused(ctx, code_v1: int, message: str) -> dict:
     return {"throttle_time_ms": 0, "error_code": code, "error_message": message, "cluster_id": "", "brokers": []}
 
 
-@handles(DESCRIBE_CLUSTER, "0-1", error_response=_errors)
+@handles(DESCRIBE_CLUSTER, "0-2", error_response=_errors)
 def describe_cluster(ctx, req: dict) -> dict:
     broker = ctx.broker
     endpoint_type = req["endpoint_type"]
@@ -37,6 +39,6 @@ def describe_cluster(ctx, req: dict) -> dict:
     return {
         "throttle_time_ms": 0, "error_code": 0, "error_message": None, "endpoint_type": BROKERS,
         "cluster_id": broker.cluster_id, "controller_id": broker.node_id,
-        "brokers": [{"broker_id": broker.node_id, "host": host, "port": port, "rack": None}],
+        "brokers": [{"broker_id": broker.node_id, "host": host, "port": port, "rack": None, "is_fenced": False}],
         "cluster_authorized_operations": cluster_operations(ctx, req["include_cluster_authorized_operations"]),
     }

@@ -1,8 +1,10 @@
-"""DescribeConfigs 0-4: the configs of topics and of this broker, as Kafka shows them.
+"""DescribeConfigs 0-4: the configs of topics, of this broker and of groups, as Kafka shows them.
 
 A TOPIC resource lists every topic config (its override, else the broker's default) and
 a BROKER resource named by the node id every broker config; the BROKER resource named
-"" lists the dynamic cluster-wide defaults only. Sources, synonyms (v1+, when asked),
+"" lists the dynamic cluster-wide defaults only. A GROUP resource (KIP-848, KIP-932) lists
+the group's configs (its own value, else the broker's group.* setting), whether or not the
+group exists yet, as Kafka does: a group's configs may be set before its first member comes. Sources, synonyms (v1+, when asked),
 types and documentation (v3+, when asked) are built in broker/config_describe.py.
 Each resource is answered on its own: an unknown topic, a bad name or another
 resource type is that resource's error.
@@ -10,7 +12,7 @@ resource type is that resource's error.
 
 import re
 
-from broker.config_describe import broker_entries, topic_entries
+from broker.config_describe import broker_entries, group_entries, topic_entries
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_CONFIGS
@@ -19,7 +21,7 @@ from storage.errors import StorageError
 from broker.authz import config_refusal
 from kproto.constants import AclOperation as Op
 
-TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -58,6 +60,10 @@ def _configs(ctx, resource: dict, include_synonyms: bool, include_documentation:
             raise _Refused(ErrorCode.INVALID_REQUEST,
                            f"Unexpected broker id, expected {broker.node_id} or empty string, but received {name}")
         return broker_entries(broker.broker_configs, bool(name), names, **options)
+    if kind == GROUP:
+        if not name:
+            raise _Refused(ErrorCode.INVALID_REQUEST, "Group name must not be empty")
+        return group_entries(broker.groups.describe_group_configs(name, names or None), **options)
     raise _Refused(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {kind}")
 
 

@@ -1,9 +1,14 @@
-"""DescribeGroups 0-5: state, protocol and members (with their metadata and assignments).
+"""DescribeGroups 0-6: state, protocol and members (with their metadata and assignments).
 
 The group service describes; the authorized operations (v3+) are the broker's to say,
-from the ACLs (without an authorizer every group operation); not asked for, the schema's
-default (AUTHORIZED_OPERATIONS_OMITTED, "not requested") goes out. A group the client may
+from the ACLs (without an authorizer every group operation), for each group described
+without error; otherwise, or not asked for, the schema's default
+(AUTHORIZED_OPERATIONS_OMITTED, "not requested") goes out. A group the client may
 not DESCRIBE is answered GROUP_AUTHORIZATION_FAILED.
+
+DescribeGroups describes classic groups. A group id no classic group has (unknown, or a
+KIP-848 consumer group or a share group) is answered Dead with no error up to v5; v6
+(KIP-1043) answers it GROUP_ID_NOT_FOUND, still Dead, with Kafka's message saying which.
 """
 
 from broker.registry import handles
@@ -12,14 +17,26 @@ from kproto.constants import AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_GROUPS
 
+FIRST_NOT_FOUND_VERSION = 6
 
-@handles(DESCRIBE_GROUPS, "0-5")
+
+@handles(DESCRIBE_GROUPS, "0-6")
 def describe_groups(ctx, req: dict) -> dict:
+    groups = ctx.broker.groups
     allowed, refused = split(ctx, Op.DESCRIBE, Resource.GROUP, [{"name": g} for g in req["groups"]])
-    response = ctx.broker.groups.describe(ctx, {**req, "groups": [g["name"] for g in allowed]} if refused else req)
+    response = groups.describe(ctx, {**req, "groups": [g["name"] for g in allowed]} if refused else req)
+    if ctx.api_version >= FIRST_NOT_FOUND_VERSION:
+        for group in response["groups"]:
+            group_id = group["group_id"]
+            if group["error_code"] == ErrorCode.NONE and group_id is not None \
+                    and groups.group_type(group_id) != "classic":
+                group["error_code"] = ErrorCode.GROUP_ID_NOT_FOUND
+                group["error_message"] = (f"Group {group_id} not found." if groups.group_type(group_id) is None
+                                          else f"Group {group_id} is not a classic group.")
     if req["include_authorized_operations"]:
         for group in response["groups"]:
-            group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
+            if group["error_code"] == ErrorCode.NONE:   # as Kafka: only for a group described
+                group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
     response["groups"] += [{"error_code": ErrorCode.GROUP_AUTHORIZATION_FAILED, "group_id": g["name"],
                             "group_state": "", "protocol_type": "", "protocol_data": "", "members": []}
                            for g in refused]

@@ -1,4 +1,5 @@
-"""IncrementalAlterConfigs 0-1: SET, DELETE, APPEND or SUBTRACT single config keys of topics and brokers.
+"""IncrementalAlterConfigs 0-1: SET, DELETE, APPEND or SUBTRACT single config keys of topics, brokers and
+groups (resource type GROUP: KIP-848 and share group configs such as ``share.auto.offset.reset``).
 
 APPEND and SUBTRACT work on list keys (``cleanup.policy``, ``log.cleanup.policy``, ...).
 The checks, the answers and how a change takes effect are in broker/config_alter.py.

@@ -1,9 +1,11 @@
-"""Metadata 0-12: this broker, and it leads every partition.
+"""Metadata 0-13: this broker, and it leads every partition.
 
 Topics are listed all (null list; an empty list in v0) or by name (or id, v10+).
 An unknown topic is created when auto-creation is on and the request allows it
 (always for v0-3); it is answered at once, ready to use. The broker's address is
-that of the listener the request came in on.
+that of the listener the request came in on. v13's top-level error code (KIP-1102) is
+NONE: Kafka sets none in a broker's answer either (a client reads REBOOTSTRAP_REQUIRED
+there as "start over from the bootstrap servers", which one broker never needs to say).
 
 With the authorizer on, as Kafka: a topic the client may not DESCRIBE is left out of an
 all-topics answer and answered TOPIC_AUTHORIZATION_FAILED when named (by id: with its id,
@@ -61,7 +63,7 @@ def cluster_operations(ctx, included: bool) -> int:
     return ctx.authorized_operations(ResourceType.CLUSTER, CLUSTER_NAME)
 
 
-@handles(METADATA, "0-12")
+@handles(METADATA, "0-13")
 def metadata(ctx, req: dict) -> dict | Encoded:
     broker = ctx.broker
     storage = broker.storage
@@ -125,4 +127,5 @@ def _response(ctx, req: dict, topics: list[dict]) -> dict:
         "controller_id": broker.node_id,
         "topics": topics,
         "cluster_authorized_operations": cluster_operations(ctx, req["include_cluster_authorized_operations"]),
+        "error_code": ErrorCode.NONE,
     }

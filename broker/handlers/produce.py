@@ -1,4 +1,4 @@
-"""Produce 0-11 (v0-2, old clients' message sets: produce_legacy.py).
+"""Produce 0-12 (v0-2, old clients' message sets: produce_legacy.py).
 
 The hot path: each partition's records are one RecordBatch, kept as the client's
 bytes. Storage checks the CRC, rewrites the base offset and appends; no record is
@@ -11,9 +11,21 @@ topic to auto-create it, and WRITE on the transactional id when the batches are
 transactional (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 
 A transactional batch (read from its header) goes only to a partition its transaction has
-added (KIP-890 part 1: the transaction coordinator verifies it, INVALID_TXN_STATE if not),
-and only with the request's transactional id: without one, the whole request gets
+added (KIP-890 part 1: the transaction coordinator verifies it; if not, v11+ clients get
+TRANSACTION_ABORTABLE, older ones INVALID_TXN_STATE, as Kafka answers by version), and only
+with the request's transactional id: without one, the whole request gets
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers it.
+
+v12 (Kafka 4.0) has v11's fields. On a Kafka whose finalized transaction.version is 2
+(KIP-890 part 2), a transactional v12 batch also adds its partition to the transaction, with
+no AddPartitionsToTxn. kbroker finalizes no transaction.version (ApiVersions lists no such
+feature), which is the state Kafka's specs describe as "the client can't use produce request
+version higher than 11 within a transaction": the Java producer caps a transaction at v11
+then, and uses v12 only outside transactions, where v12 is v11. So v12 is served as v11: a
+transactional batch is verified, never added, and a partition its transaction did not add
+gets TRANSACTION_ABORTABLE. (Kafka's broker itself picks "add" from the version alone; a
+client that broke that contract there would have its partition added under the transaction
+protocol v2's rules, which kbroker's coordinator does not implement.)
 """
 
 from broker.clock import now_ms
@@ -65,7 +77,7 @@ def _any_transactional(req: dict) -> bool:
                for topic in req["topic_data"] for records in (p["records"] for p in topic["partition_data"]))
 
 
-@handles(PRODUCE, "0-11", error_response=_errors)
+@handles(PRODUCE, "0-12", error_response=_errors)
 def produce(ctx, req: dict) -> dict | None:
     if ctx.api_version < 3:
         return produce_message_sets(ctx, req)
@@ -113,7 +125,7 @@ def produce(ctx, req: dict) -> dict | None:
             records = part["records"]
             if transactional_id is not None and _transactional_data(records):
                 header = read_header(records)
-                code = broker.transactions.verify_produce(transactional_id, header.producer_id,
+                code = broker.transactions.verify_produce(ctx.api_version, transactional_id, header.producer_id,
                                                           header.producer_epoch, name, index)
                 if code:
                     message = NOT_IN_TRANSACTION if code == ErrorCode.INVALID_TXN_STATE else None

@@ -214,12 +214,16 @@ class TransactionService:
 
     # -- the data path ------------------------------------------------------------------
 
-    def verify_produce(self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str,
-                       partition: int) -> ErrorCode:
-        """May this transactional batch be written (KIP-890 part 1)? The answer as Produce gives it."""
+    def verify_produce(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                       topic: str, partition: int) -> ErrorCode:
+        """May this transactional batch be written (KIP-890 part 1)? The answer as Produce gives it:
+        v11+ clients understand TRANSACTION_ABORTABLE (v12 included: without transaction.version 2
+        the broker verifies, it does not add the partition)."""
         if not self._config.transaction_partition_verification_enable:
             return E.NONE
         code = self._coordinator.verify(transactional_id, producer_id, producer_epoch, topic, partition)
+        if code == E.TRANSACTION_ABORTABLE and api_version >= 11:
+            return code
         return PRODUCE_VERIFY_ERRORS.get(code, code)
 
     def verify_offsets(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,

@@ -5,7 +5,7 @@ from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.schema import Message, field, Array, Bool, Bytes, Int16, Int32, String
 
 DESCRIBE_GROUPS = Message(
-    ApiKey.DESCRIBE_GROUPS, "DescribeGroups", versions="0-5", flexible="5+",
+    ApiKey.DESCRIBE_GROUPS, "DescribeGroups", versions="0-6", flexible="5+",
     request=[
         field("groups", Array(String)),
         field("include_authorized_operations", Bool, "3+"),
@@ -14,6 +14,7 @@ DESCRIBE_GROUPS = Message(
         field("throttle_time_ms", Int32, "1+"),
         field("groups", Array([
             field("error_code", Int16),
+            field("error_message", String, "6+", nullable="6+", default=None),
             field("group_id", String),
             field("group_state", String),
             field("protocol_type", String),

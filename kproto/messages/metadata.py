@@ -5,7 +5,7 @@ from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.schema import Message, field, Array, Bool, Int16, Int32, String, Uuid
 
 METADATA = Message(
-    ApiKey.METADATA, "Metadata", versions="0-12", flexible="9+",
+    ApiKey.METADATA, "Metadata", versions="0-13", flexible="9+",
     request=[
         field("topics", Array([
             field("topic_id", Uuid, "10+"),
@@ -42,5 +42,6 @@ METADATA = Message(
             field("topic_authorized_operations", Int32, "8+", default=AUTHORIZED_OPERATIONS_OMITTED),
         ])),
         field("cluster_authorized_operations", Int32, "8-10", default=AUTHORIZED_OPERATIONS_OMITTED),
+        field("error_code", Int16, "13+"),
     ],
 )

@@ -1,10 +1,14 @@
-"""Produce: append record batches to partitions."""
+"""Produce: append record batches to partitions.
+
+v12 (Kafka 4.0, KIP-890 part 2) has v11's fields; what it changes is the meaning of a
+transactional batch on a broker that finalizes transaction.version 2 (see broker/handlers/produce.py).
+"""
 
 from kproto.api_keys import ApiKey
 from kproto.schema import Message, field, Array, Int16, Int32, Int64, Records, String, Struct
 
 PRODUCE = Message(
-    ApiKey.PRODUCE, "Produce", versions="0-11", flexible="9+",
+    ApiKey.PRODUCE, "Produce", versions="0-12", flexible="9+",
     request=[
         field("transactional_id", String, "3+", nullable="3+", default=None),
         field("acks", Int16),

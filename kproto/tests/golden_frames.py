@@ -145,7 +145,7 @@ GOLDEN_RESPONSES = [
                         "partitions": [{"error_code": 0, "partition_index": 0, "leader_id": 1, "leader_epoch": -1,
                                         "replica_nodes": [1], "isr_nodes": [1], "offline_replicas": []}],
                         "topic_authorized_operations": -2147483648}],
-            "cluster_authorized_operations": -2147483648}),
+            "cluster_authorized_operations": -2147483648, "error_code": 0}),
     Golden("fetch_v12_response", 1, 12,
            "0000003a"       # size 58
            "00000007 00"    # correlation_id 7, header v1 tag section

@@ -45,6 +45,10 @@ NEWER_SPEC_DIR = _newer_spec_dir()
 
 # API -> the Kafka release whose specs define the versions declared beyond the 3.9 specs.
 NEWER_THAN_SPECS = {
+    "Produce": "4.0",                      # v12: v11's fields (KIP-890 part 2); Kafka 4 serves v3+
+    "Metadata": "4.0",                     # v13: a top-level error code (KIP-1102)
+    "DescribeGroups": "4.0",               # v6: an error message per group (KIP-1043)
+    "DescribeCluster": "4.0",              # v2: include_fenced_brokers, is_fenced (KIP-1073)
     "ConsumerGroupDescribe": "4.0",        # v1: member_type
     "ShareGroupHeartbeat": "4.1",          # v1 is the stable version; 3.9 had early-access v0
     "ShareGroupDescribe": "4.1",

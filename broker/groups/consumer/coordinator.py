@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from kproto.errors import ErrorCode
 
@@ -73,8 +73,12 @@ def compile_regex(pattern: str) -> re.Pattern:
 
 
 class ConsumerGroupCoordinator:
-    def __init__(self, settings: ConsumerGroupSettings | None = None) -> None:
+    def __init__(self, settings: ConsumerGroupSettings | None = None,
+                 group_setting: Callable[[str, str], int | None] | None = None) -> None:
         self.settings = settings or ConsumerGroupSettings()
+        # (group id, config name) -> the group's own value, if it has one (consumer.session.timeout.ms,
+        # consumer.heartbeat.interval.ms: group configs over the broker's group.consumer.* keys)
+        self._group_setting = group_setting or (lambda group_id, name: None)
         self.groups: dict[str, ConsumerGroup] = {}
         self._timers = TimerQueue()
         self._now_ms = 0
@@ -208,7 +212,7 @@ class ConsumerGroupCoordinator:
         final = self._reconcile(group, group.members[member_id], owned)
         self._schedule_session(group, final)
         response = {"error_code": ErrorCode.NONE, "error_message": None, "member_id": member_id,
-                    "member_epoch": final.member_epoch, "heartbeat_interval_ms": self.settings.heartbeat_interval_ms,
+                    "member_epoch": final.member_epoch, "heartbeat_interval_ms": self._heartbeat_interval_ms(group.group_id),
                     "assignment": None}
         full = joining or (req["rebalance_timeout_ms"] != -1 and req["subscribed_topic_names"] is not None
                            and req["topic_partitions"] is not None)
@@ -387,16 +391,25 @@ class ConsumerGroupCoordinator:
             group.put(new)
             self._changes.append(rec.current_assignment(group.group_id, new))
             if new.state is MemberState.UNREVOKED_PARTITIONS and member.state is not MemberState.UNREVOKED_PARTITIONS:
-                timeout = new.rebalance_timeout_ms if new.rebalance_timeout_ms > 0 else self.settings.session_timeout_ms
+                timeout = (new.rebalance_timeout_ms if new.rebalance_timeout_ms > 0
+                           else self._session_timeout_ms(group.group_id))
                 self._timers.schedule(("revoke", group.group_id, new.member_id), self._now_ms + timeout,
                                       ("revoke", group.group_id, new.member_id, new.member_epoch))
             elif new.state is not MemberState.UNREVOKED_PARTITIONS:
                 self._timers.cancel(("revoke", group.group_id, new.member_id))
         return new
 
+    def _session_timeout_ms(self, group_id: str) -> int:
+        value = self._group_setting(group_id, "consumer.session.timeout.ms")
+        return self.settings.session_timeout_ms if value is None else value
+
+    def _heartbeat_interval_ms(self, group_id: str) -> int:
+        value = self._group_setting(group_id, "consumer.heartbeat.interval.ms")
+        return self.settings.heartbeat_interval_ms if value is None else value
+
     def _schedule_session(self, group: ConsumerGroup, member: ConsumerGroupMember) -> None:
         timeout = (member.classic.session_timeout_ms if member.classic is not None
-                   else self.settings.session_timeout_ms)
+                   else self._session_timeout_ms(group.group_id))
         self._timers.schedule(("session", group.group_id, member.member_id), self._now_ms + timeout,
                               ("session", group.group_id, member.member_id, member.member_epoch))
 

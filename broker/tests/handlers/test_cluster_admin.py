@@ -20,15 +20,30 @@ CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12))
 
 # -- DescribeCluster ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("version", [0, 1])
+@pytest.mark.parametrize("version", [0, 1, 2])
 @pytest.mark.parametrize("operations", [False, True])
 def test_describe_cluster(served, client, version, operations):
     response = client.request(DESCRIBE_CLUSTER, version, {"include_cluster_authorized_operations": operations})
     assert response == {
         "throttle_time_ms": 0, "error_code": 0, "error_message": None, "endpoint_type": 1,
         "cluster_id": served.broker.cluster_id, "controller_id": 1,
-        "brokers": [{"broker_id": 1, "host": "127.0.0.1", "port": served.port, "rack": None}],
+        "brokers": [{"broker_id": 1, "host": "127.0.0.1", "port": served.port, "rack": None, "is_fenced": False}],
         "cluster_authorized_operations": CLUSTER_OPERATIONS if operations else NO_OPERATIONS}
+
+
+@pytest.mark.parametrize("include_fenced_brokers", [False, True])
+def test_describe_cluster_v2_lists_this_broker_unfenced(served, client, include_fenced_brokers):
+    """KIP-1073: fenced brokers only when asked for, each broker marked; the one answering is never fenced."""
+    response = client.request(DESCRIBE_CLUSTER, 2, {"include_cluster_authorized_operations": False,
+                                                    "include_fenced_brokers": include_fenced_brokers})
+    assert response["brokers"] == [{"broker_id": 1, "host": "127.0.0.1", "port": served.port, "rack": None,
+                                    "is_fenced": False}]
+    # the v2 broker entry carries the flag on the wire: one byte (false) more than v1's
+    frames = {}
+    for version in (1, 2):
+        client.send(DESCRIBE_CLUSTER, version, {"include_cluster_authorized_operations": False})
+        frames[version] = client.read_frame()
+    assert len(frames[2]) == len(frames[1]) + 1
 
 
 @pytest.mark.parametrize("endpoint_type,code,message", [

@@ -35,7 +35,7 @@ def request(topics, *, allow_auto_topic_creation: bool = False, **flags) -> dict
     return {"topics": topics, "allow_auto_topic_creation": allow_auto_topic_creation, **flags}
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 4, 7, 9, 10, 12])
+@pytest.mark.parametrize("version", [0, 1, 2, 4, 7, 9, 10, 12, 13])
 def test_named_topic(served, client, topic, version):
     topic_id = create_topic(client, topic, partitions=2)
     response = client.request(METADATA, version, request([{"name": topic}]))
@@ -46,10 +46,11 @@ def test_named_topic(served, client, topic, version):
         "controller_id": 1 if version >= 1 else -1,
         "topics": [topic_entry(topic, 2, version, topic_id)],
         "cluster_authorized_operations": NO_OPERATIONS,
+        "error_code": 0,   # v13's top-level error code (KIP-1102); the schema's default before
     }
 
 
-@pytest.mark.parametrize("version,everything", [(0, []), (1, None), (9, None), (12, None)])
+@pytest.mark.parametrize("version,everything", [(0, []), (1, None), (9, None), (12, None), (13, None)])
 def test_all_topics(client, topic, version, everything):
     """A null list asks for every topic (in v0, where the list is not nullable, an empty one does)."""
     topic_id = create_topic(client, topic, partitions=3)

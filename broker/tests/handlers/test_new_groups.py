@@ -91,6 +91,36 @@ def test_a_consumer_group_over_the_wire(client, topic):
     assert group not in listed(client)
 
 
+@pytest.mark.parametrize("version", [5, 6])
+def test_describe_groups_describes_classic_groups_and_v6_says_why_not(client, topic, version):
+    """Up to v5 a group id no classic group has is Dead with no error; v6 (KIP-1043) answers it
+    GROUP_ID_NOT_FOUND, still Dead, with Kafka's message for an unknown group and for another type."""
+    create_topic(client, topic)
+    simple, consumer, share, unknown = (f"{kind}-{topic}" for kind in ("simple", "cg", "sg", "none"))
+    commit = {"group_id": simple, "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
+              "retention_time_ms": -1, "topics": [{"name": topic, "partitions": [
+                  {"partition_index": 0, "committed_offset": 3, "committed_leader_epoch": -1,
+                   "committed_metadata": ""}]}]}
+    assert client.request(OFFSET_COMMIT, 8, commit)["topics"][0]["partitions"][0]["error_code"] == E.NONE
+    assert cg_beat(client, consumer, "m1", 0, [topic])["error_code"] == E.NONE
+    assert sg_beat(client, share, "s1", 0, [topic])["error_code"] == E.NONE
+    groups = client.request(DESCRIBE_GROUPS, version, {"groups": [simple, consumer, share, unknown],
+                                                       "include_authorized_operations": True})["groups"]
+    described = [(g["group_id"], g["error_code"], g["error_message"], g["group_state"]) for g in groups]
+    # authorized operations (all, without an authorizer) only for a group described without error
+    omitted = [g["group_id"] for g in groups if g["authorized_operations"] == -2**31]
+    assert omitted == ([] if version < 6 else [consumer, share, unknown])
+    if version < 6:
+        assert described == [(simple, E.NONE, None, "Empty"), (consumer, E.NONE, None, "Dead"),
+                             (share, E.NONE, None, "Dead"), (unknown, E.NONE, None, "Dead")]
+    else:
+        assert described == [
+            (simple, E.NONE, None, "Empty"),
+            (consumer, E.GROUP_ID_NOT_FOUND, f"Group {consumer} is not a classic group.", "Dead"),
+            (share, E.GROUP_ID_NOT_FOUND, f"Group {share} is not a classic group.", "Dead"),
+            (unknown, E.GROUP_ID_NOT_FOUND, f"Group {unknown} not found.", "Dead")]
+
+
 def test_an_empty_classic_group_becomes_a_consumer_group_and_keeps_its_offsets(client, topic):
     create_topic(client, topic)
     group = f"up-{topic}"

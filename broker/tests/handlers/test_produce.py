@@ -29,7 +29,7 @@ def stored(client, topic: str, partition: int = 0) -> list[tuple[int, bytes]]:
     return values_of(part["records"])
 
 
-@pytest.mark.parametrize("version", [3, 5, 8, 9, 11])
+@pytest.mark.parametrize("version", [3, 5, 8, 9, 11, 12])
 def test_batches_get_consecutive_offsets(client, topic, version):
     create_topic(client, topic, partitions=2)
     log_start = 0 if version >= 5 else -1   # log_start_offset is in the response from v5

@@ -187,6 +187,23 @@ def test_end_txn_retries_are_idempotent(client, topic):
     assert consumed(fetch(client, topic)) == [b"x"]
 
 
+@pytest.mark.parametrize("version,code,message", [
+    (10, E.INVALID_TXN_STATE, "Partition was not added to the transaction"),
+    (11, E.TRANSACTION_ABORTABLE, None),   # KIP-890: v11+ clients know the abortable error
+    (12, E.TRANSACTION_ABORTABLE, None),   # no transaction.version 2 finalized: v12 verifies, adds nothing
+])
+def test_a_partition_not_added_is_refused_by_version(client, topic, version, code, message):
+    create_topic(client, topic, partitions=2)
+    txn = Txn(client, topic)
+    txn.add(topic, 0)
+    refused = txn.produce(topic, 1, b"x", version=version)
+    assert (refused["error_code"], refused["error_message"]) == (code, message)
+    assert txn.produce(topic, 0, b"y", version=version)["error_code"] == 0
+    assert txn.end(True) == E.NONE
+    assert latest(client, topic, read_committed=False, partition=1) == 0   # nothing was written there
+    assert consumed(fetch(client, topic, 0)) == [b"y"]
+
+
 def test_add_partitions_refusals(client, topic):
     create_topic(client, topic, partitions=2)
     txn = Txn(client, topic)

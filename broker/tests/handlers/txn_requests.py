@@ -36,13 +36,14 @@ class Txn:
                            producer_id=self.producer_id, producer_epoch=self.epoch, base_sequence=sequence,
                            is_transactional=True)
 
-    def produce(self, topic: str, partition: int, *values: bytes, transactional_id: str | None = "") -> dict:
+    def produce(self, topic: str, partition: int, *values: bytes, transactional_id: str | None = "",
+                version: int = 9) -> dict:
         """Send a transactional batch; that partition's response."""
         body = {"transactional_id": self.transactional_id if transactional_id == "" else transactional_id,
                 "acks": -1, "timeout_ms": 5000,
                 "topic_data": [{"name": topic, "partition_data": [
                     {"index": partition, "records": self.batch(topic, partition, *values)}]}]}
-        [part] = self.client.request(PRODUCE, 9, body)["responses"][0]["partition_responses"]
+        [part] = self.client.request(PRODUCE, version, body)["responses"][0]["partition_responses"]
         return part
 
     def end(self, committed: bool, version: int = 3) -> int:
