@@ -69,8 +69,10 @@ def test_retention_by_time_deletes_old_segments_and_their_files(retention_broker
 
     earliest = wait_for(expired_gone, "the old segments to go")
     assert earliest <= first_fresh   # whole segments only: the segment holding the first fresh record stays
-    files = segment_files(data_dir, topic_name)
-    assert files and all(n.endswith(".log") for n in files), files   # no .deleted left behind
+    # the log start moves first; the .deleted files go just after (file.delete.delay.ms=0)
+    files = wait_for(lambda: [n for n in segment_files(data_dir, topic_name) if not n.endswith(".deleted")]
+                     if all(n.endswith(".log") for n in segment_files(data_dir, topic_name)) else None,
+                     "the deleted segments' files to be removed")
     assert int(files[0][:20]) == earliest
     got = consume("kafka-python", bootstrap, topic_name, 1, 80 - earliest)
     assert [r.offset for r in got] == list(range(earliest, 80))
