@@ -46,7 +46,7 @@ serve: $(VENV)/.runtime
 	$(BIN)/kbroker --host 127.0.0.1 --port 9092 --data-dir data
 
 system-deps:
-	@command -v kcat >/dev/null 2>&1 || ./.ci/install-system-deps
+	@{ command -v kcat && test -e /usr/share/java/zookeeper.jar; } >/dev/null 2>&1 || ./.ci/install-system-deps
 
 # kafkajs for compat_tests/test_kafkajs.py, reinstalled when the lock file changes;
 # without node and npm nothing is installed and those tests skip.

@@ -13,6 +13,7 @@ from array import array
 from bisect import bisect_right
 
 from .config import LogConfig
+from .epochs import LeaderEpochCache
 from .errors import StorageError
 from .log import PartitionLog
 from .producer_state import ProducerStateManager
@@ -92,6 +93,8 @@ class DiskPartitionLog(PartitionLog):
         self.log_start_offset = self.segments[0].base_offset
         self.log_end_offset = self.segments[-1].next_offset
         self._load_producer_state(snapshots)
+        self.epochs = LeaderEpochCache(self.directory)
+        self.epochs.truncate_from_end(self.log_end_offset + 1)   # epochs of batches lost in a crash
 
     def _load_segments(self, log_bases: list[int], snapshots: list[int], clean_shutdown: bool) -> list[LogSegment]:
         segments = [LogSegment(self.directory, base) for base in log_bases]
@@ -203,16 +206,62 @@ class DiskPartitionLog(PartitionLog):
         self._base_offsets.append(segment.base_offset)
         return segment
 
+    # ------------------------------------------------------------ truncation (replication)
+
+    def _truncate(self, offset: int) -> None:
+        """Delete the segments after the one holding offset, cut that one before the batch
+        holding offset (its indexes rebuilt from what is left), and rebuild the producer
+        state from a snapshot at or below the new end."""
+        offset = max(offset, self.log_start_offset)
+        i = max(bisect_right(self._base_offsets, offset) - 1, 0)
+        segment = self.segments[i]
+        position = segment.find_position(offset)
+        for later in self.segments[i + 1:]:
+            later.delete()
+        del self.segments[i + 1:]
+        del self._base_offsets[i + 1:]
+        segment.close_writers()
+        os.truncate(segment.log_path, position)
+        segment.remember_read(-1, 0)
+        recover_segment(segment, self.config.index_interval_bytes)
+        segment.open_for_append()
+        fsync_dir(self.directory)
+        self.log_end_offset = segment.next_offset
+        snapshots = _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX)
+        for stale in [o for o in snapshots if o > self.log_end_offset]:
+            os.unlink(self._snapshot_path(stale))
+        self._snapshot_offset = -1
+        self._load_producer_state([o for o in snapshots if o <= self.log_end_offset])
+
+    def truncate_fully(self, start_offset: int) -> None:
+        """Empty the log and start it at start_offset (a follower that fell below its leader's
+        log start): every segment, snapshot and epoch goes."""
+        for segment in self.segments:
+            segment.delete()
+        for stale in _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX):
+            os.unlink(self._snapshot_path(stale))
+        self.segments = [LogSegment.create(self.directory, start_offset)]
+        self._base_offsets = array("q", [start_offset])
+        fsync_dir(self.directory)
+        self.log_start_offset = self.log_end_offset = start_offset
+        self.producer_state = ProducerStateManager()
+        self._snapshot_offset = -1
+        self.epochs.clear()
+        if self._high_watermark is not None:
+            self._high_watermark = start_offset
+
     # ------------------------------------------------------------ reads
 
     @property
     def size(self) -> int:
         return sum(segment.size for segment in self.segments)
 
-    def read(self, offset: int, max_bytes: int) -> ReadResult:
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:
             return empty
+        if max_offset is not None and offset >= max_offset:
+            return self._result([], 0)
         segments = self.segments
         i = bisect_right(self._base_offsets, offset) - 1
         segment = segments[i]
@@ -221,12 +270,15 @@ class DiskPartitionLog(PartitionLog):
         size = 0
         while True:
             end, next_offset = segment.read_end(position, max_bytes - size, size == 0)
+            bounded = max_offset is not None and next_offset > max_offset
+            if bounded:   # stop before the batch holding max_offset (a batch boundary: HW, LSO)
+                end, next_offset = min(end, segment.find_position(max_offset)), max_offset
             if end > position:
                 chunks.append(FileSlice(segment.read_file(), position, end - position))
                 size += end - position
             segment.remember_read(next_offset, end)
             i += 1
-            if end < segment.size or i == len(segments) or size >= max_bytes:
+            if bounded or end < segment.size or i == len(segments) or size >= max_bytes:
                 break
             segment = segments[i]
             position = 0

@@ -1,13 +1,17 @@
-"""PartitionLog: what both engines share (append checks, offsets, producer state)."""
+"""PartitionLog: what both engines share (append checks, offsets, producer state, and for
+a replicated partition its high watermark, leader epochs, follower appends and truncation)."""
 
 from __future__ import annotations
 
 from .config import LogConfig
+from .epochs import LeaderEpochCache
 from .errors import OffsetOutOfRangeError
 from .producer_state import ProducerStateManager
-from .records import BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, set_log_append_time
+from .records import (
+    BASE_OFFSET, BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_ID,
+    set_log_append_time)
 from .results import AppendResult, ReadResult
-from .validation import validate_batches, validate_one_batch
+from .validation import validate_batches, validate_one_batch, validate_replicated
 
 ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
 
@@ -22,14 +26,28 @@ class PartitionLog:
         self.log_start_offset = 0
         self.log_end_offset = 0
         self.producer_state = ProducerStateManager()
+        # Replication (cluster mode) sets these; one broker leaves them: epoch 0 in every
+        # batch, and a high watermark that is the log end offset.
+        self.leader_epoch = ASSIGNED_PARTITION_LEADER_EPOCH   # written into each appended batch
+        self.epochs = LeaderEpochCache()   # the disk engine keeps it in the partition directory
+        self._high_watermark: int | None = None   # None: the log end offset
 
     @property
     def high_watermark(self) -> int:
-        return self.log_end_offset
+        """The offset below which every in-sync replica has the records: what consumers may read."""
+        high_watermark = self._high_watermark
+        return self.log_end_offset if high_watermark is None else high_watermark
+
+    def set_high_watermark(self, offset: int | None) -> None:
+        """Set the high watermark (kept within [log start, log end]); None: it follows the log
+        end offset, as for one broker or a leader alone in its ISR."""
+        if offset is not None:
+            offset = max(self.log_start_offset, min(offset, self.log_end_offset))
+        self._high_watermark = offset
 
     @property
     def last_stable_offset(self) -> int:
-        return self.log_end_offset
+        return self.high_watermark
 
     @property
     def size(self) -> int:
@@ -61,6 +79,7 @@ class PartitionLog:
                     return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)
 
         base_offset = next_offset = self.log_end_offset
+        epoch = self.leader_epoch
         iov = []
         written = []  # (size, last_offset, max_timestamp) per batch
         total = 0
@@ -69,11 +88,11 @@ class PartitionLog:
             if log_append_time:
                 batch = bytearray(view[start:end])
                 set_log_append_time(batch, now_ms)
-                FRONT.pack_into(batch, 0, next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH)
+                FRONT.pack_into(batch, 0, next_offset, header[BATCH_LENGTH], epoch)
                 iov.append(batch)
                 written.append((end - start, last_offset, now_ms))
             else:
-                iov.append(FRONT.pack(next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH))
+                iov.append(FRONT.pack(next_offset, header[BATCH_LENGTH], epoch))
                 iov.append(view[start + FRONT.size : end])
                 written.append((end - start, last_offset, header[MAX_TIMESTAMP]))
             total += end - start
@@ -87,6 +106,47 @@ class PartitionLog:
                 if header[PRODUCER_ID] >= 0:
                     update(header, last_offset - header[LAST_OFFSET_DELTA], max_timestamp)
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append_time else -1, self.log_start_offset)
+
+    def append_replicated(self, records: bytes | bytearray | memoryview, now_ms: int) -> int:
+        """A follower's append: whole batches as the leader wrote them, offsets and leader
+        epochs kept, starting at the log end offset (else InvalidRecordError). Checked for
+        structure and CRC only (the leader checked the rest; a compacted batch has gaps).
+        A trailing partial batch is left out. Each batch of an epoch newer than the cache's
+        starts that epoch. Returns the new log end offset."""
+        view = records if isinstance(records, memoryview) else memoryview(records)
+        batches = validate_replicated(view, self.log_end_offset, f"{self.topic}-{self.partition}")
+        if not batches:
+            return self.log_end_offset
+        iov, written = [], []
+        for start, end, header in batches:
+            iov.append(view[start:end])
+            written.append((end - start, header[BASE_OFFSET] + header[LAST_OFFSET_DELTA], header[MAX_TIMESTAMP]))
+        self._write(iov, batches[-1][1] - batches[0][0], written, now_ms)
+        self.log_end_offset = written[-1][1] + 1
+        epochs = self.epochs
+        update = self.producer_state.update
+        for _, _, header in batches:
+            if header[PARTITION_LEADER_EPOCH] > epochs.latest_epoch:
+                epochs.assign(header[PARTITION_LEADER_EPOCH], header[BASE_OFFSET])
+            if header[PRODUCER_ID] >= 0:
+                update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+        return self.log_end_offset
+
+    def truncate_to(self, offset: int) -> None:
+        """Cut the log at ``offset`` (a replica whose tail diverged from its leader's): every
+        batch that ends at or after it goes, with the epochs that start there and the producer
+        state past it. Nothing happens at or beyond the log end. An offset below the log start
+        empties the log, which then starts there."""
+        if offset >= self.log_end_offset:
+            return
+        self._truncate(max(offset, 0))
+        self.epochs.truncate_from_end(self.log_end_offset)
+        if self._high_watermark is not None and self._high_watermark > self.log_end_offset:
+            self._high_watermark = self.log_end_offset
+
+    def _truncate(self, offset: int) -> None:
+        """The engine's cut: log_end_offset ends at or below offset, at a batch boundary."""
+        raise NotImplementedError
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
         """Store the batches: iov holds their total bytes with offsets assigned;
@@ -105,10 +165,13 @@ class PartitionLog:
         return None
 
     def _result(self, chunks: list, size: int) -> ReadResult:
-        end = self.log_end_offset
-        return ReadResult(chunks, size, end, self.log_start_offset, end)
+        high_watermark = self.high_watermark
+        return ReadResult(chunks, size, high_watermark, self.log_start_offset, high_watermark)
 
-    def read(self, offset: int, max_bytes: int) -> ReadResult:
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
+        """Whole batches from the one holding ``offset``, up to ``max_bytes`` (at least one
+        batch), and none at or after ``max_offset`` (a batch boundary: the high watermark a
+        consumer may read to). OffsetOutOfRangeError outside the log."""
         raise NotImplementedError
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
