@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
 
 if TYPE_CHECKING:
+    from broker.cluster.config import ClusterConfig
     from broker.groups.config import GroupConfig
 
 log = logging.getLogger("kbroker.config")
@@ -35,6 +36,9 @@ class BrokerConfig:
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
+    # cluster mode's settings as Kafka's keys (zookeeper.connect, broker.rack, min.insync.replicas,
+    # ...): broker.cluster.config reads them (``cluster``); zookeeper.connect turns the mode on
+    cluster_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
 
     @property
@@ -46,6 +50,15 @@ class BrokerConfig:
     def groups(self) -> GroupConfig:
         """The group coordinator's settings: GroupConfig's defaults and the group keys set here."""
         return _group_config(self.group_properties)
+
+    @property
+    def cluster(self) -> ClusterConfig | None:
+        """Cluster mode's settings, or None for one broker (no zookeeper.connect)."""
+        if not self.cluster_properties.get("zookeeper.connect", "").strip():
+            return None
+        from broker.cluster.config import ClusterConfig
+
+        return ClusterConfig.from_broker_properties(self.cluster_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -94,10 +107,8 @@ IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
     "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-    "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
-    "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
-    "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
+    "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
 }
 
 
@@ -115,6 +126,18 @@ def _group_config(props: dict[str, str]) -> GroupConfig:
     from broker.groups.config import GroupConfig
 
     return GroupConfig.from_broker_properties(props)
+
+
+def _cluster_keys():
+    from broker.cluster.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
+def _cluster_config(props: dict[str, str]) -> ClusterConfig:
+    from broker.cluster.config import ClusterConfig
+
+    return ClusterConfig.from_broker_properties(props)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -160,6 +183,9 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in _group_keys():
                 _group_config({key: value})   # refuse a bad value now
                 config.group_properties[key] = value.strip()
+            elif key in _cluster_keys():
+                _cluster_config({key: value})   # refuse a bad value now
+                config.cluster_properties[key] = value.strip()
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)

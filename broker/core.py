@@ -31,7 +31,11 @@ class TopicListener(Protocol):
     def topic_deleted(self, name: str) -> None: ...
 
 
-class DataDirInUse(Exception):
+class StartRefused(Exception):
+    """The broker cannot start as configured (said why); it exits with status 1."""
+
+
+class DataDirInUse(StartRefused):
     pass
 
 
@@ -57,7 +61,12 @@ class Broker:
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
+        # cluster mode (broker.cluster): the seam Produce, Fetch and ListOffsets consult, set by
+        # the cluster node; None for one broker, whose handlers then run as they always did
+        self.replication = None
+        self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode), made at start
         self._background = None       # the task group of background work, once started
+        self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
 
     # -- identity --------------------------------------------------------------
 
@@ -82,6 +91,15 @@ class Broker:
         tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
         os.replace(tmp, path)
         return cluster_id
+
+    def adopt_cluster_id(self, cluster_id: str) -> None:
+        """Join a cluster whose id ZooKeeper holds (a data directory without topics yet)."""
+        self.cluster_id = cluster_id
+        if self.config.data_dir is not None:
+            path = self.config.data_dir / "meta.properties"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
+            os.replace(tmp, path)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -163,16 +181,49 @@ class Broker:
             self._topic_listeners.append(self._groups)
             gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
-                self._background.start_soon(self._groups.run)
+                self._background.start_soon(self._run_groups, self._groups)
         return self._groups
+
+    async def _run_groups(self, service: GroupService) -> None:
+        with anyio.CancelScope() as self._groups_scope:
+            await service.run()
+
+    def reload_groups(self) -> GroupService | None:
+        """Forget the group coordinator (its timers stop); the next use loads it again from
+        ``__consumer_offsets``. Cluster mode does this when this broker comes to lead more of
+        that topic's partitions. Returns the one forgotten."""
+        old, self._groups = self._groups, None
+        if self._groups_scope is not None:
+            self._groups_scope.cancel()
+            self._groups_scope = None
+        if old is not None:
+            self._topic_listeners.remove(old)
+        return old
 
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Background work that lives as long as the server: the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
             self._background = tg
+            cluster = self.config.cluster
+            if cluster is not None:   # cluster mode: ZooKeeper, replication, maybe the controller
+                from broker.cluster.node import ClusterNode
+
+                self.cluster = ClusterNode(self, cluster)
+                await tg.start(self.cluster.run)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
+
+    async def prepare_shutdown(self) -> None:
+        """Before the server stops (SIGTERM): in cluster mode, a controlled shutdown."""
+        if self.cluster is not None:
+            with anyio.move_on_after(30):
+                await self.cluster.controlled_shutdown()
+
+    async def leave(self) -> None:
+        """After serving: in cluster mode, leave the cluster (checkpoint, close the session)."""
+        if self.cluster is not None:
+            await self.cluster.close()
 
     def close(self) -> None:
         self.storage.close()

@@ -13,7 +13,7 @@ from anyio.abc import SocketAttribute, SocketStream
 import broker.handlers  # noqa: F401  (registers every handler)
 from broker.config import BrokerConfig
 from broker.connection import Connection
-from broker.core import Broker, DataDirInUse
+from broker.core import Broker, StartRefused
 
 log = logging.getLogger("kbroker")
 
@@ -58,6 +58,7 @@ async def _main(config: BrokerConfig) -> None:
                 with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async for signum in signals:
                         log.info("received %s, shutting down", signal.Signals(signum).name)
+                        await broker.prepare_shutdown()
                         tg.cancel_scope.cancel()
                         return
 
@@ -65,6 +66,7 @@ async def _main(config: BrokerConfig) -> None:
             await serve(broker)
     finally:
         with anyio.CancelScope(shield=True):
+            await broker.leave()
             broker.close()
             log.info("log flushed, bye")
 
@@ -102,10 +104,16 @@ def run(config: BrokerConfig) -> int:
     tune_allocator()
     try:
         anyio.run(_main, config)
-    except DataDirInUse as exc:
+    except StartRefused as exc:
         log.error("%s", exc)
         return 1
     except OSError as exc:
         log.error("cannot start: %s", exc)
+        return 1
+    except BaseExceptionGroup as group:   # refused from a task (cluster mode's registration)
+        refused = group.subgroup(lambda exc: isinstance(exc, StartRefused))
+        if refused is None:
+            raise
+        log.error("%s", refused.exceptions[0])
         return 1
     return 0

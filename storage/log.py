@@ -38,6 +38,11 @@ class PartitionLog:
         high_watermark = self._high_watermark
         return self.log_end_offset if high_watermark is None else high_watermark
 
+    @property
+    def follows_log_end(self) -> bool:
+        """True while no high watermark is set: it is the log end offset."""
+        return self._high_watermark is None
+
     def set_high_watermark(self, offset: int | None) -> None:
         """Set the high watermark (kept within [log start, log end]); None: it follows the log
         end offset, as for one broker or a leader alone in its ISR."""

@@ -110,6 +110,7 @@ class ZooKeeperServer:
                 str(self._write_config())]
 
     def start(self, timeout_s: float = 30) -> ZooKeeperServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._log = open(self.directory / "zookeeper.log", "ab")
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)

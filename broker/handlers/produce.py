@@ -46,6 +46,7 @@ def produce(ctx, req: dict) -> dict | None:
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
     broker = ctx.broker
     storage = broker.storage
+    replication = broker.replication   # cluster mode: leadership, ISR and acks=all; None for one broker
     now = now_ms()
     failed = False
     responses = []
@@ -53,7 +54,7 @@ def produce(ctx, req: dict) -> dict | None:
         name = topic["name"]
         info = storage.topic(name)
         topic_error = 0
-        if info is None:
+        if info is None and replication is None:
             try:
                 validate_topic_name(name)
                 info = broker.auto_create(name)
@@ -64,12 +65,14 @@ def produce(ctx, req: dict) -> dict | None:
         partitions = []
         for part in topic["partition_data"]:
             index = part["index"]
-            if topic_error:
-                partitions.append(_partition_error(index, topic_error))
-                failed = True
-                continue
-            if not 0 <= index < info.num_partitions:
-                partitions.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+            if replication is not None:
+                code = replication.produce_error(name, index, acks)
+            elif topic_error:
+                code = topic_error
+            else:
+                code = 0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            if code:
+                partitions.append(_partition_error(index, code))
                 failed = True
                 continue
             try:
@@ -81,6 +84,8 @@ def produce(ctx, req: dict) -> dict | None:
                 continue
             if not result.duplicate:
                 broker.notify_append(name, index)
+            if replication is not None:
+                replication.appended(name, index, result.last_offset + 1, acks)
             partitions.append({"index": index, "error_code": 0, "base_offset": result.base_offset,
                                "log_append_time_ms": result.log_append_time_ms,
                                "log_start_offset": result.log_start_offset})
