@@ -45,6 +45,7 @@ TRANSACTION_STATE_TOPIC = "__transaction_state"
 TRANSACTION_STATE_PARTITIONS = 50
 PRODUCER_ID_BLOCK = 1000
 RELOAD_GATHER_S = 0.05   # leaderships that come together are loaded once
+COMMIT_TIMEOUT_S = 5      # Kafka's offsets.commit.timeout.ms
 
 
 # -- the gate ---------------------------------------------------------------------------------------------------
@@ -132,14 +133,34 @@ def _group_ids(message, req: dict, api_version: int) -> list[str]:
 def _gated(message, handler, error_response):
     is_async = SERVED[message.api_key].is_async
 
-    async def gated_async(ctx, req: dict):
+    async def gated(ctx, req: dict):
         code = _gate_error(ctx, message, req)
-        return error_response(req, ctx.api_version, code) if code else await handler(ctx, req)
+        if code:
+            return error_response(req, ctx.api_version, code)
+        node = ctx.broker.cluster
+        partitions = {partition_for(g or "", node.gate.partitions) for g in _group_ids(message, req, ctx.api_version)}
+        replicas = [p for p in (node.replicas.partitions.get((OFFSETS_TOPIC, i)) for i in partitions) if p is not None]
+        ends = [p.log.log_end_offset for p in replicas]
+        response = await handler(ctx, req) if is_async else handler(ctx, req)
+        await _replicated(node, replicas, ends)
+        return response
+    return gated
 
-    def gated(ctx, req: dict):
-        code = _gate_error(ctx, message, req)
-        return error_response(req, ctx.api_version, code) if code else handler(ctx, req)
-    return gated_async if is_async else gated
+
+async def _replicated(node: ClusterNode, replicas: list, ends: list[int]) -> None:
+    """Answer only once what the request wrote to __consumer_offsets is in the ISR (Kafka's
+    offsets.commit.required.acks=-1): a commit acknowledged survives the coordinator's loss."""
+    for p, before in zip(replicas, ends):
+        end = p.log.log_end_offset
+        if end <= before:
+            continue
+        node.broker.notify_append(OFFSETS_TOPIC, p.index)   # wake the followers' fetches
+        waiter = p.wait_for(end)
+        with anyio.move_on_after(COMMIT_TIMEOUT_S):
+            await waiter.event.wait()
+        if p.log.high_watermark < end:
+            log.warning("%s-%d: records to %d not replicated in %d s", OFFSETS_TOPIC, p.index, end,
+                        COMMIT_TIMEOUT_S)
 
 
 def _gate_error(ctx, message, req: dict) -> int:
@@ -158,7 +179,7 @@ GATED = (JOIN_GROUP, SYNC_GROUP, HEARTBEAT, LEAVE_GROUP, OFFSET_COMMIT, OFFSET_F
 for _message in GATED:
     _served = SERVED[_message.api_key]
     replace(_message, _gated(_message, _served.handler, _served.error_response or (
-        lambda req, version, code: {"throttle_time_ms": 0, "error_code": code})))
+        lambda req, version, code: {"throttle_time_ms": 0, "error_code": code})), may_wait=True)
 
 _list_groups = SERVED[LIST_GROUPS.api_key].handler
 

@@ -30,6 +30,7 @@ log = logging.getLogger("kbroker.replication")
 FETCH_VERSION = 12
 OFFSET_FOR_LEADER_EPOCH_VERSION = 3
 MAX_TRUNCATION_ROUNDS = 8
+LEADER_WAIT_S = 0.1   # a leader that has not heard of its leadership yet is asked again soon
 # errors after which a partition waits for the controller's next word (LeaderAndIsr)
 WAIT_FOR_LEADER = {ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH,
                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.KAFKA_STORAGE_ERROR}
@@ -204,8 +205,12 @@ class ReplicaFetcher:
             f.truncating, f.query_epoch, f.rounds = True, p.log.epochs.latest_epoch, 0
 
     def _delay(self, f: Followed, code: int) -> None:
-        """Wait a backoff before asking again (the controller's LeaderAndIsr may move us on)."""
-        if code not in WAIT_FOR_LEADER:
+        """Wait before asking again: the leader may not have had the controller's word yet (it
+        goes to every broker at once), or the controller's next LeaderAndIsr may move us on."""
+        backoff_s = self.manager.config.replica_fetch_backoff_ms / 1000
+        if code in WAIT_FOR_LEADER:
+            backoff_s = min(backoff_s, LEADER_WAIT_S)
+        else:
             log.warning("%s-%d: leader %d answered error %d", f.partition.topic, f.partition.index,
                         self.leader_id, code)
-        f.delayed_until = anyio.current_time() + self.manager.config.replica_fetch_backoff_ms / 1000
+        f.delayed_until = anyio.current_time() + backoff_s
