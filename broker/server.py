@@ -111,9 +111,20 @@ def run(config: BrokerConfig) -> int:
         log.error("cannot start: %s", exc)
         return 1
     except BaseExceptionGroup as group:   # refused from a task (cluster mode's registration)
-        refused = group.subgroup(lambda exc: isinstance(exc, StartRefused))
+        refused = _first(group, StartRefused)
         if refused is None:
             raise
-        log.error("%s", refused.exceptions[0])
+        log.error("%s", refused)
         return 1
     return 0
+
+
+def _first(error: BaseException, kind: type) -> BaseException | None:
+    """The first exception of ``kind`` in a (nested) exception group."""
+    if isinstance(error, kind):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _first(inner, kind)
+        if found is not None:
+            return found
+    return None
