@@ -11,7 +11,8 @@ from broker.config import BrokerConfig, apply_properties, load_properties_file, 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kbroker", description="A Kafka-compatible broker in one Python process.")
+    p = argparse.ArgumentParser(prog="kbroker", description="A Kafka-compatible broker in one Python process. "
+                                "`kbroker cluster --help`: a local cluster of brokers for development.")
     p.add_argument("--config", metavar="FILE", help="a Kafka-style server.properties file")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 9092)")
@@ -67,6 +68,11 @@ def config_from_args(argv: list[str] | None = None) -> BrokerConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cluster"]:   # kbroker cluster: ZooKeeper and N brokers for development
+        from broker.cluster.launcher import main as cluster_main
+
+        return cluster_main(argv[1:])
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
