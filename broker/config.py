@@ -33,6 +33,7 @@ class BrokerConfig:
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
+    queued_max_request_bytes: int = -1      # request bytes held across connections; <= 0: no limit
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
@@ -100,6 +101,7 @@ PROPERTIES = {
     "default.replication.factor": ("default_replication_factor", _int),
     "auto.create.topics.enable": ("auto_create_topics", _bool),
     "socket.request.max.bytes": ("socket_request_max_bytes", _int),
+    "queued.max.request.bytes": ("queued_max_request_bytes", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.

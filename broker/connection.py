@@ -1,9 +1,39 @@
-"""One client connection: frames in, one request at a time, responses out in order.
+"""One client connection, an asyncio protocol: frames in, requests handled in order, responses out.
 
-Requests already buffered are handled back to back and their responses sent in one
-write (pipelining costs one syscall, not one per request). Before a request that may
-wait (a long-polling fetch, a join), what is pending is sent first. Fetch responses
-carry file ranges that go from the page cache to the socket with sendfile.
+Reading. The connection is a ``BufferedProtocol``: the kernel copies received bytes into a
+buffer the broker owns. Small frames land in a receive buffer all connections of a server
+share (the loop runs one callback at a time) and are cut out of it. A frame larger than
+FRAME_BUFFER_MIN_BYTES that is not yet whole gets buffers of its own, and the rest of it is
+received in place: chunks of up to FRAME_CHUNK_BYTES made as its bytes arrive, so memory
+follows what a client sends rather than what its size prefix announces (a frame of one
+chunk, such as a 1 MB produce, is decoded without another copy).
+
+Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
+read callback itself, and the responses of one read go out in one write. An ``async``
+handler (a long-polling fetch, a join) runs in a task of this connection; the requests
+after it wait their turn, so responses leave in request order. Before such a request,
+the responses made so far are written (it may wait long). File ranges of a fetch larger
+than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
+smaller ones are read and sent with the rest of the response.
+
+Backpressure. As Kafka mutes a channel while a response is outstanding, a connection stops
+reading while it cannot make progress: while its responses wait for the client to read them
+(the transport's buffer above its high-water mark), or while an async request runs. A large
+frame already begun is still read to its end, then handled or kept for its turn, so what it
+holds is released. Per connection that bounds:
+- unread requests to the rest of one read (RECEIVE_BYTES) plus one large frame (up to
+  ``socket.request.max.bytes``, in memory as far as it has arrived);
+- unsent responses to the transport's high-water mark (asyncio's 64 KB) plus FLUSH_BYTES
+  plus the response being made;
+and the rest waits in the kernel's socket buffers, where it blocks the client's sends.
+Broker-wide, large frames count against ``queued.max.request.bytes`` from their size
+prefix until handled, as Kafka's memory pool counts requests: once it is spent, no
+connection reads a new request until some are released. As in Kafka, a request is admitted
+while any budget is left, so the total may pass the limit by one request; -1 (Kafka's
+default) is no limit. Small frames are handled as they are read, and not counted.
+
+A frame that cannot be one (a negative or oversized size, an unknown API key or version,
+a body that does not decode) closes this connection only, with a log line.
 """
 
 from __future__ import annotations
@@ -11,25 +41,92 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import struct
 import traceback
-
-import anyio
-from anyio.abc import SocketAttribute, SocketStream
+from typing import Awaitable
 
 from kproto.api_keys import ApiKey
-from kproto.codec import FrameReader, decode_request, encode_response, frame_response, peek_request_header
+from kproto.codec import decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
-from broker.registry import SERVED, Encoded, top_level_error
+from broker.errors import CloseConnection
+from broker.registry import SERVED, Encoded, Served, top_level_error
 
 log = logging.getLogger("kbroker.connection")
 
-RECEIVE_BYTES = 1 << 20
-SENDFILE_MIN_BYTES = 64 << 10   # smaller file ranges are read and sent with the rest of the response
+RECEIVE_BYTES = 256 << 10           # one read, into the receive buffer the connections share
+FRAME_BUFFER_MIN_BYTES = 8 << 10    # a larger frame not yet whole is received into a buffer of its own
+FRAME_CHUNK_BYTES = 1 << 20         # ... in chunks of this size, made as its bytes arrive
+FLUSH_BYTES = 64 << 10              # responses are written once this much is pending
+SENDFILE_MIN_BYTES = 64 << 10       # smaller file ranges are read and sent with the rest of the response
+REQUESTS_PER_TURN = 256             # then the loop serves others before this connection goes on
+LOGGED_REASON_CHARS = 300           # of why a connection is closed: bounded, whatever the client sent
+
+_size = struct.Struct(">i").unpack_from
+_header = struct.Struct(">hh").unpack_from     # api_key, api_version
 
 
-class CloseConnection(Exception):
-    """The peer broke the protocol: close this connection only."""
+class _ShuttingDown(Exception):
+    """A request that may wait comes up while the broker shuts down: the connection closes before it."""
+
+
+class RequestBudget:
+    """Kafka's ``queued.max.request.bytes``: request bytes held by all connections (<= 0: no limit)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self._muted: dict[Connection, None] = {}    # waiting for room, in order
+
+    def has_room(self) -> bool:
+        return self.limit <= 0 or self.used < self.limit
+
+    def wait_for_room(self, connection: "Connection") -> None:
+        self._muted[connection] = None
+
+    def forget(self, connection: "Connection") -> None:
+        self._muted.pop(connection, None)
+
+    def change(self, delta: int) -> None:
+        self.used += delta
+        if delta < 0 and self._muted and self.has_room():
+            muted, self._muted = self._muted, {}
+            for connection in muted:
+                connection.update_reading()
+
+
+class Connections:
+    """What the connections of one server share: the receive buffer, the request budget, the live set."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.receive_view = memoryview(bytearray(RECEIVE_BYTES))
+        self.budget = RequestBudget(broker.config.queued_max_request_bytes)
+        self.live: set[Connection] = set()
+        self.draining = False
+        self._all_closed: asyncio.Event | None = None
+
+    def new(self) -> "Connection":
+        """The protocol factory of the listening socket."""
+        return Connection(self.broker, self)
+
+    def closed(self, connection: "Connection") -> None:
+        self.live.discard(connection)
+        if not self.live and self._all_closed is not None:
+            self._all_closed.set()
+
+    async def drain(self) -> None:
+        """Every connection answers what it has received and says goodbye; returns when all are closed."""
+        self.draining = True
+        self._all_closed = asyncio.Event()
+        for connection in list(self.live):
+            connection.drain()
+        if self.live:
+            await self._all_closed.wait()
+
+    def abort(self) -> None:
+        for connection in list(self.live):
+            connection.abort()
 
 
 class RequestContext:
@@ -47,133 +144,493 @@ class RequestContext:
         self.connection = connection
 
 
-class Connection:
-    def __init__(self, broker, stream: SocketStream):
+class Connection(asyncio.BufferedProtocol):
+    def __init__(self, broker, connections: Connections):
         self.broker = broker
-        self.stream = stream
-        self.frames = FrameReader(broker.config.socket_request_max_bytes)
+        self.connections = connections
+        self.budget = connections.budget
+        self.max_frame_bytes = broker.config.socket_request_max_bytes
+        self.transport: asyncio.Transport | None = None
+        self.client_host = self.peer = "unknown"
+        self._tail = b""             # received, not yet handled: bytes from _tail_pos on
+        self._tail_pos = 0
+        self._read_start = 0         # where this read's bytes begin in the receive buffer
+        self._frame: list[bytearray] | None = None   # a large frame being received in place, in chunks
+        self._frame_size = self._frame_filled = self._chunk_filled = 0
+        self._ready: bytes | bytearray | None = None   # a large frame received whole while a request runs
+        self._held = 0               # bytes counted against the request budget
+        self._pending: list = []     # response bytes not yet written
+        self._pending_bytes = 0
+        self._worker: asyncio.Task | None = None    # an async request, then the requests after it
+        self._waiting = False        # the worker awaits a handler that may wait (long poll, join)
+        self._writable = True        # False while the transport's buffer is above its high-water mark
+        self._writable_waiter: asyncio.Future | None = None
+        self._turn_scheduled = False
+        self._eof = self._draining = self._discarding = self._closed = False
+
+    # -- the transport's calls -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        remote = transport.get_extra_info("peername")
+        if isinstance(remote, tuple):
+            self.client_host, self.peer = remote[0], f"{remote[0]}:{remote[1]}"
+        elif remote:
+            self.client_host = self.peer = str(remote)
+        self.connections.live.add(self)
+        if self.connections.draining:     # accepted just before the listener closed
+            self.drain()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._frame is None and self._tail and not self._discarding:
+            tail = memoryview(self._tail)
+            if self._start_frame(tail, self._tail_pos, len(tail)):    # admitted while muted: a buffer of its own now
+                self._hold()
+            else:
+                # The start of a frame is kept from the last read: it goes in front of this one
+                # (and stays kept until the read succeeds).
+                start = len(tail) - self._tail_pos
+                view = self.connections.receive_view
+                view[:start] = tail[self._tail_pos:]
+                self._read_start = start
+                return view[start:]
+        if self._frame is not None:
+            chunk = self._frame[-1]
+            if self._chunk_filled == len(chunk):
+                # Made as the bytes arrive: memory follows what the client sent, not what it announced.
+                chunk = bytearray(min(FRAME_CHUNK_BYTES, self._frame_size - self._frame_filled))
+                self._frame.append(chunk)
+                self._chunk_filled = 0
+            return memoryview(chunk)[self._chunk_filled:]
+        self._read_start = 0
+        return self.connections.receive_view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._discarding:
+            return
+        if self._frame is None:
+            self._tail, self._tail_pos = b"", 0     # now in front of this read
+            end = self._read_start + nbytes
+            if self._worker is None:
+                self._turn(self.connections.receive_view, 0, end, False)
+            else:
+                # Read while a request runs (asyncio's sendfile resumes reading when it ends, whatever
+                # was decided meanwhile): kept for its turn, and reading stops again.
+                self._keep(self.connections.receive_view, 0, end, False)
+                self._settle()
+            return
+        self._frame_filled += nbytes
+        self._chunk_filled += nbytes
+        if self._frame_filled == self._frame_size:
+            chunks, self._frame = self._frame, None
+            frame = chunks[0] if len(chunks) == 1 else b"".join(chunks)   # one chunk is decoded as it is
+            if self._worker is None:
+                self._turn(memoryview(self._tail), self._tail_pos, len(self._tail), True, frame)
+            else:
+                self._ready = frame     # after the request that runs
+                self._settle()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        if self._discarding:
+            return False     # the transport closes
+        self._settle()       # closes once everything received is answered
+        return True
+
+    def pause_writing(self) -> None:
+        self._writable = False
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        waiter, self._writable_waiter = self._writable_waiter, None
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self._worker is None:
+            self._schedule_turn()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._frame, self._ready, self._tail, self._tail_pos, self._pending = None, None, b"", 0, []
+        self._hold()
+        waiter, self._writable_waiter = self._writable_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionError("connection lost"))
+        if self._worker is not None:
+            self._worker.cancel()
+        self.budget.forget(self)
+        self.connections.closed(self)
+
+    # -- the server's calls ----------------------------------------------------
+
+    def drain(self) -> None:
+        """Shutting down: read no new request, answer those received, then say goodbye."""
+        self._draining = True
+        if self._closed:
+            return
+        if self._worker is not None and self._waiting:
+            self._worker.cancel()     # a long poll or a join is cut short; the client sees the connection close
+            return
+        self._settle()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- reading requests --------------------------------------------------------
+
+    def _turn(self, view: memoryview, pos: int, end: int, from_tail: bool, frame: bytearray | None = None) -> None:
+        """Handle ``frame`` and then the frames in ``view[pos:end]``, in the read callback itself."""
+        self._turn_scheduled = False
         try:
-            remote = stream.extra(SocketAttribute.remote_address)
-            self.client_host = remote[0] if isinstance(remote, tuple) else str(remote)
-            self.peer = f"{remote[0]}:{remote[1]}" if isinstance(remote, tuple) else str(remote)
+            step = None
+            if frame is not None:
+                step = self._handle(frame)
+            if step is None:
+                step = self._run(view, pos, end, from_tail)
+            else:
+                self._keep(view, pos, end, from_tail)
+            if step is not None:
+                self._worker = asyncio.get_running_loop().create_task(self._work(step))
+        except (DecodeError, CloseConnection) as exc:
+            self._fail(exc)
         except Exception:
-            self.client_host = self.peer = "unknown"
-        self._pending: list = []
+            log.error("connection from %s failed:\n%s", self.peer, traceback.format_exc())
+            self._close()
+        self._settle()
 
-    async def serve(self) -> None:
-        stream = self.stream
-        try:
-            while True:
-                try:
-                    data = await stream.receive(RECEIVE_BYTES)
-                except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    return
-                self.frames.feed(data)
-                while (frame := self.frames.next_frame()) is not None:
-                    await self.handle_frame(frame)
-                await self.flush()
-        except DecodeError as exc:
-            log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
-        except CloseConnection as exc:
-            log.warning("closing connection from %s: %s", self.peer, exc)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError):
-            pass
-        finally:
-            await self._close()
+    def _run(self, view: memoryview, pos: int, end: int, from_tail: bool) -> Awaitable | None:
+        """Handle the whole frames of ``view[pos:end]`` in order until one needs a task (returned) or
+        the connection must wait; keep what is left (nothing when a frame is malformed: it closes)."""
+        step = None
+        handled = 0
+        while end - pos >= 4 and self._writable and not self._closed:
+            size = _size(view, pos)[0]
+            if size < 0 or size > self.max_frame_bytes:
+                raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
+            if end - pos - 4 < size:
+                if size > FRAME_BUFFER_MIN_BYTES and end - pos >= 8:
+                    self._served(*_header(view, pos + 4))   # refuse a garbage header before buffering its body
+                break
+            if handled == REQUESTS_PER_TURN:
+                break
+            frame = bytes(view[pos + 4:pos + 4 + size])
+            pos += 4 + size
+            handled += 1
+            step = self._handle(frame)
+            if step is not None:
+                break
+        self._keep(view, pos, end, from_tail)
+        return step
 
-    async def _close(self) -> None:
-        with anyio.CancelScope(shield=True):
-            try:
-                await self.stream.aclose()
-            except Exception:
-                pass
+    def _keep(self, view: memoryview, pos: int, end: int, from_tail: bool) -> None:
+        """Keep the unhandled ``view[pos:end]``: a large frame's start goes into a buffer of its own."""
+        if self._closed or self._draining or not self.budget.has_room() or not self._start_frame(view, pos, end):
+            if not from_tail:
+                self._tail, self._tail_pos = bytes(view[pos:end]), 0
+            elif pos == end:
+                self._tail, self._tail_pos = b"", 0
+            else:
+                self._tail_pos = pos
+        self._hold()
 
-    # -- requests ------------------------------------------------------------
+    def _start_frame(self, view: memoryview, pos: int, end: int) -> bool:
+        """If ``view[pos:end]`` is the start of a large frame, and only that, move it into a buffer of
+        the frame's size, where the rest will be received."""
+        left = end - pos
+        if left < 8:
+            return False
+        size = _size(view, pos)[0]
+        if size <= FRAME_BUFFER_MIN_BYTES or left - 4 >= size:
+            return False
+        chunk = bytearray(min(size, FRAME_CHUNK_BYTES))
+        chunk[:left - 4] = view[pos + 4:end]
+        self._frame = [chunk]
+        self._frame_size, self._frame_filled = size, left - 4
+        self._chunk_filled = left - 4
+        self._tail, self._tail_pos = b"", 0
+        return True
 
-    async def handle_frame(self, frame: bytes) -> None:
-        api_key, api_version, correlation_id = peek_request_header(frame)
+    def _hold(self) -> None:
+        """Count the large frames this connection holds against the request budget: from the size
+        prefix on, as Kafka's memory pool does, until handled. (Small frames are handled as they are
+        read, or kept at most one read's worth per connection.)"""
+        held = (self._frame_size if self._frame is not None else 0) + (len(self._ready) if self._ready else 0)
+        if held != self._held:
+            self.budget.change(held - self._held)
+            self._held = held
+
+    def _has_frame(self) -> bool:
+        """Whether a whole frame is kept, waiting to be handled."""
+        if self._ready is not None:
+            return True
+        left = len(self._tail) - self._tail_pos
+        return left >= 4 and left - 4 >= _size(self._tail, self._tail_pos)[0]
+
+    def update_reading(self) -> None:
+        """Read while the connection can make progress (and the request budget has room); else mute it."""
+        transport = self.transport
+        if self._closed or transport is None or transport.is_closing():
+            return
+        if self._discarding:
+            want = True
+        elif self._draining or self._eof:
+            want = False
+        elif self._frame is not None:
+            want = True      # an admitted frame is read to its end, so what it holds is released
+        else:
+            want = self._worker is None and self._writable and not self._has_frame()
+            if want and not self.budget.has_room():
+                want = False
+                self.budget.wait_for_room(self)
+        if want != transport.is_reading():    # the transport's own state: sendfile pauses and resumes it too
+            if want:
+                transport.resume_reading()
+            else:
+                transport.pause_reading()
+
+    def _schedule_turn(self) -> None:
+        """Go on with the frames kept (after a full turn, or once writable again) in a later loop turn."""
+        if not self._turn_scheduled and not self._closed:
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._turn_scheduled = False
+        if self._worker is None and not self._closed:
+            self._turn(memoryview(self._tail), self._tail_pos, len(self._tail), True)
+
+    def _settle(self) -> None:
+        """After a turn: write what is pending, then go on, close, or wait for more bytes."""
+        if self._closed or self._discarding:
+            return
+        self._flush()
+        if self._worker is None:
+            if self._has_frame():
+                if self._writable:
+                    self._schedule_turn()
+            elif self._eof:
+                self._close()     # the client is done sending, and all of it is answered
+                return
+            elif self._draining:
+                self._goodbye()
+                return
+        self.update_reading()
+
+    # -- one request ---------------------------------------------------------------
+
+    def _served(self, api_key: int, api_version: int) -> Served:
         served = SERVED.get(api_key)
         if served is None:
             raise CloseConnection(f"unknown or unserved API key {api_key}")
+        if api_version not in served.message.versions and api_key != ApiKey.API_VERSIONS:
+            raise CloseConnection(f"{served.message.name} v{api_version} is not a version we know")
+        return served
+
+    def _handle(self, frame: bytes | bytearray) -> Awaitable | None:
+        """Answer one request: a synchronous handler's response is queued at once; an async one
+        is returned as the awaitable that answers it."""
+        api_key, api_version, correlation_id = peek_request_header(frame)
+        served = self._served(api_key, api_version)
         message = served.message
         supported = served.low <= api_version <= served.high
-        if not supported:
-            if api_key == ApiKey.API_VERSIONS:
-                # Answer in v0 with our ranges, whatever version was asked: the client retries lower.
-                body = {"error_code": ErrorCode.UNSUPPORTED_VERSION, "api_keys": self.broker.api_versions()}
-                self._pending.extend(encode_response(API_VERSIONS, 0, correlation_id, body))
-                return
-            if api_version not in message.versions:
-                raise CloseConnection(f"{message.name} v{api_version} is not a version we know")
+        if not supported and api_key == ApiKey.API_VERSIONS:
+            # Answer in v0 with our ranges, whatever version was asked: the client retries lower.
+            body = {"error_code": ErrorCode.UNSUPPORTED_VERSION, "api_keys": self.broker.api_versions()}
+            return self._queue(encode_response(API_VERSIONS, 0, correlation_id, body))
         try:
             header, request = decode_request(frame, message, api_version)
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
-        ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
         if not supported:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
-        else:
-            if served.may_wait and self._pending:
-                await self.flush()
-            try:
-                response = await served.handler(ctx, request) if served.is_async else served.handler(ctx, request)
-            except KafkaError as exc:
-                response = self._error_response(served, request, api_version, exc.code)
-            except (CloseConnection, anyio.get_cancelled_exc_class()):
-                raise
-            except Exception:
-                log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
-                response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
-        if type(response) is Encoded:
-            self._pending.append(frame_response(message, api_version, correlation_id, response))
-        elif response is not None:
-            self._pending.extend(encode_response(message, api_version, correlation_id, response))
+            return self._respond(served, api_version, correlation_id, response)
+        ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
+        if served.is_async:
+            self._flush()   # what is answered goes out before a request that may wait
+            return self._answer(served, api_version, correlation_id, request, served.handler(ctx, request))
+        try:
+            response = served.handler(ctx, request)
+        except KafkaError as exc:
+            response = self._error_response(served, request, api_version, exc.code)
+        except CloseConnection:
+            raise
+        except Exception:
+            log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
+            response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        return self._respond(served, api_version, correlation_id, response)
 
-    def _error_response(self, served, request: dict, api_version: int, code: int) -> dict:
+    async def _answer(self, served: Served, api_version: int, correlation_id: int, request: dict,
+                      awaitable: Awaitable) -> None:
+        if served.may_wait and self._draining:
+            awaitable.close()
+            raise _ShuttingDown   # it could wait longer than the shutdown lasts
+        self._waiting = served.may_wait
+        try:
+            response = await awaitable
+        except KafkaError as exc:
+            response = self._error_response(served, request, api_version, exc.code)
+        except (CloseConnection, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer,
+                      traceback.format_exc())
+            response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        finally:
+            self._waiting = False
+        step = self._respond(served, api_version, correlation_id, response)
+        if step is not None:
+            await step
+
+    def _error_response(self, served: Served, request: dict, api_version: int, code: int) -> dict:
         make = served.error_response or top_level_error
         return make(request, api_version, int(code))
 
-    # -- responses -----------------------------------------------------------
+    def _respond(self, served: Served, api_version: int, correlation_id: int, response) -> Awaitable | None:
+        if type(response) is Encoded:
+            return self._queue((frame_response(served.message, api_version, correlation_id, response),))
+        if response is not None:
+            return self._queue(encode_response(served.message, api_version, correlation_id, response))
+        return None
 
-    async def flush(self) -> None:
-        """Send every pending response part, in order."""
-        parts, self._pending = self._pending, []
-        if not parts:
-            return
-        chunk: list[bytes] = []
-        for part in parts:
+    # -- the worker: an async request, then the requests after it ------------------
+
+    async def _work(self, step: Awaitable) -> None:
+        try:
+            while step is not None and not self._closed:
+                await step
+                step = None
+                while not self._closed:
+                    if self._ready is not None:
+                        frame, self._ready = self._ready, None
+                        self._hold()
+                        step = self._handle(frame)
+                        if step is not None:
+                            break
+                        continue
+                    if not self._writable:
+                        await self._until_writable()
+                        continue
+                    step = self._run(memoryview(self._tail), self._tail_pos, len(self._tail), True)
+                    if step is not None or not self._has_frame():
+                        break
+                    self._flush()
+                    await asyncio.sleep(0)    # a turn's worth handled: the loop serves others
+        except asyncio.CancelledError:
+            if not self._draining:
+                raise
+            self._close()   # shutting down cut a wait short: its answer will not come
+        except _ShuttingDown:
+            self._close()
+        except (DecodeError, CloseConnection) as exc:
+            self._fail(exc)
+        except ConnectionError:
+            self._close()
+        except Exception:
+            log.error("connection from %s failed:\n%s", self.peer, traceback.format_exc())
+            self._close()
+        finally:
+            if step is not None and hasattr(step, "close"):
+                step.close()
+            self._worker = None
+            self._waiting = False
+        self._settle()
+
+    async def _until_writable(self) -> None:
+        if not self._writable:
+            self._writable_waiter = asyncio.get_running_loop().create_future()
+            await self._writable_waiter
+
+    # -- writing responses -------------------------------------------------------
+
+    def _queue(self, parts) -> Awaitable | None:
+        """Queue a response's parts; a file range for sendfile is returned as the awaitable sending it."""
+        pending = self._pending
+        for index, part in enumerate(parts):
             if isinstance(part, (bytes, bytearray, memoryview)):
-                chunk.append(part)
-                continue
-            if part.size <= SENDFILE_MIN_BYTES:
+                data = part
+            elif part.size <= SENDFILE_MIN_BYTES:
                 # A small range costs less read than sent with sendfile (whose set-up takes
                 # several syscalls and loop turns), and it goes out in the same write.
-                chunk.append(_read_range(part))
-                continue
-            if chunk:
-                await self.stream.send(b"".join(chunk))
-                chunk = []
-            await self.send_file(part)
-        if chunk:
-            await self.stream.send(chunk[0] if len(chunk) == 1 else b"".join(chunk))
+                data = _read_range(part)
+            else:
+                return self._send_parts(parts[index:])
+            pending.append(data)
+            self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
+        return None
 
-    async def send_file(self, part) -> None:
-        """Send a file range (anything with ``file``, ``position``, ``size``) with sendfile when the loop can."""
-        # anyio's asyncio stream keeps its transport as ``_transport``; asyncio's loop.sendfile
-        # waits for the transport's buffer to drain first, so the bytes cannot reorder.
-        transport = getattr(self.stream, "_transport", None)
-        if transport is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                await loop.sendfile(transport, part.file, part.position, part.size, fallback=False)
-                return
-            except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
-                pass
-        # Fallback: read through Python (other event loops, or files sendfile cannot take).
+    async def _send_parts(self, parts) -> None:
+        for part in parts:
+            if isinstance(part, (bytes, bytearray, memoryview)) or part.size <= SENDFILE_MIN_BYTES:
+                self._queue((part,))
+            else:
+                self._flush()
+                await self._send_file(part)
+
+    def _flush(self) -> None:
+        """Write every pending response part, in order."""
+        if self._pending and not self._closed:
+            pending, self._pending, self._pending_bytes = self._pending, [], 0
+            self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    async def _send_file(self, part) -> None:
+        """Send a file range (``file``, ``position``, ``size``) with sendfile, or read it where the loop cannot."""
+        if self.transport.is_closing():
+            raise ConnectionError("the connection is closing")
+        try:
+            # asyncio's sendfile waits for the transport's buffer to drain first: the bytes keep their order.
+            await asyncio.get_running_loop().sendfile(self.transport, part.file, part.position, part.size,
+                                                      fallback=False)
+            self.update_reading()   # sendfile resumed reading if it was on when it began
+            return
+        except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
+            pass
         for start in range(part.position, part.position + part.size, 1 << 20):
             size = min(1 << 20, part.position + part.size - start)
-            await self.stream.send(_read_range(part, start, size))
+            self.transport.write(_read_range(part, start, size))
+            await self._until_writable()
+
+    # -- closing -------------------------------------------------------------------
+
+    def _fail(self, exc: Exception) -> None:
+        """The client broke the protocol: log it and drop the connection at once, as Kafka does."""
+        reason = str(exc)
+        if len(reason) > LOGGED_REASON_CHARS:     # a decode error can quote the client's bytes
+            reason = reason[:LOGGED_REASON_CHARS] + "..."
+        if isinstance(exc, DecodeError):
+            log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
+        else:
+            log.warning("closing connection from %s: %s", self.peer, reason)
+        if not self._closed:
+            self._closed = True
+            self.transport.abort()
+            worker = self._worker
+            if worker is not None and worker is not asyncio.current_task():
+                worker.cancel()
+
+    def _close(self) -> None:
+        """Close after the responses made so far (a protocol error, the client's end, a cut-short shutdown)."""
+        if self._closed:
+            return
+        self._flush()
+        self._closed = True
+        self.transport.close()
+        worker = self._worker
+        if worker is not None and worker is not asyncio.current_task():
+            worker.cancel()
+
+    def _goodbye(self) -> None:
+        """Shutting down, everything received answered: end our side after the responses, read the
+        client's leftovers until it closes (closing with unread bytes would reset the connection)."""
+        self._frame, self._ready, self._tail, self._tail_pos = None, None, b"", 0
+        self._hold()
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.update_reading()
 
 
 def _read_range(part, position: int | None = None, size: int | None = None) -> bytes:

@@ -64,7 +64,12 @@ class Broker:
         # cluster mode (broker.cluster): the seam Produce, Fetch and ListOffsets consult, set by
         # the cluster node; None for one broker, whose handlers then run as they always did
         self.replication = None
-        self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode), made at start
+        self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode)
+        cluster = config.cluster
+        if cluster is not None:   # made now: its handlers serve from the first request on
+            from broker.cluster.node import ClusterNode
+
+            self.cluster = ClusterNode(self, cluster)
         self._background = None       # the task group of background work, once started
         self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
 
@@ -204,11 +209,7 @@ class Broker:
         """Background work that lives as long as the server: the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
             self._background = tg
-            cluster = self.config.cluster
-            if cluster is not None:   # cluster mode: ZooKeeper, replication, maybe the controller
-                from broker.cluster.node import ClusterNode
-
-                self.cluster = ClusterNode(self, cluster)
+            if self.cluster is not None:   # cluster mode: ZooKeeper, replication, maybe the controller
                 await tg.start(self.cluster.run)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first

@@ -1,9 +1,14 @@
-"""One table from storage exceptions to the Kafka error codes a client sees."""
+"""Errors a handler may raise beyond Kafka's codes, and one table from storage exceptions to the codes a client sees."""
 
 from __future__ import annotations
 
 import storage.errors as se
 from kproto.errors import ErrorCode
+
+
+class CloseConnection(Exception):
+    """The peer broke the protocol: close this connection only (the reason is logged)."""
+
 
 STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.CorruptRecordError: ErrorCode.CORRUPT_MESSAGE,

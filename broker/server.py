@@ -1,42 +1,77 @@
-"""The TCP server: accept connections, serve each one, shut down cleanly on SIGTERM/SIGINT."""
+"""The TCP server: accept connections, serve each one, drain and shut down cleanly on SIGTERM/SIGINT.
+
+The listening socket is asyncio's (each connection is an asyncio protocol, see
+broker/connection.py); anyio runs the rest: the task groups, the background work, signals.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import resource
 import signal
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream
 
 import broker.handlers  # noqa: F401  (registers every handler)
 from broker.config import BrokerConfig
-from broker.connection import Connection
+from broker.connection import Connections
 from broker.core import Broker, StartRefused
 
 log = logging.getLogger("kbroker")
+
+DRAIN_DEADLINE_S = 5.0   # on SIGTERM, in-flight requests get this long to be answered (a second signal: at once)
+
+
+class Server:
+    """The listening socket and the connections it accepted."""
+
+    def __init__(self, broker: Broker):
+        self.broker = broker
+        self.connections = Connections(broker)
+        self.port: int | None = None
+        self._listener: asyncio.Server | None = None
+
+    async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
+        the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
+        config = self.broker.config
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(self.connections.new, config.host or None, config.port,
+                                                  reuse_address=True, backlog=1024)
+        self.port = self._listener.sockets[0].getsockname()[1]
+        if not config.port and not config.advertised_port:
+            config.advertised_port = self.port
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self.broker.start_background)
+                host, port = self.broker.advertised
+                log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
+                         config.host, self.port, host, port, config.data_dir or "memory")
+                task_status.started(self._listener.sockets[0].getsockname())
+                await anyio.sleep_forever()
+        finally:
+            self._listener.close()
+            self.connections.abort()
+
+    async def drain(self, deadline_s: float = DRAIN_DEADLINE_S) -> None:
+        """Stop accepting; let every connection answer the requests it has received and close.
+        Connections still open after ``deadline_s`` are cut."""
+        if self._listener is None:
+            return
+        self._listener.close()
+        with anyio.move_on_after(deadline_s):
+            await self.connections.drain()
+        if self.connections.live:
+            log.warning("%d connection(s) not drained after %g s: closed", len(self.connections.live), deadline_s)
+            self.connections.abort()
 
 
 async def serve(broker: Broker, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
     """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
     the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
-    config = broker.config
-    listener = await anyio.create_tcp_listener(local_host=config.host or None, local_port=config.port)
-
-    async def handle(stream: SocketStream) -> None:
-        try:
-            await Connection(broker, stream).serve()
-        except Exception:  # never let one connection take the server down
-            log.exception("connection handler failed")
-
-    async with listener, anyio.create_task_group() as tg:
-        await tg.start(broker.start_background)
-        host, port = broker.advertised
-        log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
-                 config.host, config.port, host, port, config.data_dir or "memory")
-        task_status.started(listener.extra(SocketAttribute.local_address))
-        await listener.serve(handle, task_group=tg)
+    await Server(broker).serve(task_status=task_status)
 
 
 def settle_garbage_collector() -> None:
@@ -52,18 +87,25 @@ def settle_garbage_collector() -> None:
 async def _main(config: BrokerConfig) -> None:
     broker = Broker(config)
     settle_garbage_collector()
+    server = Server(broker)
     try:
-        async with anyio.create_task_group() as tg:
-            async def stop_on_signal() -> None:
-                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                    async for signum in signals:
-                        log.info("received %s, shutting down", signal.Signals(signum).name)
-                        await broker.prepare_shutdown()
-                        tg.cancel_scope.cancel()
-                        return
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with anyio.create_task_group() as tg:
+                await tg.start(server.serve)
+                async for signum in signals:
+                    log.info("received %s, shutting down: draining connections", signal.Signals(signum).name)
+                    break
+                with anyio.CancelScope() as drain_scope:
+                    async def stop_at_second_signal() -> None:
+                        async for _ in signals:
+                            log.info("second signal: stopping now")
+                            drain_scope.cancel()
+                            return
 
-            tg.start_soon(stop_on_signal)
-            await serve(broker)
+                    tg.start_soon(stop_at_second_signal)
+                    await broker.prepare_shutdown()   # cluster mode: leaderships move away first
+                    await server.drain()
+                tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
             await broker.leave()

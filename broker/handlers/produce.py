@@ -6,9 +6,8 @@ decoded. acks=0 gets no response; if such a request fails, the connection is clo
 so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
 """
 
-from broker.connection import CloseConnection
 from broker.clock import now_ms
-from broker.errors import storage_error_code
+from broker.errors import CloseConnection, storage_error_code
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
