@@ -9,11 +9,25 @@ import subprocess
 import sys
 import time
 
+import socket
+
 from broker.cluster.zookeeper_server import free_port
 
 
+def two_free_ports() -> int:
+    """A port that is free, with the next one free too."""
+    while True:
+        port = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+
+
 def test_kbroker_cluster_starts_prints_the_bootstrap_list_and_stops_on_ctrl_c(zookeeper, tmp_path):
-    port = free_port()
+    port = two_free_ports()
     proc = subprocess.Popen([sys.executable, "-m", "broker", "cluster", "--brokers", "2", "--data-dir",
                              str(tmp_path / "c"), "--port", str(port)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
