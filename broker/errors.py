@@ -14,6 +14,8 @@ STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.CorruptRecordError: ErrorCode.CORRUPT_MESSAGE,
     se.InvalidRecordError: ErrorCode.INVALID_RECORD,
     se.RecordTooLargeError: ErrorCode.MESSAGE_TOO_LARGE,
+    se.InvalidTimestampError: ErrorCode.INVALID_TIMESTAMP,
+    se.UnsupportedCompressionTypeError: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
     se.UnsupportedMessageFormatError: ErrorCode.INVALID_RECORD,
     se.OffsetOutOfRangeError: ErrorCode.OFFSET_OUT_OF_RANGE,
     se.TopicExistsError: ErrorCode.TOPIC_ALREADY_EXISTS,

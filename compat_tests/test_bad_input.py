@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import zlib
 
 import pytest
 
@@ -130,7 +131,7 @@ def test_api_versions_above_ours_answered_in_v0(bootstrap):
         assert response["error_code"] == UNSUPPORTED_VERSION
         ranges = {k["api_key"]: (k["min_version"], k["max_version"]) for k in response["api_keys"]}
         assert ranges[18] == (0, 4)
-        assert ranges[0] == (0, 11) and ranges[1] == (4, 17) and ranges[3] == (0, 12)
+        assert ranges[0] == (0, 11) and ranges[1] == (0, 17) and ranges[3] == (0, 12)
         # the client retries lower on the same connection
         again = raw.request(API_VERSIONS, 3, {"client_software_name": "kcat", "client_software_version": "1.7.1"})
         assert again["error_code"] == 0
@@ -141,17 +142,19 @@ def test_api_versions_above_ours_answered_in_v0(bootstrap):
         assert metadata_ok(raw)
 
 
-def test_produce_v2_is_unsupported_per_partition(bootstrap, topic_name):
+def test_a_v0_message_set_with_a_bad_crc_is_corrupt_message(bootstrap, topic_name):
     create_topic("confluent", bootstrap, topic_name, 2)
-    batch = build_batch([Record(timestamp=1_700_000_000_000, value=b"v")])
+    body = b"\x00\x00" + struct.pack(">i", -1) + struct.pack(">i", 5) + b"hello"   # magic 0, no key, "hello"
+    good = struct.pack(">qiI", 0, len(body) + 4, zlib.crc32(body)) + body
+    bad = good[:12] + struct.pack(">I", zlib.crc32(body) ^ 0xFFFF) + body
     with RawClient(bootstrap) as raw:
-        response = raw.request(PRODUCE, 2, {"acks": -1, "timeout_ms": 5000, "topic_data": [
-            {"name": topic_name, "partition_data": [{"index": 0, "records": batch}, {"index": 1, "records": batch}]}]})
+        response = raw.request(PRODUCE, 0, {"acks": -1, "timeout_ms": 5000, "topic_data": [
+            {"name": topic_name, "partition_data": [{"index": 0, "records": bad}, {"index": 1, "records": good}]}]})
         parts = response["responses"][0]["partition_responses"]
         assert [(p["index"], p["error_code"], p["base_offset"]) for p in parts] == [
-            (0, UNSUPPORTED_VERSION, -1), (1, UNSUPPORTED_VERSION, -1)]
+            (0, CORRUPT_MESSAGE, -1), (1, 0, 0)]
         assert metadata_ok(raw)
-    assert end_offsets(bootstrap, topic_name, 2) == [0, 0]
+    assert end_offsets(bootstrap, topic_name, 2) == [0, 1]
 
 
 def test_corrupted_crc_is_corrupt_message(bootstrap, topic_name):

@@ -301,6 +301,10 @@ class DiskPartitionLog(PartitionLog):
             return -1, -1
         return best.offset_of_record_with_max_timestamp(), best.max_timestamp
 
+    def segment_times(self) -> list[tuple[int, int, int]]:
+        """(base offset, bytes, last modified ms) of each segment, oldest first (for ListOffsets v0)."""
+        return [(s.base_offset, s.size, os.stat(s.log_path).st_mtime_ns // 1_000_000) for s in self.segments]
+
     # ------------------------------------------------------------ lifecycle
 
     def flush(self) -> None:

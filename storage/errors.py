@@ -21,6 +21,14 @@ class NotOneBatchError(InvalidRecordError):
     """An append that must be exactly one whole batch is more or less than one."""
 
 
+class InvalidTimestampError(StorageError):
+    """A record's timestamp (or timestamp type) is not allowed (old message formats)."""
+
+
+class UnsupportedCompressionTypeError(StorageError):
+    """Records compressed with a codec the requested message format cannot carry (zstd in v0/v1)."""
+
+
 class RecordTooLargeError(StorageError):
     """A batch is larger than the topic's max.message.bytes."""
 

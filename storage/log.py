@@ -182,6 +182,10 @@ class PartitionLog:
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
         raise NotImplementedError
 
+    def segment_times(self) -> list[tuple[int, int, int]]:
+        """(base offset, bytes, last modified ms) of each segment, oldest first."""
+        raise NotImplementedError
+
     def max_timestamp(self) -> tuple[int, int]:
         raise NotImplementedError
 

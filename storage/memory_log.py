@@ -24,8 +24,10 @@ class MemoryPartitionLog(PartitionLog):
         self._max_timestamps_so_far = array("q")
         self._max_timestamp = -1
         self._max_timestamp_batch = -1
+        self._last_write_ms = -1
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
+        self._last_write_ms = now_ms
         parts = iter(iov)
         offset = self.log_end_offset
         for size, last_offset, max_timestamp in batches:
@@ -90,6 +92,10 @@ class MemoryPartitionLog(PartitionLog):
             chunks.append(batch)
             size += len(batch)
         return self._result(chunks, size)
+
+    def segment_times(self) -> list[tuple[int, int, int]]:
+        """The log as one segment: (log start offset, bytes, time of the last append in ms)."""
+        return [(self.log_start_offset, self.size, self._last_write_ms)]
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
         index = bisect_left(self._max_timestamps_so_far, timestamp_ms)

@@ -1,4 +1,4 @@
-"""CreateTopics 2-7: topics with a partition count (or explicit assignments) and configs.
+"""CreateTopics 0-7: topics with a partition count (or explicit assignments) and configs.
 
 One broker: replication factor 1 (or -1, the default); a larger factor gets
 INVALID_REPLICATION_FACTOR, and assignments may only name this broker. Configs are
@@ -77,7 +77,7 @@ def _refused(name: str, code: int, message: str | None) -> dict:
             "num_partitions": -1, "replication_factor": -1, "configs": None}
 
 
-@handles(CREATE_TOPICS, "2-7", error_response=_errors)
+@handles(CREATE_TOPICS, "0-7", error_response=_errors)
 def create_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage

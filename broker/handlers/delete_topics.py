@@ -1,4 +1,4 @@
-"""DeleteTopics 1-6: delete topics by name (v6: or by id), their files with them.
+"""DeleteTopics 0-6: delete topics by name (v6: or by id), their files with them.
 
 Deleting a topic also drops what waits on it and the committed offsets of its
 partitions (the broker tells its topic listeners).
@@ -24,7 +24,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
         {"name": name, "topic_id": topic_id, "error_code": code} for name, topic_id in _requested(req, api_version)]}
 
 
-@handles(DELETE_TOPICS, "1-6", error_response=_errors)
+@handles(DELETE_TOPICS, "0-6", error_response=_errors)
 def delete_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage

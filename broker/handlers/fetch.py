@@ -1,10 +1,11 @@
-"""Fetch 4-17: whole batches from the log, long-polling until min_bytes or max_wait_ms.
+"""Fetch 0-17: whole batches from the log, long-polling until min_bytes or max_wait_ms.
 
 Sessionless: every request is a full fetch and the answer's session id is 0, which
 clients read as "no session", so they keep sending full fetches. v13+ names topics
 by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the first
 partition with data returns at least one whole batch even when it exceeds the limits;
 later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
+v0-3 get what was read down-converted to message sets (fetch_legacy.py).
 """
 
 from uuid import UUID
@@ -12,6 +13,7 @@ from uuid import UUID
 import anyio
 
 from broker.errors import storage_error_code
+from broker.handlers.fetch_legacy import down_convert_partitions
 from broker.registry import handles
 from kproto.constants import IsolationLevel
 from kproto.errors import ErrorCode
@@ -107,7 +109,7 @@ def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
     return gone
 
 
-@handles(FETCH, "4-17", may_wait=True, error_response=_errors)
+@handles(FETCH, "0-17", may_wait=True, error_response=_errors)
 async def fetch(ctx, req: dict) -> dict:
     read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     replication = ctx.broker.replication   # cluster mode: leadership and replica fetches; None for one broker
@@ -130,4 +132,6 @@ async def fetch(ctx, req: dict) -> dict:
             if _mark_deleted(ctx, partitions):
                 break   # as Kafka completes a delayed fetch whose partition went away
             total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
+    if ctx.api_version < 4:
+        down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

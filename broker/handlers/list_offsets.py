@@ -1,4 +1,4 @@
-"""ListOffsets 1-10: offsets by time, and the special times Kafka names.
+"""ListOffsets 0-10: offsets by time, and the special times Kafka names (v0: list_offsets_legacy.py).
 
 -2 earliest (log start), -1 latest (high watermark, or last stable offset for
 read_committed), -3 the record with the largest timestamp (v7+), -4 earliest local
@@ -7,6 +7,7 @@ Any other time finds the first record at or after it.
 """
 
 from broker.errors import storage_error_code
+from broker.handlers.list_offsets_legacy import list_offsets_v0
 from broker.registry import handles
 from kproto.constants import (EARLIEST_LOCAL_TIMESTAMP, EARLIEST_TIMESTAMP, LATEST_TIERED_TIMESTAMP,
                               LATEST_TIMESTAMP, MAX_TIMESTAMP, IsolationLevel)
@@ -41,8 +42,10 @@ def lookup(log, timestamp: int, read_committed: bool) -> tuple[int, int]:
     return offset, ts
 
 
-@handles(LIST_OFFSETS, "1-10", error_response=_errors)
+@handles(LIST_OFFSETS, "0-10", error_response=_errors)
 def list_offsets(ctx, req: dict) -> dict:
+    if ctx.api_version == 0:
+        return list_offsets_v0(ctx, req)
     storage = ctx.broker.storage
     read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     topics = []

@@ -1,4 +1,4 @@
-"""Produce 3-11 (0-2 advertised, answered UNSUPPORTED_VERSION as Kafka 4 does).
+"""Produce 0-11 (v0-2, old clients' message sets: produce_legacy.py).
 
 The hot path: each partition's records are one RecordBatch, kept as the client's
 bytes. Storage checks the CRC, rewrites the base offset and appends; no record is
@@ -8,6 +8,7 @@ so the client notices, as Kafka does. Unknown topics are auto-created when allow
 
 from broker.clock import now_ms
 from broker.errors import CloseConnection, storage_error_code
+from broker.handlers.produce_legacy import produce_message_sets
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
@@ -39,7 +40,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 @handles(PRODUCE, "0-11", error_response=_errors)
 def produce(ctx, req: dict) -> dict | None:
     if ctx.api_version < 3:
-        return _errors(req, ctx.api_version, ErrorCode.UNSUPPORTED_VERSION)
+        return produce_message_sets(ctx, req)
     acks = req["acks"]
     if acks not in (-1, 0, 1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
