@@ -48,3 +48,55 @@ def test_every_broker_gives_the_same_view_with_replicas_and_isr(shared_cluster, 
         assert p["leader_id"] == p["replica_nodes"][0] and p["offline_replicas"] == []
     # leaders are spread: each broker prefers two of the six
     assert sorted(p["leader_id"] for p in partitions) == [1, 1, 2, 2, 3, 3]
+
+
+def test_the_wrong_broker_names_the_leader_kip_951(shared_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.errors import ErrorCode
+    from kproto.messages import FETCH, PRODUCE
+    from storage import Record, build_batch
+
+    create_rf3(shared_cluster, topic_name, partitions=1)
+    view = shared_cluster.partition(topic_name)
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+        produced = client.request(PRODUCE, 10, {"transactional_id": None, "acks": -1, "timeout_ms": 5000,
+                                                "topic_data": [{"name": topic_name, "partition_data": [{
+                                                    "index": 0, "records": build_batch([Record(value=b"v")])}]}]})
+        fetched = client.request(FETCH, 12, {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0,
+                                             "session_id": 0, "session_epoch": -1, "topics": [{
+                                                 "topic": topic_name, "partitions": [{
+                                                     "partition": 0, "current_leader_epoch": view["leader_epoch"] + 1,
+                                                     "fetch_offset": 0, "partition_max_bytes": 1000}]}],
+                                             "forgotten_topics_data": [], "rack_id": ""})
+    entry = produced["responses"][0]["partition_responses"][0]
+    assert entry["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    assert entry["current_leader"] == {"leader_id": view["leader_id"], "leader_epoch": view["leader_epoch"]}
+    assert [n["node_id"] for n in produced["node_endpoints"]] == [view["leader_id"]]
+    # a follower serves fetches (KIP-392) but not from an epoch it has not seen
+    assert fetched["responses"][0]["partitions"][0]["error_code"] == ErrorCode.UNKNOWN_LEADER_EPOCH
+
+
+def test_a_consumer_reads_from_a_replica_in_its_rack_kip_392(make_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.messages import FETCH
+    from compat_tests.clients import consume
+
+    cluster = make_cluster(3, racks=["a", "b", "c"],
+                           replica_selector_class="org.apache.kafka.common.replica.RackAwareReplicaSelector")
+    create_rf3(cluster, topic_name, partitions=1)
+    produce("confluent", cluster.bootstrap, topic_name, [Out(None, b"%d" % i) for i in range(20)], acks="all")
+    view = cluster.partition(topic_name)
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    rack = "abc"[follower - 1]
+    with RawClient(cluster.brokers[view["leader_id"]].bootstrap) as client:
+        answer = client.request(FETCH, 12, {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0,
+                                            "session_id": 0, "session_epoch": -1, "topics": [{
+                                                "topic": topic_name, "partitions": [{
+                                                    "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
+                                                    "partition_max_bytes": 100000}]}],
+                                            "forgotten_topics_data": [], "rack_id": rack})
+    assert answer["responses"][0]["partitions"][0]["preferred_read_replica"] == follower
+    # librdkafka follows the hint and reads everything from the follower in its rack
+    got = consume("confluent", cluster.bootstrap, topic_name, 1, 20, **{"client.rack": rack})
+    assert [int(r.value) for r in got] == list(range(20))

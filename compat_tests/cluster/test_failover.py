@@ -146,8 +146,8 @@ def test_a_stopped_follower_leaves_the_isr_and_rejoins(make_cluster, topic_name)
         cluster.signal(follower, signal.SIGCONT)
     cluster.wait_for(lambda: follower in cluster.partition(topic_name, via=leader)["isr_nodes"],
                      what="the follower back in the ISR")
-    assert cluster.partition(topic_name, via=follower)["isr_nodes"] == cluster.partition(topic_name, via=leader)[
-        "isr_nodes"]
+    cluster.wait_for(lambda: cluster.partition(topic_name, via=follower)["isr_nodes"] ==
+                     cluster.partition(topic_name, via=leader)["isr_nodes"], what="the same ISR on both")
 
 
 def test_controlled_shutdown_moves_leaders_first(make_cluster, topic_name):
