@@ -48,14 +48,17 @@ def update_metadata(ctx, req: dict) -> dict:
     if req["controller_epoch"] < node.replicas.controller_epoch:
         return {"error_code": ErrorCode.STALE_CONTROLLER_EPOCH}
     node.replicas.controller_epoch = req["controller_epoch"]
-    removed = node.metadata.update(req)
-    if req["type"] == FULL:
-        removed += [t for t in node.broker.storage.topics() if not node.metadata.has_topic(t)]
-    for topic in removed:   # a topic deleted while this broker was away, or now
+    for topic in node.metadata.update(req):   # deleted now: what is left of it here goes
         if node.broker.storage.topic(topic) is not None and not any(
                 key[0] == topic for key in node.replicas.partitions):
             log.info("topic %s is no longer in the cluster: deleting this broker's copy", topic)
             node.broker.delete_topic(topic)
+    if req["type"] == FULL:   # the whole view: say which local topics the cluster does not have (kept)
+        stray = sorted(t for t in node.broker.storage.topics() if not node.metadata.has_topic(t))
+        if stray:
+            log.warning("topics in %s that the cluster does not have (deleted while this broker was away, "
+                        "or made before it joined), kept but not served: %s", node.broker.config.data_dir,
+                        ", ".join(stray))
     return {"error_code": 0}
 
 

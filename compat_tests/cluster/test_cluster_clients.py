@@ -38,9 +38,12 @@ def test_acks_all_idempotent_produce_to_rf3_is_read_back_whole(shared_cluster, t
 
 def test_every_broker_gives_the_same_view_with_replicas_and_isr(shared_cluster, topic_name):
     create_rf3(shared_cluster, topic_name, partitions=6)
-    views = [shared_cluster.metadata(node, [topic_name]) for node in shared_cluster.brokers]
-    assert all(v["brokers"] == views[0]["brokers"] and v["controller_id"] == views[0]["controller_id"]
-               and v["topics"] == views[0]["topics"] for v in views)
+
+    def same_view():   # the controller tells every broker at once; each applies it when it arrives
+        views = [shared_cluster.metadata(node, [topic_name]) for node in shared_cluster.brokers]
+        return all((v["brokers"], v["controller_id"], v["topics"]) == (views[0]["brokers"], views[0][
+            "controller_id"], views[0]["topics"]) and v["topics"][0]["error_code"] == 0 for v in views) and views
+    views = shared_cluster.wait_for(same_view, what="one view on every broker")
     partitions = views[0]["topics"][0]["partitions"]
     assert len(partitions) == 6
     for p in partitions:

@@ -55,11 +55,12 @@ class Producing:
     def count(self) -> int:
         return sum(map(len, self.acked.values()))
 
-    def wait_for_more(self, extra: int, timeout_s: float = 30) -> float:
+    def wait_for_more(self, extra: int, timeout_s: float = 60) -> float:
         """Seconds until ``extra`` more messages are acknowledged."""
         start, target = time.monotonic(), self.count() + extra
         while self.count() < target:
-            assert time.monotonic() - start < timeout_s, f"no progress: {self.count()} of {target} acknowledged"
+            assert time.monotonic() - start < timeout_s, \
+                f"no progress: {self.count()} of {target} acknowledged; errors {self.errors[:5]}"
             time.sleep(0.01)
         return time.monotonic() - start
 
