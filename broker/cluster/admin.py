@@ -30,8 +30,9 @@ from broker.handlers.metadata import CLUSTER_OPERATIONS, TOPIC_OPERATIONS, error
 from broker.registry import SERVED
 from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.errors import ErrorCode
-from kproto.messages import (CREATE_PARTITIONS, CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CLUSTER, ELECT_LEADERS,
-                             LIST_OFFSETS, METADATA, OFFSET_FOR_LEADER_EPOCH)
+from kproto.messages import (ALTER_PARTITION_REASSIGNMENTS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_TOPICS,
+                             DESCRIBE_CLUSTER, ELECT_LEADERS, LIST_OFFSETS, LIST_PARTITION_REASSIGNMENTS, METADATA,
+                             OFFSET_FOR_LEADER_EPOCH)
 from storage import validate_topic_name
 from storage.errors import StorageError
 from storage.topics import new_topic_id
@@ -374,6 +375,37 @@ async def elect_leaders(ctx, req: dict) -> dict:
             "replica_election_results": [{"topic": t, "partition_result": r} for t, r in sorted(by_topic.items())]}
 
 
+# -- AlterPartitionReassignments, ListPartitionReassignments ------------------------------------------------------
+
+NOT_CONTROLLER_MESSAGE = "This is not the correct controller for this cluster."
+
+
+async def alter_partition_reassignments(ctx, req: dict) -> dict:
+    node = ctx.broker.cluster
+    if _not_controller(node):
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.NOT_CONTROLLER, "error_message": NOT_CONTROLLER_MESSAGE,
+                "responses": []}
+    controller = node.controller
+    moves = [(t["name"], p["partition_index"], p["replicas"]) for t in req["topics"] for p in t["partitions"]]
+    results = await controller.call(lambda: controller.reassignments.alter(moves))
+    return {"throttle_time_ms": 0, "error_code": 0, "error_message": None, "responses": [
+        {"name": t["name"], "partitions": [
+            {"partition_index": p["partition_index"], "error_code": results[(t["name"], p["partition_index"])][0],
+             "error_message": results[(t["name"], p["partition_index"])][1]} for p in t["partitions"]]}
+        for t in req["topics"]]}
+
+
+async def list_partition_reassignments(ctx, req: dict) -> dict:
+    node = ctx.broker.cluster
+    if _not_controller(node):
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.NOT_CONTROLLER, "error_message": NOT_CONTROLLER_MESSAGE,
+                "topics": []}
+    wanted = None if req["topics"] is None else [(t["name"], p) for t in req["topics"] for p in t["partition_indexes"]]
+    listed = node.controller.reassignments.listed(wanted)
+    return {"throttle_time_ms": 0, "error_code": 0, "error_message": None,
+            "topics": [{"name": t, "partitions": parts} for t, parts in listed.items()]}
+
+
 # -- ListOffsets and OffsetForLeaderEpoch: the leader answers ------------------------------------------------------
 
 def _epoch_error(p, current_leader_epoch: int) -> int:
@@ -439,3 +471,5 @@ replace(CREATE_PARTITIONS, create_partitions, may_wait=True)
 replace(ELECT_LEADERS, elect_leaders, may_wait=True)
 _list_offsets = replace(LIST_OFFSETS, list_offsets)
 replace(OFFSET_FOR_LEADER_EPOCH, offset_for_leader_epoch)
+replace(ALTER_PARTITION_REASSIGNMENTS, alter_partition_reassignments, may_wait=True)
+replace(LIST_PARTITION_REASSIGNMENTS, list_partition_reassignments)

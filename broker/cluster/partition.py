@@ -66,6 +66,7 @@ class Partition:
         self.controller_epoch = -1
         self.isr: tuple[int, ...] = ()
         self.replicas: tuple[int, ...] = ()
+        self.adding: tuple[int, ...] = ()   # replicas a reassignment adds (their fetches may be throttled)
         self.followers: dict[int, FollowerState] = {}
         self.pending_isr: tuple[int, ...] | None = None   # an AlterPartition in flight
         self.waiters: list[AckWaiter] = []

@@ -149,6 +149,7 @@ class ReplicaManager:
                 p.log.set_high_watermark(self._checkpointed.get(key, p.log.log_start_offset))
             self.partitions[key] = p
         p.controller_epoch = state["controller_epoch"]
+        p.adding = tuple(state["adding_replicas"])
         was_leader = p.is_leader
         if state["leader"] == self.broker_id:
             self._stop_fetching(key)

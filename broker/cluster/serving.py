@@ -47,6 +47,8 @@ class Replication:
         self.metadata = node.metadata
         self.config = node.config
         self._pending_acks: list[tuple[str, int, AckWaiter]] = []
+        self._throttle_bytes = 0.0   # leader.replication.throttled.rate's allowance for reassigning replicas
+        self._throttle_at = 0.0
 
     # -- answers -----------------------------------------------------------------------------------------
 
@@ -159,9 +161,27 @@ class Replication:
                                      last_stable_offset=p.log.last_stable_offset,
                                      log_start_offset=p.log.log_start_offset)
                         continue
+                max_bytes = part["partition_max_bytes"]
+                if replica_id >= 0 and replica_id in p.adding and self.config.leader_replication_throttled_rate >= 0:
+                    max_bytes = self._throttled(max_bytes)
+                    if max_bytes <= 0:   # over the rate: this partition sends nothing this time
+                        entry.update(high_watermark=p.log.high_watermark, last_stable_offset=p.log.last_stable_offset,
+                                     log_start_offset=p.log.log_start_offset)
+                        continue
                 readable.append(_Partition(storage.partition(name, index), name, part["fetch_offset"],
-                                           part["partition_max_bytes"], entry))
+                                           max_bytes, entry))
         return responses, readable, errors
+
+    def _throttled(self, max_bytes: int) -> int:
+        """Bytes a reassigning replica's fetch may take now: a token bucket filled at
+        ``leader.replication.throttled.rate`` bytes/s, holding at most a second's worth."""
+        rate = self.config.leader_replication_throttled_rate
+        now = anyio.current_time()
+        self._throttle_bytes = min(rate, self._throttle_bytes + (now - self._throttle_at) * rate)
+        self._throttle_at = now
+        allowed = int(min(max_bytes, self._throttle_bytes))
+        self._throttle_bytes -= max(allowed, 0)
+        return allowed
 
     def _fetch_check(self, name: str | None, index: int, part: dict, replica_id: int, api_version: int,
                      now: int) -> tuple[int, Partition | None]:

@@ -22,6 +22,7 @@ import anyio
 
 from broker.cluster.channel import BrokerChannel
 from broker.cluster.controller import election
+from broker.cluster.controller.reassignment import Reassignments
 from broker.cluster.controller.state import (LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION,
                                              ControllerContext, TopicPartition, new_partition_state)
 from broker.cluster.coord import BadVersion, ControllerMoved, CoordinationError, NoNode
@@ -93,6 +94,7 @@ class Controller:
         self._events: list[tuple[Callable[[], Awaitable], anyio.Event | None]] = []
         self._wake = anyio.Event()
         self._watched_topics: set[str] = set()
+        self.reassignments = Reassignments(self)
         self.active = False
 
     # -- events ------------------------------------------------------------------------------------------------
@@ -170,6 +172,7 @@ class Controller:
         for broker_id in ctx.live:
             self._send_leader_and_isr(broker_id, ctx.partitions_on(broker_id))
         await self._deletions_changed()
+        await self.reassignments.maybe_complete(self.reassignments.ongoing())   # those a predecessor started
 
     async def _load_topic(self, topic: str) -> None:
         found = await self.coord.topic(topic, self._watch(lambda: self._topic_changed(topic)))
@@ -382,6 +385,7 @@ class Controller:
         answers.update(failed)
         if set(changes) - set(failed):
             self._send_update_metadata(sorted(set(changes) - set(failed)))
+            await self.reassignments.maybe_complete(sorted(set(changes) - set(failed)))
         by_topic: dict[str, list[dict]] = {}
         for topic in req["topics"]:
             for part in topic["partitions"]:
