@@ -29,8 +29,7 @@ class MemoryPartitionLog(PartitionLog):
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
         self._last_write_ms = now_ms
         parts = iter(iov)
-        offset = self.log_end_offset
-        for size, last_offset, max_timestamp in batches:
+        for size, _, max_timestamp in batches:
             first = next(parts)
             batch = first if len(first) == size else b"".join((first, next(parts)))
             self.batches.append(bytes(batch))
@@ -39,7 +38,6 @@ class MemoryPartitionLog(PartitionLog):
                 self._max_timestamp = max_timestamp
                 self._max_timestamp_batch = len(self.batches) - 1
             self._max_timestamps_so_far.append(self._max_timestamp)
-            offset = last_offset + 1
 
     def _truncate(self, offset: int) -> None:
         batches = self.batches

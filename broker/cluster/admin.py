@@ -88,7 +88,8 @@ def partition_entry(cache, index: int, view) -> dict:
 
 def topic_entry(cache, name: str, include_operations: bool) -> dict:
     partitions = cache.topics[name]
-    return {"error_code": 0, "name": name, "topic_id": cache.topic_ids[name].bytes, "is_internal": name.startswith("__"),
+    return {"error_code": 0, "name": name, "topic_id": cache.topic_ids[name].bytes,
+            "is_internal": name.startswith("__"),
             "partitions": [partition_entry(cache, i, partitions[i]) for i in sorted(partitions)],
             "topic_authorized_operations": TOPIC_OPERATIONS if include_operations else AUTHORIZED_OPERATIONS_OMITTED}
 

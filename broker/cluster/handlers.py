@@ -117,4 +117,5 @@ async def fetch(ctx, req: dict) -> dict:
 replace(PRODUCE, produce, may_wait=True)
 replace(FETCH, fetch)
 
-from broker.cluster import admin, coordinators  # noqa: E402,F401  (the replaced admin and coordinator handlers)
+# the replaced admin, config and coordinator handlers
+from broker.cluster import admin, configs, coordinators  # noqa: E402,F401

@@ -23,6 +23,7 @@ import anyio
 from broker.cluster import handlers  # noqa: F401  (registers the cluster's APIs and handler seams)
 from broker.cluster.channel import BrokerChannel
 from broker.cluster.config import ClusterConfig
+from broker.cluster.configs import ConfigChanges
 from broker.cluster.controller.controller import Controller
 from broker.cluster.coord import CoordinationError, NodeExists
 from broker.cluster.coordinators import CoordinatorGate, ProducerIdBlocks
@@ -59,6 +60,7 @@ class ClusterNode:
         self.replication = Replication(self)
         broker.replication = self.replication
         self.gate = CoordinatorGate(self)
+        self.config_changes = ConfigChanges(self)
         broker.producer_ids = ProducerIdBlocks(self)   # producer ids from ZooKeeper's blocks
         self.broker_epoch = -1
         self.session_id = 0
@@ -100,6 +102,8 @@ class ClusterNode:
         self.session_id = self.coord.session_id
         await self._agree_on_cluster_id()
         await self._register()
+        if not self.registered.is_set():
+            self.task_group.start_soon(self.config_changes.run)
         self.registered.set()
         self.broker.producer_ids.prefetch()
         await self._elect()

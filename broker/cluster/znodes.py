@@ -7,8 +7,8 @@
 | ``/controller`` (ephemeral) | ``{"version":1,"brokerid":N,"timestamp":"<ms>"}`` |
 | ``/controller_epoch`` | the epoch, as text |
 | ``/brokers/ids/N`` (ephemeral) | host, port, endpoints, listener map, rack, version 5 |
-| ``/brokers/topics/T`` | ``{"version":3,"partitions":{"0":[1,2]},"topic_id":..,"adding_replicas":{},"removing_replicas":{}}`` |
-| ``/brokers/topics/T/partitions/P/state`` | ``{"version":1,"leader":N,"leader_epoch":E,"controller_epoch":C,"isr":[..]}`` |
+| ``/brokers/topics/T`` | ``{"version":3,"partitions":{"0":[1,2]},"topic_id":..}`` and replicas being moved |
+| ``/brokers/topics/T/partitions/P/state`` | ``{"version":1,"leader":N,"leader_epoch":E,"isr":[..],..}`` |
 | ``/config/topics/T`` | ``{"version":1,"config":{..}}`` |
 | ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` |
 | ``/admin/delete_topics/T`` | empty: the topic is to be deleted |

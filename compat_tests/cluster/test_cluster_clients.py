@@ -103,3 +103,25 @@ def test_a_consumer_reads_from_a_replica_in_its_rack_kip_392(make_cluster, topic
     # librdkafka follows the hint and reads everything from the follower in its rack
     got = consume("confluent", cluster.bootstrap, topic_name, 1, 20, **{"client.rack": rack})
     assert [int(r.value) for r in got] == list(range(20))
+
+
+def test_a_topic_config_change_reaches_every_broker(shared_cluster, topic_name):
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    from broker.testing import RawClient
+    from kproto.messages import DESCRIBE_CONFIGS
+
+    create_rf3(shared_cluster, topic_name, partitions=1, configs={"retention.ms": "1000000"})
+    admin = AdminClient({"bootstrap.servers": shared_cluster.bootstrap})
+    resource = ConfigResource("topic", topic_name, set_config={"retention.ms": "2000000", "segment.bytes": "1000000"})
+    admin.alter_configs([resource])[resource].result(30)
+
+    def described(node: int) -> dict:
+        with RawClient(shared_cluster.brokers[node].bootstrap) as client:
+            answer = client.request(DESCRIBE_CONFIGS, 4, {"resources": [{
+                "resource_type": 2, "resource_name": topic_name, "configuration_keys": ["retention.ms",
+                                                                                         "segment.bytes"]}],
+                "include_synonyms": False, "include_documentation": False})
+        return {c["name"]: c["value"] for c in answer["results"][0]["configs"]}
+    for node in shared_cluster.brokers:
+        shared_cluster.wait_for(lambda: described(node) == {"retention.ms": "2000000", "segment.bytes": "1000000"},
+                                what=f"the configs on broker {node}")

@@ -480,11 +480,12 @@ class Controller:
             if broker_id not in ctx.live_not_stopping:
                 continue
             imbalanced = [tp for tp in preferred if ctx.states[tp].leader != broker_id]
-            if preferred and len(imbalanced) / len(preferred) > self.config.leader_imbalance_per_broker_percentage / 100:
+            ratio = len(imbalanced) / len(preferred) if preferred else 0
+            if ratio > self.config.leader_imbalance_per_broker_percentage / 100:
                 log.info("rebalancing %d leaderships back to broker %d", len(imbalanced), broker_id)
                 await self.elect_leaders(True, imbalanced)
 
-    # -- sending ---------------------------------------------------------------------------------------------------------
+    # -- sending ------------------------------------------------------------------------------------------
 
     def _send(self, broker_id: int, message, version: int, body: dict) -> None:
         queue = self.queues.get(broker_id)

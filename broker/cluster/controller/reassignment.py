@@ -48,7 +48,8 @@ class Reassignments:
 
     def _check(self, target: list[int]) -> tuple[int, str] | None:
         if not target:
-            return ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."
+            return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    "The manual partition assignment includes an empty replica list.")
         if len(set(target)) != len(target):
             return ErrorCode.INVALID_REPLICA_ASSIGNMENT, ("The manual partition assignment includes a broker more "
                                                           "than once.")
@@ -58,7 +59,8 @@ class Reassignments:
                                                           f"{unknown[0]}, but no such broker is registered.")
         return None
 
-    async def alter(self, moves: list[tuple[str, int, list[int] | None]]) -> dict[TopicPartition, tuple[int, str | None]]:
+    async def alter(self, moves: list[tuple[str, int, list[int] | None]]
+                    ) -> dict[TopicPartition, tuple[int, str | None]]:
         """Start (or cancel) moves; per partition (error code, message)."""
         ctx = self.ctx
         results: dict[TopicPartition, tuple[int, str | None]] = {}
@@ -73,7 +75,8 @@ class Reassignments:
                     results[(topic, partition)] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                                                    f"Unable to find a topic named {topic}.")
                 continue
-            partitions, adding, removing = dict(assignment.partitions), dict(assignment.adding), dict(assignment.removing)
+            partitions = dict(assignment.partitions)
+            adding, removing = dict(assignment.adding), dict(assignment.removing)
             changed = []
             for partition, target in items:
                 tp = (topic, partition)
