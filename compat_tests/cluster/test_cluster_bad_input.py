@@ -75,6 +75,9 @@ def test_a_diverged_replica_is_cut_to_the_leaders_epoch_boundary(make_cluster, t
     cluster.signal(b, signal.SIGSTOP)
     for _ in range(3):
         assert produce_raw(cluster.brokers[a].bootstrap, topic_name, acks=1) == 0   # only A has these
+    # B, still in the ISR, does not have them: the high watermark stays, consumers see 5
+    assert [r.offset for r in consume("confluent", cluster.brokers[a].bootstrap, topic_name, 1, 8,
+                                      timeout_s=2)] == [0, 1, 2, 3, 4]
     cluster.brokers[a].kill()
     cluster.signal(b, signal.SIGCONT)
     cluster.wait_for(lambda: cluster.leader(topic_name, via=b) == b, what="B leading")

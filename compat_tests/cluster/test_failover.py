@@ -121,6 +121,7 @@ def test_min_insync_replicas_with_two_brokers_down_refuses_then_resumes(make_clu
     for broker_id in others:
         cluster.brokers[broker_id].kill()
     cluster.wait_for(lambda: cluster.partition(topic_name, via=leader)["isr_nodes"] == [leader], what="ISR of one")
+    assert sorted(cluster.partition(topic_name, via=leader)["offline_replicas"]) == sorted(others)
     bootstrap = cluster.brokers[leader].bootstrap
     assert produce_raw(bootstrap, topic_name) == ErrorCode.NOT_ENOUGH_REPLICAS
     assert produce_raw(bootstrap, topic_name, acks=1) == 0   # acks=1 does not ask for the ISR
@@ -190,3 +191,39 @@ def test_a_zookeeper_restart_loses_nothing_and_leaves_a_controller(zookeeper, tm
     finally:
         cluster.kill()
         own.kill()
+
+
+def test_preferred_leaders_come_back_by_election_and_by_rebalance(make_cluster, topic_name):
+    from kproto.messages import ELECT_LEADERS
+
+    cluster = make_cluster(3, auto_leader_rebalance_enable="false")
+    create_rf3(cluster, topic_name, partitions=3)
+    preferred = {p: cluster.partition(topic_name, p)["replica_nodes"][0] for p in range(3)}
+    cluster.brokers[1].kill()
+    cluster.wait_for(lambda: all(cluster.leader(topic_name, p, via=2) not in (1, -1) for p in range(3)),
+                     what="leaders off broker 1")
+    cluster.brokers[1].start()
+    cluster.wait_for(lambda: all(1 in cluster.partition(topic_name, p, via=2)["isr_nodes"] for p in range(3)),
+                     what="broker 1 back in every ISR")
+    moved = [p for p in range(3) if preferred[p] == 1]
+    assert [cluster.leader(topic_name, p, via=2) for p in moved] != [1] * len(moved)   # no rebalance: still away
+    controller = cluster.metadata()["controller_id"]
+    with RawClient(cluster.brokers[controller].bootstrap) as client:
+        answer = client.request(ELECT_LEADERS, 2, {"election_type": 0, "timeout_ms": 10000, "topic_partitions": [
+            {"topic": topic_name, "partitions": [0, 1, 2]}]})
+    codes = {r["partition_id"]: r["error_code"] for r in answer["replica_election_results"][0]["partition_result"]}
+    assert codes == {p: 0 if p in moved else ErrorCode.ELECTION_NOT_NEEDED for p in range(3)}
+    cluster.wait_for(lambda: all(cluster.leader(topic_name, p, via=3) == preferred[p] for p in range(3)),
+                     what="every preferred replica leading")
+
+
+def test_auto_leader_rebalance_gives_leaderships_back(make_cluster, topic_name):
+    cluster = make_cluster(3, leader_imbalance_check_interval_seconds=1)
+    create_rf3(cluster, topic_name, partitions=3)
+    preferred = {p: cluster.partition(topic_name, p)["replica_nodes"][0] for p in range(3)}
+    cluster.brokers[2].kill()
+    cluster.wait_for(lambda: all(cluster.leader(topic_name, p, via=1) not in (2, -1) for p in range(3)),
+                     what="leaders off broker 2")
+    cluster.brokers[2].start()
+    cluster.wait_for(lambda: all(cluster.leader(topic_name, p, via=1) == preferred[p] for p in range(3)),
+                     what="the preferred leaders back without asking")
