@@ -22,6 +22,8 @@ def run(names: list[str], brokers: list[str], rounds: int) -> dict:
         for round_index in range(rounds):
             order = brokers if round_index % 2 == 0 else list(reversed(brokers))
             for broker_name in order:
+                if broker_name not in test.brokers:
+                    continue
                 broker = BROKERS[broker_name](test.overrides.get(broker_name))
                 try:
                     metrics = test.run(broker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bench import footprint, groups, loadgen
+from bench import footprint, groups, loadgen, log_life
 from bench import workloads as w
 
 
@@ -22,6 +22,7 @@ class Test:
     metrics: list[str]
     run: Callable
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    brokers: tuple[str, ...] = ("kbroker", "tansu")   # the brokers it applies to
 
 
 SUITE: dict[str, Test] = {
@@ -58,4 +59,16 @@ SUITE: dict[str, Test] = {
                         lambda b: loadgen.produce_ceiling(b.start(), 1024, 50_000)),
     "fetch_ceiling": Test("fetch ceiling: one consumer reading a 1 GB partition", ["GB/s", "broker cores"],
                           lambda b: loadgen.fetch_ceiling(b.start())),
+    # the log's life, kbroker only: compared with itself without the work
+    "cleaner": Test("cleaner: one round over 200 MB of 100-byte keyed records, all dirty",
+                    ["MB/s per core", "MB/s", "kept %"], log_life.cleaner_throughput, brokers=("kbroker",)),
+    "cleaner_loop_lag": Test("event loop waking every 1 ms while 100 MB are cleaned: how late (ms)",
+                             ["idle p99 ms", "thread p99 ms", "process p99 ms", "thread max ms", "process max ms"],
+                             log_life.cleaner_loop_lag, brokers=("kbroker",)),
+    "compaction_latency": Test("end-to-end latency, 1,000 msg/s, while a 1 GB compacted topic is cleaned",
+                               ["p50 ms", "p99 ms", "p50 ms, cleaner off", "p99 ms, cleaner off",
+                                "p99 difference ms", "first round s", "test s", "MB compacted"],
+                               log_life.compaction_latency, brokers=("kbroker",)),
+    "restart_many": Test("restart: 1,000 partitions x 10 segments, 1M offset commits of 100 groups",
+                         ["first Metadata s", "first OffsetFetch s"], log_life.restart_many, brokers=("kbroker",)),
 }

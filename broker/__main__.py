@@ -4,4 +4,5 @@ import sys
 
 from broker.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":   # not when a worker process loads this module again (anyio.to_process)
+    sys.exit(main())

@@ -1,8 +1,14 @@
-"""``kbroker`` / ``python -m broker``: parse flags, set up logging, run the broker."""
+"""``kbroker`` / ``python -m broker``: run the broker, or one of the client commands.
+
+``kbroker [FLAGS]`` serves. ``kbroker COMMAND ...`` runs a command against any Kafka
+cluster (``--bootstrap-server``): each is a module of broker/commands/, found in COMMANDS
+and imported only when named, so ``kbroker`` starts as fast as before.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -10,9 +16,29 @@ from pathlib import Path
 from broker.config import BrokerConfig, apply_properties, load_properties_file, parse_properties
 
 
+# command name -> the module whose main(argv) -> exit code runs it
+COMMANDS = {
+    "topics": "broker.commands.topics",
+    "produce": "broker.commands.produce",
+    "consume": "broker.commands.consume",
+    "groups": "broker.commands.groups",
+    "offsets": "broker.commands.offsets",
+    "cluster": "broker.cluster.launcher",
+}
+
+EPILOG = """commands (each with its own --help):
+  kbroker topics list|create|describe|delete|alter-config   manage topics
+  kbroker produce TOPIC                                      send lines of stdin as records
+  kbroker consume TOPIC                                      print records
+  kbroker groups list|describe|delete|reset-offsets          consumer groups and their lag
+  kbroker offsets TOPIC                                      earliest and latest offset per partition
+  kbroker cluster --brokers 3 --data-dir DIR                 ZooKeeper and a local cluster, for development
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kbroker", description="A Kafka-compatible broker in one Python process. "
-                                "`kbroker cluster --help`: a local cluster of brokers for development.")
+    p = argparse.ArgumentParser(prog="kbroker", description="A Kafka-compatible broker in one Python process.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", metavar="FILE", help="a Kafka-style server.properties file")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 9092)")
@@ -30,11 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     p.add_argument("--override", "-o", action="append", default=[], metavar="KEY=VALUE",
                    help="set any server.properties key, e.g. -o group.initial.rebalance.delay.ms=0")
+    p.add_argument("--ready-file", metavar="FILE",
+                   help="once serving, write the bound HOST:PORT to FILE (for scripts that start kbroker "
+                        "in the background, e.g. with --port 0); removed at exit")
+    p.add_argument("--control", metavar="SOCKET", help=argparse.SUPPRESS)   # broker.testing's Unix socket
     return p
 
 
 def config_from_args(argv: list[str] | None = None) -> BrokerConfig:
-    args = build_parser().parse_args(argv)
+    return _config(build_parser().parse_args(argv))
+
+
+def _config(args: argparse.Namespace) -> BrokerConfig:
     config = BrokerConfig()
     if args.config:
         apply_properties(config, load_properties_file(args.config))
@@ -68,20 +101,18 @@ def config_from_args(argv: list[str] | None = None) -> BrokerConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["cluster"]:   # kbroker cluster: ZooKeeper and N brokers for development
-        from broker.cluster.launcher import main as cluster_main
-
-        return cluster_main(argv[1:])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = config_from_args(argv)
+        args = build_parser().parse_args(argv)
+        config = _config(args)
         logging.getLogger().setLevel(config.log_level.upper())
     except (OSError, ValueError) as exc:
         print(f"kbroker: {exc}", file=sys.stderr)
         return 2
     from broker.server import run  # imported late: `kbroker --help` stays instant
 
-    return run(config)
-
+    return run(config, ready_file=args.ready_file, control_path=args.control)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig
+from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 if TYPE_CHECKING:
     from broker.cluster.config import ClusterConfig
@@ -29,7 +29,8 @@ class BrokerConfig:
     auto_create_topics: bool = True
     log_level: str = "INFO"
     # the log's defaults for every topic, as Kafka's broker keys (log.segment.bytes, log.roll.ms,
-    # message.max.bytes, ...): storage reads them (storage.LogConfig.from_broker_properties)
+    # message.max.bytes, ...), and its background work (log.retention.check.interval.ms,
+    # log.cleaner.*): storage reads them (LogConfig and LogManagerConfig.from_broker_properties)
     log_properties: dict[str, str] = field(default_factory=dict)
     # network
     socket_request_max_bytes: int = 104857600
@@ -60,6 +61,11 @@ class BrokerConfig:
         from broker.cluster.config import ClusterConfig
 
         return ClusterConfig.from_broker_properties(self.cluster_properties)
+
+    @property
+    def log_manager_config(self) -> LogManagerConfig:
+        """Retention checks, the cleaner, flushes: the log's background work."""
+        return LogManagerConfig.from_broker_properties(self.log_properties)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -109,8 +115,7 @@ IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
     "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-    "log.retention.check.interval.ms", "share.coordinator.state.topic.replication.factor",
-    "share.coordinator.state.topic.min.isr",
+    "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
 }
 
 

@@ -321,6 +321,16 @@ broker_config("log.cleaner.max.compaction.lag.ms", LONG, "The default max.compac
               dynamic=True, low=1)
 broker_config("log.cleaner.min.cleanable.ratio", DOUBLE, "The default min.cleanable.dirty.ratio.", default="0.5",
               dynamic=True, low=0, high=1)
+broker_config("log.cleaner.dedupe.buffer.size", LONG, "Memory for the cleaner's map of keys to their newest "
+              "offsets (24 bytes a key).", default="134217728", dynamic=True, low=0)
+broker_config("log.cleaner.io.buffer.load.factor", DOUBLE, "How full the cleaner's key map may get.",
+              default="0.9", dynamic=True, low=0, high=1)
+broker_config("log.flush.start.offset.checkpoint.interval.ms", INT, "How often log-start-offset-checkpoint is "
+              "written.", default="60000", low=0)
+broker_config("producer.id.expiration.ms", INT, "How long an idle producer's sequence state is kept.",
+              default="86400000", dynamic=True, low=1)
+broker_config("producer.id.expiration.check.interval.ms", INT, "How often idle producers are looked for.",
+              default="600000", low=1)
 broker_config("log.segment.delete.delay.ms", LONG, "The default file.delete.delay.ms.", default="60000",
               dynamic=True, low=0)
 broker_config("log.flush.interval.messages", LONG, "The default flush.messages.", default=MAX_LONG, dynamic=True,

@@ -150,6 +150,7 @@ class Connection(asyncio.BufferedProtocol):
         self.connections = connections
         self.budget = connections.budget
         self.max_frame_bytes = broker.config.socket_request_max_bytes
+        self._taps = broker.taps.by_key
         self.transport: asyncio.Transport | None = None
         self.client_host = self.peer = "unknown"
         self._tail = b""             # received, not yet handled: bytes from _tail_pos on
@@ -427,7 +428,7 @@ class Connection(asyncio.BufferedProtocol):
             raise CloseConnection(f"{served.message.name} v{api_version} is not a version we know")
         return served
 
-    def _handle(self, frame: bytes | bytearray) -> Awaitable | None:
+    def _handle(self, frame: bytes | bytearray, tapped: bool = False) -> Awaitable | None:
         """Answer one request: a synchronous handler's response is queued at once; an async one
         is returned as the awaitable that answers it."""
         api_key, api_version, correlation_id = peek_request_header(frame)
@@ -443,6 +444,10 @@ class Connection(asyncio.BufferedProtocol):
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
+        if not tapped:
+            tap = self._taps.get(api_key)   # the request log and injected faults (broker/faults.py); mostly none
+            if tap is not None:
+                return tap(self, frame, served, api_version, correlation_id, header, request)
         if not supported:
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
             return self._respond(served, api_version, correlation_id, response)
@@ -460,6 +465,21 @@ class Connection(asyncio.BufferedProtocol):
             log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         return self._respond(served, api_version, correlation_id, response)
+
+    def pass_on(self, frame: bytes) -> Awaitable | None:
+        """Handle a request a tap has seen, as if there were no tap."""
+        return self._handle(frame, True)
+
+    async def pass_on_later(self, delay_s: float, frame: bytes) -> None:
+        """``pass_on`` after ``delay_s`` (an injected delay): a wait that a shutdown cuts short."""
+        self._waiting = True
+        try:
+            await asyncio.sleep(delay_s)
+        finally:
+            self._waiting = False
+        step = self._handle(frame, True)
+        if step is not None:
+            await step
 
     async def _answer(self, served: Served, api_version: int, correlation_id: int, request: dict,
                       awaitable: Awaitable) -> None:
@@ -493,6 +513,8 @@ class Connection(asyncio.BufferedProtocol):
         if response is not None:
             return self._queue(encode_response(served.message, api_version, correlation_id, response))
         return None
+
+    respond = _respond   # for a tap that answers in the handler's stead
 
     # -- the worker: an async request, then the requests after it ------------------
 

@@ -15,6 +15,8 @@ import anyio
 
 from broker.broker_configs import BrokerConfigs
 from broker.config import BrokerConfig
+from broker.faults import Faults, RequestLog, Taps
+from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from storage import Storage, TopicInfo
@@ -54,6 +56,7 @@ class Broker:
             self.cluster_id = _new_cluster_id()
         self.broker_configs = BrokerConfigs(config)   # static and dynamic broker configs, in layers
         self.storage = Storage.open(config.data_dir, self.broker_configs.log_defaults())
+        self.log_service = LogService(self)   # retention, cleaning, flushes: started with the background
         self.producer_ids = ProducerIdManager(config.data_dir)
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
@@ -65,13 +68,15 @@ class Broker:
         # the cluster node; None for one broker, whose handlers then run as they always did
         self.replication = None
         self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode)
+        self._background = None       # the task group of background work, once started
+        self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
+        self.taps = Taps(self)        # fault injection and the request log, looked up per request
+        self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
         cluster = config.cluster
         if cluster is not None:   # made now: its handlers serve from the first request on
             from broker.cluster.node import ClusterNode
 
             self.cluster = ClusterNode(self, cluster)
-        self._background = None       # the task group of background work, once started
-        self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
 
     # -- identity --------------------------------------------------------------
 
@@ -105,6 +110,16 @@ class Broker:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
             os.replace(tmp, path)
+
+    @property
+    def faults(self) -> Faults:
+        """Errors, delays and disconnects to inject (broker/faults.py)."""
+        return self.taps.faults
+
+    @property
+    def request_log(self) -> RequestLog:
+        """The requests received, while enabled (broker/faults.py)."""
+        return self.taps.request_log
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -184,7 +199,8 @@ class Broker:
 
             self._groups = GroupService(self.config.groups, self.storage)
             self._topic_listeners.append(self._groups)
-            gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
+            if self.freeze_loaded:
+                gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
                 self._background.start_soon(self._run_groups, self._groups)
         return self._groups
@@ -206,11 +222,15 @@ class Broker:
         return old
 
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        """Background work that lives as long as the server: the group timers, offset expiry."""
+        """Background work that lives as long as the server: the log's (retention, cleaning,
+        flushes), the group timers, offset expiry."""
         async with anyio.create_task_group() as tg:
             self._background = tg
+            tg.start_soon(self.log_service.run)
             if self.cluster is not None:   # cluster mode: ZooKeeper, replication, maybe the controller
                 await tg.start(self.cluster.run)
+            if self._groups is not None:   # started again after a stop (broker.testing)
+                tg.start_soon(self._run_groups, self._groups)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
@@ -227,6 +247,7 @@ class Broker:
             await self.cluster.close()
 
     def close(self) -> None:
+        self.log_service.close()
         self.storage.close()
         self.producer_ids.close()
         if self._lock_file is not None:

@@ -26,6 +26,7 @@ STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.InvalidConfigError: ErrorCode.INVALID_CONFIG,
     se.OutOfOrderSequenceError: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     se.InvalidProducerEpochError: ErrorCode.INVALID_PRODUCER_EPOCH,
+    se.PolicyViolationError: ErrorCode.POLICY_VIOLATION,
 }
 
 

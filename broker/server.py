@@ -7,8 +7,10 @@ broker/connection.py); anyio runs the rest: the task groups, the background work
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
+import os
 import resource
 import signal
 
@@ -24,6 +26,10 @@ log = logging.getLogger("kbroker")
 DRAIN_DEADLINE_S = 5.0   # on SIGTERM, in-flight requests get this long to be answered (a second signal: at once)
 
 
+class PortInUse(OSError):
+    """The port to listen on is taken by another socket."""
+
+
 class Server:
     """The listening socket and the connections it accepted."""
 
@@ -33,26 +39,49 @@ class Server:
         self.port: int | None = None
         self._listener: asyncio.Server | None = None
 
+    async def listen(self) -> tuple:
+        """Open the listening socket and return its address, ``(host, port)`` for IPv4; with port 0
+        the system picks the port, and Metadata advertises the one bound. Opened again after
+        ``drain``, it listens on the same port."""
+        config = self.broker.config
+        if self.connections.draining:
+            self.connections = Connections(self.broker)
+        port = self.port if self.port is not None else config.port
+        loop = asyncio.get_running_loop()
+        try:
+            self._listener = await loop.create_server(self.connections.new, config.host or None, port,
+                                                      reuse_address=True, backlog=1024)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(exc.errno, f"port {port} on {config.host or '0.0.0.0'} is in use "
+                                           "(another broker or program listens there)") from None
+            raise
+        address = self._listener.sockets[0].getsockname()
+        self.port = address[1]
+        if not config.port and not config.advertised_port:
+            config.advertised_port = self.port
+        return address
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None and self._listener.is_serving()
+
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
         the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
         config = self.broker.config
-        loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(self.connections.new, config.host or None, config.port,
-                                                  reuse_address=True, backlog=1024)
-        self.port = self._listener.sockets[0].getsockname()[1]
-        if not config.port and not config.advertised_port:
-            config.advertised_port = self.port
+        address = self._listener.sockets[0].getsockname() if self.listening else await self.listen()
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
                 host, port = self.broker.advertised
                 log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
                          config.host, self.port, host, port, config.data_dir or "memory")
-                task_status.started(self._listener.sockets[0].getsockname())
+                task_status.started(address)
                 await anyio.sleep_forever()
         finally:
-            self._listener.close()
+            if self._listener is not None:
+                self._listener.close()
             self.connections.abort()
 
     async def drain(self, deadline_s: float = DRAIN_DEADLINE_S) -> None:
@@ -84,14 +113,22 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(young, middle, old * 10)
 
 
-async def _main(config: BrokerConfig) -> None:
+async def _main(config: BrokerConfig, ready_file: str | None = None, control_path: str | None = None) -> None:
     broker = Broker(config)
+    broker.freeze_loaded = True
     settle_garbage_collector()
     server = Server(broker)
     try:
+        await server.listen()   # here, so that a port in use is a plain error, not one of a task group
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with anyio.create_task_group() as tg:
                 await tg.start(server.serve)
+                if control_path:
+                    from broker.control import Control, serve_control
+
+                    await tg.start(serve_control, Control(broker, server), control_path)
+                if ready_file:
+                    write_ready_file(ready_file, server)
                 async for signum in signals:
                     log.info("received %s, shutting down: draining connections", signal.Signals(signum).name)
                     break
@@ -110,7 +147,26 @@ async def _main(config: BrokerConfig) -> None:
         with anyio.CancelScope(shield=True):
             await broker.leave()
             broker.close()
+            if ready_file:
+                remove_file(ready_file)
             log.info("log flushed, bye")
+
+
+def write_ready_file(path: str, server: Server) -> None:
+    """Write ``host:port`` of the bound listener to ``path`` (whole: written aside, then renamed)."""
+    host = server.broker.config.host
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{host}:{server.port}\n")
+    os.replace(tmp, path)
+
+
+def remove_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def raise_open_files_limit() -> None:
@@ -141,16 +197,20 @@ def tune_allocator() -> None:
         pass
 
 
-def run(config: BrokerConfig) -> int:
+def run(config: BrokerConfig, *, ready_file: str | None = None, control_path: str | None = None) -> int:
+    """Serve until SIGTERM or SIGINT. ``ready_file`` gets the bound ``host:port`` once serving (an
+    old one is removed first); ``control_path`` is a Unix socket for broker/control.py's calls."""
     raise_open_files_limit()
     tune_allocator()
+    if ready_file:
+        remove_file(ready_file)
     try:
-        anyio.run(_main, config)
+        anyio.run(_main, config, ready_file, control_path)
     except StartRefused as exc:
         log.error("%s", exc)
         return 1
     except OSError as exc:
-        log.error("cannot start: %s", exc)
+        log.error("cannot start: %s", exc.strerror if isinstance(exc, PortInUse) else exc)
         return 1
     except BaseExceptionGroup as group:   # refused from a task (cluster mode's registration)
         refused = _first(group, StartRefused)

@@ -9,6 +9,9 @@ import pytest
 
 from broker.testing import BrokerProcess
 
+# a sample project run by test_testkit.py in a pytest of its own, not collected here
+collect_ignore = ["testkit_sample"]
+
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> BrokerProcess:

@@ -4,7 +4,7 @@ Knows nothing of the Kafka protocol: bytes (RecordBatch v2), offsets, timestamps
 """
 
 from .codecs import Compression
-from .config import BROKER_PROPERTIES, TOPIC_CONFIG_DEFAULTS, LogConfig
+from .config import BROKER_PROPERTIES, TOPIC_CONFIG_DEFAULTS, LogConfig, LogManagerConfig
 from .errors import (
     CorruptRecordError,
     InvalidConfigError,
@@ -14,8 +14,10 @@ from .errors import (
     InvalidTopicError,
     NoRecordBatchError,
     NotOneBatchError,
+    NullKeyError,
     OffsetOutOfRangeError,
     OutOfOrderSequenceError,
+    PolicyViolationError,
     RecordTooLargeError,
     StorageError,
     TopicExistsError,
@@ -24,6 +26,7 @@ from .errors import (
     UnsupportedMessageFormatError,
 )
 from .log import PartitionLog
+from .log_manager import LogManager
 from .records import BatchHeader, Record, TimestampType, build_batch, decode_records, iter_batches, read_header
 from .results import AppendResult, FileSlice, ReadResult
 from .storage import Storage
@@ -42,11 +45,15 @@ __all__ = [
     "InvalidRecordError",
     "InvalidTopicError",
     "LogConfig",
+    "LogManager",
+    "LogManagerConfig",
     "NoRecordBatchError",
     "NotOneBatchError",
+    "NullKeyError",
     "OffsetOutOfRangeError",
     "OutOfOrderSequenceError",
     "PartitionLog",
+    "PolicyViolationError",
     "ReadResult",
     "Record",
     "RecordTooLargeError",

@@ -7,20 +7,25 @@
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import uuid
 from array import array
 from bisect import bisect_right
+from collections import deque
 
 from .config import LogConfig
 from .epochs import LeaderEpochCache
 from .errors import StorageError
 from .log import PartitionLog
 from .producer_state import ProducerStateManager
-from .records import BASE_OFFSET, INT32_MAX, MAX_TIMESTAMP, PRODUCER_ID
+from .records import (
+    BASE_OFFSET, BATCH_LENGTH, HEADER_PREFIX, INT32_MAX, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP, PRODUCER_ID)
 from .recovery import recover_segment
 from .results import FileSlice, ReadResult
-from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, LogSegment
+from .segment import (
+    CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, DeferredLogSegment,
+    LogSegment, segment_file_name)
 from .topics import atomic_write, fsync_dir, read_partition_metadata, write_partition_metadata
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,54 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_SUFFIX = ".snapshot"
 SNAPSHOTS_TO_KEEP = 2
 _LEFTOVER_SUFFIXES = (".tmp", ".deleted", ".cleaned", ".swap")
+
+
+def _complete_interrupted_swaps(directory: str) -> list[str]:
+    """Finish what a crash interrupted in a directory: a `.log.swap` file is a cleaned segment
+    the cleaner committed, so the segments it covers (base offsets from its own up to its
+    last offset) are removed and the swap files take their final names; `.cleaned` files and
+    index swaps without a log swap were not committed and are removed (with the other
+    leftovers, by the caller). Returns the directory's names afterwards."""
+    names = os.listdir(directory)
+    swaps = _offset_files(names, LOG_SUFFIX + SWAP_SUFFIX)
+    if not swaps:
+        return names
+    log_bases = _offset_files(names, LOG_SUFFIX)
+    for base in swaps:
+        swap_path = os.path.join(directory, segment_file_name(base, LOG_SUFFIX) + SWAP_SUFFIX)
+        end = _next_offset_of(swap_path, base)
+        for covered in log_bases:
+            if base <= covered < end:
+                for suffix in SEGMENT_SUFFIXES:
+                    try:
+                        os.unlink(os.path.join(directory, segment_file_name(covered, suffix)))
+                    except FileNotFoundError:
+                        pass
+        for suffix in SEGMENT_SUFFIXES:
+            swap = os.path.join(directory, segment_file_name(base, suffix) + SWAP_SUFFIX)
+            if os.path.exists(swap):
+                os.rename(swap, swap[: -len(SWAP_SUFFIX)])
+        logger.info("%s: completed the swap of a cleaned segment interrupted by a crash", swap_path)
+    fsync_dir(directory)
+    return os.listdir(directory)
+
+
+def _next_offset_of(path: str, base_offset: int) -> int:
+    """The offset after the last whole batch of a log file."""
+    next_offset = base_offset
+    size = os.path.getsize(path)
+    if size < HEADER_PREFIX.size:
+        return next_offset
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        position = 0
+        while size - position >= HEADER_PREFIX.size:
+            prefix = HEADER_PREFIX.unpack_from(mapped, position)
+            end = position + LOG_OVERHEAD + prefix[BATCH_LENGTH]
+            if end > size:
+                break
+            next_offset = prefix[BASE_OFFSET] + prefix[LAST_OFFSET_DELTA] + 1
+            position = end
+    return next_offset
 
 
 def _offset_files(names: list[str], suffix: str) -> list[int]:
@@ -47,6 +100,7 @@ class DiskPartitionLog(PartitionLog):
         self._base_offsets = array("q")
         self._snapshot_offset = -1  # offset of the newest snapshot, if it matches the state
         self._closed = False
+        self._deleted_files: deque[tuple[int, list[str]]] = deque()  # (due ms, paths), oldest first
 
     @classmethod
     def open(
@@ -57,8 +111,10 @@ class DiskPartitionLog(PartitionLog):
         config: LogConfig,
         topic_id: uuid.UUID,
         clean_shutdown: bool,
+        log_start_offset: int = 0,
     ) -> DiskPartitionLog:
-        """Open (creating if needed) and recover a partition directory."""
+        """Open (creating if needed) and recover a partition directory; log_start_offset is
+        the checkpointed start (log-start-offset-checkpoint), used if it is inside the log."""
         directory = str(directory)
         os.makedirs(directory, exist_ok=True)
         existing_id = read_partition_metadata(directory)
@@ -67,13 +123,13 @@ class DiskPartitionLog(PartitionLog):
         elif existing_id != topic_id:
             raise StorageError(f"{directory} belongs to topic id {existing_id}, not {topic_id}")
         log = cls(topic, partition, directory, config)
-        log._load(clean_shutdown)
+        log._load(clean_shutdown, log_start_offset)
         return log
 
     # ------------------------------------------------------------ loading
 
-    def _load(self, clean_shutdown: bool) -> None:
-        names = os.listdir(self.directory)
+    def _load(self, clean_shutdown: bool, log_start_offset: int) -> None:
+        names = _complete_interrupted_swaps(self.directory)
         log_bases = _offset_files(names, LOG_SUFFIX)
         for name in names:
             stem = name.rsplit(".", 1)[0]
@@ -90,34 +146,37 @@ class DiskPartitionLog(PartitionLog):
             self.segments = self._load_segments(log_bases, snapshots, clean_shutdown)
             self.segments[-1].open_for_append()
         self._base_offsets = array("q", (segment.base_offset for segment in self.segments))
-        self.log_start_offset = self.segments[0].base_offset
         self.log_end_offset = self.segments[-1].next_offset
+        self.log_start_offset = min(max(log_start_offset, self.segments[0].base_offset), self.log_end_offset)
         self._load_producer_state(snapshots)
         self.epochs = LeaderEpochCache(self.directory)
         self.epochs.truncate_from_end(self.log_end_offset + 1)   # epochs of batches lost in a crash
 
     def _load_segments(self, log_bases: list[int], snapshots: list[int], clean_shutdown: bool) -> list[LogSegment]:
-        segments = [LogSegment(self.directory, base) for base in log_bases]
-        for segment, following in zip(segments, segments[1:]):
-            segment.size = os.path.getsize(segment.log_path)
-            segment.next_offset = following.base_offset
         # After a clean shutdown only the active segment is checked, from its last index entry;
         # otherwise every segment from the newest snapshot on, whole (a snapshot is written
-        # after the log before it was fsynced).
+        # after the log before it was fsynced). The segments before are trusted: their
+        # indexes are read (and checked, rebuilt if wrong) when first used.
         if clean_shutdown:
-            recover_from = len(segments) - 1
+            recover_from = len(log_bases) - 1
         elif snapshots:
             recover_from = max(0, bisect_right(log_bases, snapshots[-1]) - 1)
         else:
             recover_from = 0
         interval = self.config.index_interval_bytes
+        segments = [DeferredLogSegment(self.directory, base, interval) if i < recover_from
+                    else LogSegment(self.directory, base) for i, base in enumerate(log_bases)]
+        for segment, following in zip(segments, segments[1:]):
+            segment.size = os.path.getsize(segment.log_path)
+            segment.next_offset = following.base_offset
         active = len(segments) - 1
         for i, segment in enumerate(segments):
-            if i >= recover_from or not segment.load_indexes():
-                trusted = clean_shutdown and i == active
-                truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
-                if truncated:
-                    logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
+            if i < recover_from:
+                continue  # trusted: its indexes are read when first used
+            trusted = clean_shutdown and i == active
+            truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
+            if truncated:
+                logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
             if i + 1 < len(segments) and segment.next_offset != segments[i + 1].base_offset:
                 logger.warning(
                     "%s: ends at offset %d, next segment starts at %d: deleting the segments after it",
@@ -134,11 +193,12 @@ class DiskPartitionLog(PartitionLog):
         return segments
 
     def _load_producer_state(self, snapshots: list[int]) -> None:
-        """Newest usable snapshot, then the batch headers after it; drop snapshots past the log."""
-        state, replay_from = None, self.log_start_offset
+        """Newest usable snapshot, then the batch headers after it; drop snapshots outside the log."""
+        first_offset = self.segments[0].base_offset
+        state, replay_from = None, first_offset
         for offset in reversed(snapshots):
             path = self._snapshot_path(offset)
-            if not self.log_start_offset <= offset <= self.log_end_offset:
+            if not first_offset <= offset <= self.log_end_offset:
                 os.unlink(path)
             elif state is None:
                 try:
@@ -189,7 +249,7 @@ class DiskPartitionLog(PartitionLog):
         if active.size > 0:
             if (
                 active.size + total > config.segment_bytes
-                or now_ms - active.rolling_base_ms > config.segment_ms
+                or now_ms - active.rolling_base_ms > config.max_segment_ms
                 or batches[-1][1] - active.base_offset > INT32_MAX
             ):
                 active = self._roll()
@@ -252,10 +312,6 @@ class DiskPartitionLog(PartitionLog):
 
     # ------------------------------------------------------------ reads
 
-    @property
-    def size(self) -> int:
-        return sum(segment.size for segment in self.segments)
-
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         empty = self._check_read_offset(offset)
         if empty is not None:
@@ -285,9 +341,11 @@ class DiskPartitionLog(PartitionLog):
         return self._result(chunks, size)
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
-        for segment in self.segments:
+        start = self.log_start_offset
+        i = bisect_right(self._base_offsets, start) - 1
+        for segment in self.segments[max(i, 0):]:
             if segment.max_timestamp >= timestamp_ms:
-                found = segment.offset_for_timestamp(timestamp_ms)
+                found = segment.offset_for_timestamp(timestamp_ms, start)
                 if found is not None:
                     return found
         return None
@@ -307,9 +365,70 @@ class DiskPartitionLog(PartitionLog):
 
     # ------------------------------------------------------------ lifecycle
 
-    def flush(self) -> None:
+    def flush(self, now_ms: int | None = None) -> None:
+        super().flush(now_ms)
         if not self._closed:
             self.segments[-1].flush()
+
+    def flush_fds(self, now_ms: int) -> list[int]:
+        """For a flush off the event loop: write pending index entries now and return
+        duplicates of the active segment's descriptors, to fsync (and close) elsewhere."""
+        PartitionLog.flush(self, now_ms)
+        return [] if self._closed else self.segments[-1].dup_for_fsync()
+
+    # ------------------------------------------------------------ retention
+
+    def _remove_oldest_segments(self, count: int, now_ms: int) -> None:
+        """Drop the oldest segments from the log; their files are renamed .deleted and
+        removed after file.delete.delay.ms (take_deleted_files)."""
+        doomed = self.segments[:count]
+        del self.segments[:count]
+        del self._base_offsets[:count]
+        self._schedule_delete(doomed, now_ms)
+
+    def _schedule_delete(self, segments: list[LogSegment], now_ms: int) -> None:
+        paths = []
+        for segment in segments:
+            paths += segment.rename_to_deleted()
+        self._deleted_files.append((now_ms + self.config.file_delete_delay_ms, paths))
+
+    def take_deleted_files(self, now_ms: int) -> list[str]:
+        due = []
+        while self._deleted_files and self._deleted_files[0][0] <= now_ms:
+            due += self._deleted_files.popleft()[1]
+        return due
+
+    def next_file_deletion_ms(self) -> int | None:
+        return self._deleted_files[0][0] if self._deleted_files else None
+
+    # ------------------------------------------------------------ cleaning
+
+    def replace_segments(self, base_offset: int, replaced: list[int], now_ms: int) -> LogSegment:
+        """Put the cleaned segment `<base_offset>.log.swap` (committed by the cleaner) in place
+        of the closed segments whose base offsets are replaced; their files are renamed
+        .deleted (and removed after file.delete.delay.ms), then the swap files take the final
+        names. A crash at any point leaves files that open completes (see
+        _complete_interrupted_swaps)."""
+        i = bisect_right(self._base_offsets, base_offset) - 1
+        old = self.segments[i : i + len(replaced)]
+        if [segment.base_offset for segment in old] != replaced or i + len(replaced) >= len(self.segments):
+            raise StorageError(f"{self.directory}: segments {replaced} are not closed segments of the log")
+        following = self.segments[i + len(replaced)]
+        self._schedule_delete(old, now_ms)
+        for suffix in SEGMENT_SUFFIXES:
+            swap = os.path.join(self.directory, segment_file_name(base_offset, suffix) + SWAP_SUFFIX)
+            if os.path.exists(swap):
+                os.rename(swap, swap[: -len(SWAP_SUFFIX)])
+        segment = LogSegment(self.directory, base_offset)
+        segment.size = os.path.getsize(segment.log_path)
+        segment.next_offset = following.base_offset
+        if not segment.load_indexes():
+            recover_segment(segment, self.config.index_interval_bytes)
+            segment.next_offset = following.base_offset
+        segment.close_writers()
+        self.segments[i : i + len(replaced)] = [segment]
+        self._base_offsets = array("q", (s.base_offset for s in self.segments))
+        return segment
 
     def close(self) -> None:
         """Flush (fsync), snapshot producer state, close every file."""

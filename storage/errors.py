@@ -71,3 +71,15 @@ class OutOfOrderSequenceError(StorageError):
 
 class InvalidProducerEpochError(StorageError):
     """An idempotent producer wrote with an epoch older than the current one."""
+
+
+class PolicyViolationError(StorageError):
+    """An operation the topic's configuration forbids (DeleteRecords without cleanup.policy delete)."""
+
+
+class NullKeyError(InvalidRecordError):
+    """A record without a key sent to a compacted topic; record_errors: (record index, message) of each."""
+
+    def __init__(self, message: str, record_errors: list[tuple[int, str]]) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors

@@ -105,6 +105,15 @@ class _IndexFile:
         except FileNotFoundError:
             pass
 
+    def rename(self, path: str) -> None:
+        """Give the (closed) file another name; a missing file is no error (rebuilt on open)."""
+        self.close()
+        try:
+            os.rename(self.path, path)
+        except FileNotFoundError:
+            pass
+        self.path = path
+
 
 class OffsetIndex(_IndexFile):
     entry_bytes = _OFFSET_ENTRY.size
@@ -160,12 +169,7 @@ class OffsetIndex(_IndexFile):
     def reset(self, relative_offsets: array, positions: array) -> None:
         """Replace entries and file with a rebuilt index."""
         self.relative_offsets, self.positions = relative_offsets, positions
-        both = array("i", bytes(8 * len(positions)))
-        both[0::2] = relative_offsets
-        both[1::2] = positions
-        if _LITTLE_ENDIAN:
-            both.byteswap()
-        self._rewrite(both.tobytes())
+        self._rewrite(pack_offset_entries(relative_offsets, positions))
 
 
 class TimeIndex(_IndexFile):
@@ -218,7 +222,17 @@ class TimeIndex(_IndexFile):
 
     def reset(self, timestamps: array, relative_offsets: array) -> None:
         self.timestamps, self.relative_offsets = timestamps, relative_offsets
-        self._rewrite(_pack_time_entries(timestamps, relative_offsets))
+        self._rewrite(pack_time_entries(timestamps, relative_offsets))
+
+
+def pack_offset_entries(relative_offsets: array, positions: array) -> bytes:
+    """The bytes of an .index file with these entries."""
+    both = array("i", bytes(8 * len(positions)))
+    both[0::2] = relative_offsets
+    both[1::2] = positions
+    if _LITTLE_ENDIAN:
+        both.byteswap()
+    return both.tobytes()
 
 
 # Time entries are 12 bytes: three big-endian 32-bit words (timestamp high, timestamp low,
@@ -237,7 +251,8 @@ def _unpack_time_entries(data: bytes) -> tuple[array, array]:
     return array("q", native.tobytes()), array("i", words[2::3].tobytes())
 
 
-def _pack_time_entries(timestamps: array, relative_offsets: array) -> bytes:
+def pack_time_entries(timestamps: array, relative_offsets: array) -> bytes:
+    """The bytes of a .timeindex file with these entries."""
     if not _LITTLE_ENDIAN:
         return b"".join(_TIME_ENTRY.pack(t, o) for t, o in zip(timestamps, relative_offsets))
     native = array("I", timestamps.tobytes())

@@ -1,17 +1,18 @@
-"""PartitionLog: what both engines share (append checks, offsets, producer state, and for
-a replicated partition its high watermark, leader epochs, follower appends and truncation)."""
+"""PartitionLog: what both engines share (append checks, offsets, producer state, the log
+start offset, retention, flushing, and for a replicated partition its high watermark, leader
+epochs, follower appends and truncation)."""
 
 from __future__ import annotations
 
 from .config import LogConfig
 from .epochs import LeaderEpochCache
-from .errors import OffsetOutOfRangeError
+from .errors import OffsetOutOfRangeError, PolicyViolationError
 from .producer_state import ProducerStateManager
 from .records import (
     BASE_OFFSET, BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_ID,
-    set_log_append_time)
+    iter_batches, newest_by_key, read_header, set_log_append_time)
 from .results import AppendResult, ReadResult
-from .validation import validate_batches, validate_one_batch, validate_replicated
+from .validation import check_keys, validate_batches, validate_one_batch, validate_replicated
 
 ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
 
@@ -26,6 +27,12 @@ class PartitionLog:
         self.log_start_offset = 0
         self.log_end_offset = 0
         self.producer_state = ProducerStateManager()
+        self.segments: list = []  # oldest first; the last is the active segment
+        # the cleaner's progress: the first offset not yet cleaned (cleaner-offset-checkpoint)
+        self.cleaner_checkpoint: int | None = None
+        self.cleaning = False  # a cleaner works on the closed segments: retention waits
+        self.unflushed_messages = 0
+        self.last_flush_ms = -1
         # Replication (cluster mode) sets these; one broker leaves them: epoch 0 in every
         # batch, and a high watermark that is the log end offset.
         self.leader_epoch = ASSIGNED_PARTITION_LEADER_EPOCH   # written into each appended batch
@@ -54,11 +61,6 @@ class PartitionLog:
     def last_stable_offset(self) -> int:
         return self.high_watermark
 
-    @property
-    def size(self) -> int:
-        """Bytes of record batches the log holds (Kafka's partition size: its segments' log files)."""
-        raise NotImplementedError
-
     def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False) -> AppendResult:
         """Check every batch, then assign offsets and write them all, or write nothing.
 
@@ -71,6 +73,8 @@ class PartitionLog:
             batches = [(0, len(view), validate_one_batch(view, config.max_message_bytes))]
         else:
             batches = validate_batches(view, config.max_message_bytes)
+        if config.compact:
+            check_keys(view, batches, f"{self.topic}-{self.partition}")
         log_append_time = config.message_timestamp_type == "LogAppendTime"
 
         idempotent = False
@@ -104,6 +108,11 @@ class PartitionLog:
             next_offset = last_offset + 1
         self._write(iov, total, written, now_ms)
         self.log_end_offset = next_offset
+        if not self.unflushed_messages:
+            self.last_flush_ms = now_ms  # flush.ms counts from the oldest record not flushed
+        self.unflushed_messages += next_offset - base_offset  # records: each takes one offset
+        if self.unflushed_messages >= config.flush_messages:
+            self.flush(now_ms)
 
         if idempotent:
             update = self.producer_state.update
@@ -180,6 +189,8 @@ class PartitionLog:
         raise NotImplementedError
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after log_start_offset with a timestamp
+        of timestamp_ms or later; None if there is none."""
         raise NotImplementedError
 
     def segment_times(self) -> list[tuple[int, int, int]]:
@@ -189,8 +200,161 @@ class PartitionLog:
     def max_timestamp(self) -> tuple[int, int]:
         raise NotImplementedError
 
-    def flush(self) -> None:
-        pass
+    def newest_by_key(self, chunk_bytes: int = 16 << 20) -> dict[bytes, tuple[int, bytes | None]]:
+        """key -> (offset, value or None for a tombstone) of the newest record of each key from
+        the log start: the end state a reader of a compacted topic replays (records without a
+        key left out). Reads the log in chunks of chunk_bytes; decodes no Record objects."""
+        newest: dict = {}
+        offset = self.log_start_offset
+        while offset < self.log_end_offset:
+            data = self.read(offset, chunk_bytes).read_bytes()
+            last = offset - 1
+            for batch in iter_batches(data):
+                newest_by_key(batch, newest, offset)
+                last = read_header(batch).last_offset
+            if last < offset:
+                break
+            offset = last + 1
+        return newest
+
+    @property
+    def size(self) -> int:
+        """Bytes of record batches the log holds (Kafka's partition size: its segments' log files)."""
+        return sum(segment.size for segment in self.segments)
+
+    # ------------------------------------------------------------ the log start offset
+
+    def delete_records(self, offset: int) -> int:
+        """DeleteRecords: records below offset (-1: the high watermark) are gone for every
+        reader; returns the new log start offset (the low watermark). Their segments go at the
+        next retention check. PolicyViolationError unless cleanup.policy has delete,
+        OffsetOutOfRangeError for an offset below 0 or above the high watermark."""
+        tp = f"{self.topic}-{self.partition}"
+        if not self.config.delete:
+            raise PolicyViolationError(f"Records of partition {tp} can not be deleted due to the configured policy")
+        if offset == -1:
+            offset = self.high_watermark
+        if offset < 0:
+            raise OffsetOutOfRangeError(f"The offset {offset} for partition {tp} is not valid")
+        self.increment_log_start_offset(offset)
+        return self.log_start_offset
+
+    def increment_log_start_offset(self, offset: int) -> bool:
+        """Kafka's maybeIncrementLogStartOffset: move the start up (never down, never past the
+        high watermark: OffsetOutOfRangeError); True if it moved."""
+        if offset > self.high_watermark:
+            raise OffsetOutOfRangeError(
+                f"Cannot increment the log start offset to {offset} of partition {self.topic}-{self.partition} "
+                f"since it is larger than the high watermark {self.high_watermark}")
+        if offset <= self.log_start_offset:
+            return False
+        self.log_start_offset = offset
+        self.epochs.truncate_from_start(offset)
+        return True
+
+    # ------------------------------------------------------------ retention (Kafka's UnifiedLog)
+
+    def delete_old_segments(self, now_ms: int) -> int:
+        """Delete the closed segments below the log start offset and, if cleanup.policy has
+        delete, those beyond retention.bytes or older than retention.ms; returns how many.
+
+        An active segment that is due goes too (an idle topic ages out): a new empty one is
+        rolled first, as Kafka does, so the log always has a segment.
+        """
+        deleted = self._delete_segments(self._deletable(self._below_log_start), now_ms)
+        config = self.config
+        if config.delete:
+            deleted += self._delete_segments(self._deletable(self._size_breach(config.retention_bytes)), now_ms)
+            if config.retention_ms >= 0:
+                deadline = now_ms - config.retention_ms
+                deleted += self._delete_segments(
+                    self._deletable(lambda segment, _: segment.largest_timestamp() < deadline), now_ms)
+        return deleted
+
+    def _below_log_start(self, segment, following) -> bool:
+        return following is not None and following.base_offset <= self.log_start_offset
+
+    def _size_breach(self, retention_bytes: int):
+        size = self.size
+        if retention_bytes < 0 or size < retention_bytes:
+            return lambda segment, following: False
+        excess = size - retention_bytes
+
+        def breached(segment, following) -> bool:
+            nonlocal excess
+            if excess - segment.size < 0:
+                return False
+            excess -= segment.size
+            return True
+
+        return breached
+
+    def _deletable(self, predicate) -> list:
+        """The oldest segments for which predicate(segment, next segment or None) holds, up to
+        the first that fails; never an empty active segment, nothing at or past the high watermark."""
+        deletable = []
+        segments = self.segments
+        for i, segment in enumerate(segments):
+            following = segments[i + 1] if i + 1 < len(segments) else None
+            upper = following.base_offset if following is not None else self.log_end_offset
+            if upper > self.high_watermark or (following is None and segment.size == 0):
+                break
+            if not predicate(segment, following):
+                break
+            deletable.append(segment)
+        return deletable
+
+    def _delete_segments(self, deletable: list, now_ms: int) -> int:
+        if not deletable:
+            return 0
+        if len(deletable) == len(self.segments):
+            self._roll()
+        self.increment_log_start_offset(self.segments[len(deletable)].base_offset)
+        self._remove_oldest_segments(len(deletable), now_ms)
+        return len(deletable)
+
+    def _roll(self):
+        """Close the active segment and start a new one at log_end_offset."""
+        raise NotImplementedError
+
+    def _remove_oldest_segments(self, count: int, now_ms: int) -> None:
+        raise NotImplementedError
+
+    def take_deleted_files(self, now_ms: int) -> list[str]:
+        """Files of deleted segments whose file.delete.delay.ms has passed (to unlink)."""
+        return []
+
+    def next_file_deletion_ms(self) -> int | None:
+        """When take_deleted_files will next have files; None if no file waits."""
+        return None
+
+    # ------------------------------------------------------------ flushing
+
+    def flush_due(self, now_ms: int) -> bool:
+        """Records not flushed for flush.ms (Kafka's flush scheduler)."""
+        return self.unflushed_messages > 0 and now_ms - self.last_flush_ms >= self.config.flush_ms
+
+    def flush(self, now_ms: int | None = None) -> None:
+        """Make everything appended durable (fsync)."""
+        self.unflushed_messages = 0
+        if now_ms is not None:
+            self.last_flush_ms = now_ms
+
+    def flush_fds(self, now_ms: int) -> list[int]:
+        """For a flush off the event loop: duplicated descriptors to fsync (and close) elsewhere."""
+        self.flush(now_ms)
+        return []
+
+    # ------------------------------------------------------------ producers
+
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget producers whose last batch is older than producer.id.expiration.ms (Kafka's
+        removeExpiredProducers): the cleaner then need not keep their last batch."""
+        producers = self.producer_state.producers
+        expired = [pid for pid, entry in producers.items() if now_ms - entry.last_timestamp >= expiration_ms]
+        for producer_id in expired:
+            del producers[producer_id]
+        return len(expired)
 
     def close(self) -> None:
         pass

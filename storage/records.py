@@ -58,6 +58,7 @@ ATTR_COMPRESSION_MASK = 0x07
 ATTR_TIMESTAMP_TYPE = 0x08
 ATTR_TRANSACTIONAL = 0x10
 ATTR_CONTROL = 0x20
+ATTR_DELETE_HORIZON = 0x40  # base_timestamp holds the delete horizon the cleaner set (KIP-534)
 
 NO_SEQUENCE = -1
 INT32_MAX = 2**31 - 1
@@ -257,6 +258,56 @@ def _decode_records(data: bytes, header: BatchHeader, log_append_time: int) -> l
     if position != len(data):
         raise ValueError("bytes left after the last record")
     return records
+
+
+def newest_by_key(batch: bytes | bytearray | memoryview, newest: dict, start_offset: int = 0) -> None:
+    """Record into newest, key -> (offset, value or None), each keyed record of one batch at or
+    after start_offset, later ones replacing earlier ones: what a reader of a compacted topic
+    keeps. Control batches are skipped; the records are walked without building Records (the
+    replay of a large compacted log, such as __consumer_offsets at start, is mostly this walk).
+    CorruptRecordError on malformed records."""
+    header = HEADER.unpack_from(batch, 0)
+    if header[ATTRIBUTES] & ATTR_CONTROL or header[BASE_OFFSET] + header[LAST_OFFSET_DELTA] < start_offset:
+        return
+    data = memoryview(batch)[HEADER_BYTES : header[BATCH_LENGTH] + LOG_OVERHEAD]
+    codec = header[ATTRIBUTES] & ATTR_COMPRESSION_MASK
+    data = decompress(codec, data) if codec else bytes(data)
+    base_offset = header[BASE_OFFSET]
+    position = 0
+    try:
+        for _ in range(header[RECORDS_COUNT]):  # one-byte varints read inline: most are
+            byte = data[position]
+            if byte < 0x80:
+                length, position = (byte >> 1) ^ -(byte & 1), position + 1
+            else:
+                length, position = _read_varint(data, position)
+            end = position + length
+            at = position + 1  # attributes
+            while data[at] >= 0x80:  # timestamp delta
+                at += 1
+            byte = data[at + 1]
+            if byte < 0x80:
+                offset_delta, at = (byte >> 1) ^ -(byte & 1), at + 2
+            else:
+                offset_delta, at = _read_varint(data, at + 1)
+            byte = data[at]
+            if byte < 0x80:
+                key_length, at = (byte >> 1) ^ -(byte & 1), at + 1
+            else:
+                key_length, at = _read_varint(data, at)
+            position = end
+            if key_length < 0 or base_offset + offset_delta < start_offset:
+                continue
+            key = data[at : at + key_length]
+            at += key_length
+            byte = data[at]
+            if byte < 0x80:
+                value_length, at = (byte >> 1) ^ -(byte & 1), at + 1
+            else:
+                value_length, at = _read_varint(data, at)
+            newest[key] = (base_offset + offset_delta, data[at : at + value_length] if value_length >= 0 else None)
+    except (IndexError, ValueError) as exc:
+        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}: {exc}") from exc
 
 
 # ---------------------------------------------------------------- building

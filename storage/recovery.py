@@ -1,7 +1,7 @@
 """Segment recovery on open: check batches, cut an invalid tail, rebuild the indexes.
 
-A batch is valid if it is whole, has magic 2, a matching CRC-32C, and a base offset that
-follows the previous batch. The walk reads the file through mmap (no copy per batch).
+A batch is valid if it is whole, has magic 2, a matching CRC-32C, and a base offset after
+the previous batch's last offset (the next one, or later: a compacted segment has gaps). The walk reads the file through mmap (no copy per batch).
 """
 
 from __future__ import annotations
@@ -91,10 +91,14 @@ def recover_segment(segment: LogSegment, index_interval_bytes: int, *, from_last
 
 
 def _trusted_start(segment: LogSegment, size: int) -> _Walk | None:
-    """A walk from the last offset-index entry, with the index files' entries before it."""
+    """A walk from the last offset-index entry, with the index files' entries before it (from
+    the start, to be compared with the files, if the segment is too small for an entry)."""
     offset_index, time_index = segment.offset_index, segment.time_index
-    if not offset_index.load(size, _NO_LIMIT) or not time_index.load(_NO_LIMIT) or not len(offset_index):
+    if not offset_index.load(size, _NO_LIMIT) or not time_index.load(_NO_LIMIT):
         return None
+    if not len(offset_index):
+        return _Walk(position=0, next_offset=segment.base_offset, offsets=offset_index.relative_offsets,
+                     positions=offset_index.positions)
     position = offset_index.positions[-1]
     try:
         header = segment.header_at(position)
@@ -145,12 +149,12 @@ def _walk_batches(segment: LogSegment, size: int, walk: _Walk, index_interval_by
                     header[BATCH_LENGTH] < BATCH_LENGTH_MIN
                     or end > size
                     or header[MAGIC] != CURRENT_MAGIC
-                    or header[BASE_OFFSET] != next_offset
+                    or header[BASE_OFFSET] < next_offset
                     or header[LAST_OFFSET_DELTA] < 0
                     or crc32c(view[position + ATTRIBUTES_POS : end]) != header[CRC]
                 ):
                     break
-                last_offset = next_offset + header[LAST_OFFSET_DELTA]
+                last_offset = header[BASE_OFFSET] + header[LAST_OFFSET_DELTA]
                 if position == 0:
                     walk.first_max_timestamp = header[MAX_TIMESTAMP]
                 if header[MAX_TIMESTAMP] > max_timestamp:

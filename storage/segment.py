@@ -7,6 +7,7 @@ so a sendfile that moves the reader's position cannot move the writer's.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 from array import array
@@ -27,9 +28,15 @@ from .records import (
     decode_records,
 )
 
+logger = logging.getLogger(__name__)
+
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+SEGMENT_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX)  # a segment's files (a swap moves them all)
+DELETED_SUFFIX = ".deleted"  # a segment's files waiting for file.delete.delay.ms
+CLEANED_SUFFIX = ".cleaned"  # a segment the cleaner is writing
+SWAP_SUFFIX = ".swap"  # a cleaned segment committed to replace the segments it covers
 WALK_READ_BYTES = 4096  # header walks read this much per pread
 _IOV_MAX = 1024  # Linux: most parts one writev takes
 
@@ -49,12 +56,9 @@ class LogSegment:
         self.directory = directory
         self.base_offset = base_offset
         self.log_path = os.path.join(directory, segment_file_name(base_offset, LOG_SUFFIX))
-        self.offset_index = OffsetIndex(os.path.join(directory, segment_file_name(base_offset, INDEX_SUFFIX)), base_offset)
-        self.time_index = TimeIndex(os.path.join(directory, segment_file_name(base_offset, TIME_INDEX_SUFFIX)), base_offset)
+        self._new_indexes()
         self.size = 0
         self.next_offset = base_offset
-        self.max_timestamp = -1
-        self.offset_of_max_timestamp = -1
         self.rolling_base_ms = -1  # wall time of the first append; time-based roll counts from it
         self.bytes_since_last_index_entry = 0
         self._write_fd = -1
@@ -62,6 +66,16 @@ class LogSegment:
         self._dirty = False
         self._read_next_offset = -1  # the end of the last read, for sequential consumers
         self._read_next_position = 0
+        self._first_batch_timestamp: int | None = None
+
+    def _new_indexes(self) -> None:
+        self.offset_index = OffsetIndex(self._path(INDEX_SUFFIX), self.base_offset)
+        self.time_index = TimeIndex(self._path(TIME_INDEX_SUFFIX), self.base_offset)
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+
+    def _path(self, suffix: str) -> str:
+        return os.path.join(self.directory, segment_file_name(self.base_offset, suffix))
 
     # ------------------------------------------------------------ files
 
@@ -99,6 +113,19 @@ class LogSegment:
         self.time_index.flush(fsync)
         self._dirty = False
 
+    def dup_for_fsync(self) -> list[int]:
+        """Write pending index entries; duplicates of the descriptors with unsynced writes,
+        for an fsync elsewhere (the caller closes them). Marks the segment flushed."""
+        fds = []
+        if self._dirty and self._write_fd >= 0:
+            fds.append(os.dup(self._write_fd))
+        for index in (self.offset_index, self.time_index):
+            index.flush(False)
+            if self._dirty and index._fd >= 0:
+                fds.append(os.dup(index._fd))
+        self._dirty = False
+        return fds
+
     def seal(self) -> None:
         """Make this segment read-only: final time-index entry, fsync, close writers."""
         self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
@@ -120,6 +147,25 @@ class LogSegment:
         if self._read_file is not None:
             self._read_file.close()
             self._read_file = None
+
+    def rename_to_deleted(self) -> list[str]:
+        """Rename the files `<name>.deleted`, to be removed after file.delete.delay.ms; returns
+        the new paths. The read file is left open, not closed: a fetch that holds a FileSlice
+        of it (a sendfile under way) still reads it, and it closes when the last one is dropped."""
+        self.close_writers()
+        self._read_file = None
+        paths = []
+        for index in (self.offset_index, self.time_index):
+            index.rename(index.path + DELETED_SUFFIX)
+            paths.append(index.path)
+        deleted = self.log_path + DELETED_SUFFIX
+        try:
+            os.rename(self.log_path, deleted)
+        except FileNotFoundError:
+            pass
+        self.log_path = deleted
+        paths.append(deleted)
+        return paths
 
     def delete(self) -> None:
         self.close(flush=False)
@@ -161,6 +207,27 @@ class LogSegment:
         self.bytes_since_last_index_entry = since_entry
         self.size = position
         self.next_offset = last_offset + 1
+
+    # ------------------------------------------------------------ facts for retention and cleaning
+
+    def largest_timestamp(self) -> int:
+        """Kafka's LogSegment.largestTimestamp: the largest record timestamp, or the file's
+        modification time if no record has one."""
+        if self.max_timestamp >= 0:
+            return self.max_timestamp
+        try:
+            return int(os.stat(self.log_path).st_mtime * 1000)
+        except FileNotFoundError:
+            return -1
+
+    def first_batch_timestamp(self) -> int:
+        """The max timestamp of the first batch (-1 if none): when the segment's data began,
+        as max.compaction.lag.ms counts it."""
+        if self._first_batch_timestamp is None:
+            if not self.size:
+                return -1
+            self._first_batch_timestamp = self.header_at(0).max_timestamp
+        return self._first_batch_timestamp
 
     # ------------------------------------------------------------ reads
 
@@ -218,15 +285,15 @@ class LogSegment:
             raise OSError(f"{self.log_path}: short read at {position}")
         return data
 
-    def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with timestamp >= timestamp_ms."""
-        position = self.offset_index.lookup(self.time_index.lookup(timestamp_ms))
+    def offset_for_timestamp(self, timestamp_ms: int, start_offset: int = 0) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after start_offset with timestamp >= timestamp_ms."""
+        position = self.offset_index.lookup(max(self.time_index.lookup(timestamp_ms), start_offset))
         reader = self._header_reader()
         while position < self.size:
             header = reader.header_at(position)
-            if header.max_timestamp >= timestamp_ms:
+            if header.max_timestamp >= timestamp_ms and header.last_offset >= start_offset:
                 for record in decode_records(self.read_batch(position, header.size)):
-                    if record.timestamp >= timestamp_ms:
+                    if record.timestamp >= timestamp_ms and record.offset >= start_offset:
                         return record.offset, record.timestamp
             position += header.size
         return None
@@ -277,6 +344,61 @@ class LogSegment:
         return f"LogSegment({self.log_path!r}, size={self.size}, next_offset={self.next_offset})"
 
 
+class DeferredLogSegment(LogSegment):
+    """A closed segment trusted at open, opened without its indexes: they are read (checked,
+    rebuilt if wrong), and max_timestamp learnt from them, the first time one of those is used,
+    as Kafka's indexes are loaded lazily, so opening many segments costs little more than a
+    file name each. It then becomes a plain LogSegment (a class of its own, so that the
+    __getattr__ it needs does not slow attribute access on every other segment)."""
+
+    def __init__(self, directory: str, base_offset: int, index_interval_bytes: int) -> None:
+        self._index_interval_bytes = index_interval_bytes
+        super().__init__(directory, base_offset)
+
+    def _new_indexes(self) -> None:
+        pass  # on first use
+
+    def __getattr__(self, name: str):
+        if name in ("offset_index", "time_index", "max_timestamp", "offset_of_max_timestamp"):
+            self._load_indexes_now()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _load_indexes_now(self) -> None:
+        from .recovery import recover_segment  # recovery imports this module
+
+        self.__class__ = LogSegment
+        self._new_indexes()
+        if not self.load_indexes():
+            next_offset = self.next_offset
+            if recover_segment(self, self._index_interval_bytes):
+                logger.warning("%s: a closed segment had invalid data, cut after its last valid batch", self.log_path)
+            self.next_offset = max(self.next_offset, next_offset)
+
+    # what needs no index: files are closed, and renamed or removed by name
+
+    def flush(self) -> None:
+        pass
+
+    def close_writers(self) -> None:
+        pass
+
+    def rename_to_deleted(self) -> list[str]:
+        self._read_file = None  # left open for the reads under way, as LogSegment's
+        paths = []
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+            path = self._path(suffix)
+            _rename_if_there(path, path + DELETED_SUFFIX)
+            paths.append(path + DELETED_SUFFIX)
+        self.log_path = self._path(LOG_SUFFIX) + DELETED_SUFFIX
+        return paths
+
+    def delete(self) -> None:
+        self.close(flush=False)
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+            _rename_if_there(self._path(suffix), None)
+
+
 class _HeaderReader:
     """Batch headers from a log file, one pread per WALK_READ_BYTES: a walk over small
     batches costs one system call per few KB rather than one per batch."""
@@ -305,6 +427,17 @@ class _HeaderReader:
 
     def header_at(self, position: int) -> BatchHeader:
         return BatchHeader._make(self._unpack(HEADER, position))
+
+
+def _rename_if_there(path: str, target: str | None) -> None:
+    """Rename path to target (None: unlink it); nothing if it is not there."""
+    try:
+        if target is None:
+            os.unlink(path)
+        else:
+            os.rename(path, target)
+    except FileNotFoundError:
+        pass
 
 
 def _write_rest(fd: int, iov: list, total: int, start_size: int) -> None:

@@ -9,6 +9,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from .checkpoints import LOG_START_OFFSET_CHECKPOINT, format_checkpoint, read_checkpoint, write_checkpoint_bytes
 from .config import LogConfig
 from .disk_log import DiskPartitionLog
 from .errors import (
@@ -48,6 +49,7 @@ class Storage:
         self._logs: dict[str, list[PartitionLog]] = {}
         self._closed = False
         self.topics_version = 0   # changes whenever topics, partitions or configs change
+        self._log_start_checkpoint: dict[tuple[str, int], int] = {}  # as read at open
 
     @classmethod
     def open(cls, data_dir: Path | str | None, defaults: LogConfig | None = None) -> Storage:
@@ -66,8 +68,10 @@ class Storage:
             path = os.path.join(data_dir, name)
             if name.endswith(DELETE_SUFFIX) and os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
+        self._log_start_checkpoint = read_checkpoint(data_dir, LOG_START_OFFSET_CHECKPOINT)
         for info in read_topics_file(data_dir):
             self._add_topic(info, clean_shutdown)
+        self._log_start_checkpoint = {}
         if clean_shutdown:
             os.unlink(marker)
             fsync_dir(data_dir)
@@ -170,6 +174,28 @@ class Storage:
             raise UnknownTopicOrPartitionError(f"no partition {name}-{index}")
         return logs[index]
 
+    def logs(self) -> list[PartitionLog]:
+        """Every partition log, topic by topic."""
+        return [log for logs in self._logs.values() for log in logs]
+
+    # ------------------------------------------------------------ log start offsets
+
+    def log_start_offsets_checkpoint(self) -> bytes:
+        """Kafka's log-start-offset-checkpoint for the logs whose start is inside their first
+        segment (after DeleteRecords); elsewhere the first segment's base offset says it."""
+        return format_checkpoint({
+            (log.topic, log.partition): log.log_start_offset
+            for log in self.logs() if log.segments and log.log_start_offset > log.segments[0].base_offset})
+
+    def checkpoint_log_start_offsets(self) -> None:
+        """Write log-start-offset-checkpoint (disk only)."""
+        self.write_log_start_offsets_checkpoint(self.log_start_offsets_checkpoint())
+
+    def write_log_start_offsets_checkpoint(self, data: bytes) -> None:
+        """Write log_start_offsets_checkpoint()'s bytes, taken earlier (from a thread: one at a time)."""
+        if self.data_dir is not None:
+            write_checkpoint_bytes(self.data_dir, LOG_START_OFFSET_CHECKPOINT, data)
+
     # ------------------------------------------------------------ lifecycle
 
     def flush(self) -> None:
@@ -186,6 +212,7 @@ class Storage:
                 log.close()
         self._closed = True
         if self.data_dir is not None:
+            self.checkpoint_log_start_offsets()
             marker = os.path.join(self.data_dir, CLEAN_SHUTDOWN_FILE)
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.fsync(fd)
@@ -227,7 +254,8 @@ class Storage:
         if self.data_dir is None:
             return MemoryPartitionLog(info.name, partition, config)
         directory = os.path.join(self.data_dir, partition_dir_name(info.name, partition))
-        return DiskPartitionLog.open(info.name, partition, directory, config, info.topic_id, clean_shutdown)
+        return DiskPartitionLog.open(info.name, partition, directory, config, info.topic_id, clean_shutdown,
+                                     self._log_start_checkpoint.get((info.name, partition), 0))
 
     def _rename_for_delete(self, directory: str, topic: str, partition: int) -> str:
         """Rename a partition directory out of the way as Kafka does: the topic part is cut

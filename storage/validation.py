@@ -9,11 +9,13 @@ import struct
 
 from .crc import crc32c
 
+from .codecs import decompress
 from .errors import (
     CorruptRecordError,
     InvalidRecordError,
     NoRecordBatchError,
     NotOneBatchError,
+    NullKeyError,
     RecordTooLargeError,
     UnsupportedMessageFormatError,
 )
@@ -21,6 +23,7 @@ from .records import (
     ATTRIBUTES,
     ATTRIBUTES_POS,
     ATTR_COMPRESSION_MASK,
+    ATTR_CONTROL,
     BATCH_LENGTH,
     BATCH_LENGTH_MIN,
     BATCH_LENGTH_POS,
@@ -124,6 +127,69 @@ def _explain(view: memoryview, start: int, max_message_bytes: int) -> None:
             f"does not match records_count {header[RECORDS_COUNT]}"
         )
     raise InvalidRecordError(f"unknown compression codec {header[ATTRIBUTES] & ATTR_COMPRESSION_MASK}")
+
+
+def check_keys(view: memoryview, batches: list[tuple[int, int, tuple]], topic_partition: str) -> None:
+    """Kafka's rule for a compacted topic: every record has a key; NullKeyError lists each
+    record without one by its index in the append.
+
+    The one check of an append that reads records (decompressing them if needed), made only
+    for compacted topics: the cleaner keeps the newest record of each key, and a record
+    without a key has none.
+    """
+    record_errors = []
+    index = 0
+    for start, end, header in batches:
+        count = header[RECORDS_COUNT]
+        if header[ATTRIBUTES] & ATTR_CONTROL:
+            index += count
+            continue
+        data = view[start + HEADER_BYTES : end]
+        codec = header[ATTRIBUTES] & ATTR_COMPRESSION_MASK
+        data = decompress(codec, data) if codec else bytes(data)
+        try:
+            for null in _null_key_records(data, count):
+                record_errors.append((index + null, "Compacted topic cannot accept message without key in "
+                                                    f"topic partition {topic_partition}"))
+        except IndexError:
+            raise CorruptRecordError("malformed record") from None
+        index += count
+    if record_errors:
+        shown = ", ".join(f"RecordError(batchIndex={i}, message='{m}')" for i, m in record_errors[:3])
+        raise NullKeyError(f"One or more records have been rejected due to {len(record_errors)} record errors "
+                           f"in total, and only showing the first three errors at most: [{shown}]", record_errors)
+
+
+def _null_key_records(data: bytes, count: int) -> list[int]:
+    """Indexes of the records of a batch's (decompressed) records section that have no key."""
+    nulls = []
+    position = 0
+    for index in range(count):
+        length, position = _varint(data, position)
+        end = position + length
+        position += 1  # attributes
+        while data[position] >= 0x80:  # timestamp delta
+            position += 1
+        position += 1
+        while data[position] >= 0x80:  # offset delta
+            position += 1
+        key_length, _ = _varint(data, position + 1)
+        if key_length < 0:
+            nulls.append(index)
+        position = end
+    return nulls
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    """Zigzag varint at position: (value, next position)."""
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (result >> 1) ^ -(result & 1), position
+        shift += 7
 
 
 def validate_replicated(view: memoryview, next_offset: int, name: str) -> list[tuple[int, int, tuple]]:

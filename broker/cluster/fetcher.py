@@ -17,7 +17,7 @@ import anyio
 from broker.clock import now_ms
 from broker.cluster.channel import BrokerChannel
 from kproto.errors import ErrorCode
-from kproto.messages import FETCH, OFFSET_FOR_LEADER_EPOCH
+from kproto.messages import FETCH, LIST_OFFSETS, OFFSET_FOR_LEADER_EPOCH
 from storage.epochs import UNDEFINED_EPOCH, UNDEFINED_OFFSET
 from storage.errors import StorageError
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbroker.replication")
 
 FETCH_VERSION = 12
+LIST_OFFSETS_VERSION = 4
+EARLIEST = -2
 OFFSET_FOR_LEADER_EPOCH_VERSION = 3
 MAX_TRUNCATION_ROUNDS = 8
 LEADER_WAIT_S = 0.1   # a leader that has not heard of its leadership yet is asked again soon
@@ -170,7 +172,7 @@ class ReplicaFetcher:
                     continue   # stopped or moved on while the fetch was out
                 code = answer["error_code"]
                 if code == ErrorCode.OFFSET_OUT_OF_RANGE:
-                    self._out_of_range(f, answer)
+                    await self._out_of_range(f)
                 elif code:
                     self._delay(f, code)
                 else:
@@ -193,14 +195,21 @@ class ReplicaFetcher:
             log_.set_high_watermark(high_watermark)
             self.manager.broker.notify_append(p.topic, p.index)   # readers of this follower (KIP-392)
 
-    def _out_of_range(self, f: Followed, answer: dict) -> None:
-        """Our end is outside the leader's log: below its start, start over there; else agree
-        again on where the logs meet."""
+    async def _out_of_range(self, f: Followed) -> None:
+        """Our end is outside the leader's log: below its start (retention moved it), start over
+        there; else agree again on where the logs meet (Kafka asks the leader's offsets too)."""
         p = f.partition
-        start = answer["log_start_offset"]
-        if 0 <= p.log.log_end_offset < start:
-            log.info("%s-%d: behind leader %d's log start %d: starting there", p.topic, p.index, self.leader_id, start)
-            p.log.truncate_fully(start)
+        response = await self.channel.request(LIST_OFFSETS, LIST_OFFSETS_VERSION, {
+            "replica_id": self.manager.broker_id, "isolation_level": 0, "topics": [{"name": p.topic, "partitions": [
+                {"partition_index": p.index, "current_leader_epoch": f.leader_epoch, "timestamp": EARLIEST}]}]},
+            timeout_s=self.manager.config.replica_socket_timeout_ms / 1000)
+        answer = response["topics"][0]["partitions"][0]
+        if answer["error_code"]:
+            self._delay(f, answer["error_code"])
+        elif p.log.log_end_offset < answer["offset"]:
+            log.info("%s-%d: behind leader %d's log start %d: starting there", p.topic, p.index, self.leader_id,
+                     answer["offset"])
+            p.log.truncate_fully(answer["offset"])
         else:
             f.truncating, f.query_epoch, f.rounds = True, p.log.epochs.latest_epoch, 0
 

@@ -4,10 +4,10 @@
 Every commit is appended as one RecordBatch of Kafka's own key/value records to the
 partition of the group (Java's ``abs(group.hashCode()) % partitions``), and held in
 a dict for reading. A group's GroupMetadata records (``GroupSnapshot``s from the
-coordinator) go to the same partition. At start the topic is replayed once for both:
-a tombstone (null value) deletes; the last GroupMetadata record of each group is kept
-for the coordinator (``take_loaded_groups``). Nothing is acknowledged before it is in
-the log.
+coordinator) go to the same partition. At start the topic is replayed once for both,
+as the compacted topic it is: only the newest record of each key is decoded; a tombstone
+(null value) deletes; the last GroupMetadata record of each group is kept for the
+coordinator (``take_loaded_groups``). Nothing is acknowledged before it is in the log.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kproto.coordinator_records import (
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
     encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
-from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage import Record, Storage, build_batch
 
 from .snapshot import GroupSnapshot, MemberSnapshot
 
@@ -251,17 +251,10 @@ class OffsetStore:
             return
         count = 0
         for partition in range(info.num_partitions):
-            plog = self._storage.partition(OFFSETS_TOPIC, partition)
-            offset = plog.log_start_offset
-            while offset < plog.log_end_offset:
-                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
-                if not data:
-                    break
-                for batch in iter_batches(data):
-                    for record in decode_records(batch):
-                        if record.offset >= offset:
-                            count += self._replay(record)
-                    offset = max(offset, read_header(batch).last_offset + 1)
+            # the newest record of each key is the end state (the log is compacted): only those are decoded
+            newest = self._storage.partition(OFFSETS_TOPIC, partition).newest_by_key(READ_CHUNK_BYTES)
+            for key, (offset, value) in sorted(newest.items(), key=lambda item: item[1][0]):
+                count += self._replay(Record(offset=offset, key=key, value=value))
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 

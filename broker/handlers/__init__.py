@@ -10,6 +10,7 @@ from broker.handlers import (  # noqa: F401
     consumer_group_heartbeat,
     create_topics,
     delete_groups,
+    delete_records,
     delete_topics,
     describe_cluster,
     describe_configs,

@@ -82,8 +82,9 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool,
         limit = min(p.max_bytes, max_bytes - total)
         try:
             result = log.read(p.offset, max(limit, 1), end if end < end_offset else None)
-        except StorageError as exc:
-            entry["error_code"] = storage_error_code(exc)
+        except StorageError as exc:   # below the log start or past the end: offsets unknown, as Kafka answers
+            entry.update(error_code=storage_error_code(exc), high_watermark=-1, last_stable_offset=-1,
+                         log_start_offset=-1)
             errors = True
             continue
         if result.size == 0 or (total and result.size > limit):

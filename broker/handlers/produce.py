@@ -2,8 +2,10 @@
 
 The hot path: each partition's records are one RecordBatch, kept as the client's
 bytes. Storage checks the CRC, rewrites the base offset and appends; no record is
-decoded. acks=0 gets no response; if such a request fails, the connection is closed
-so the client notices, as Kafka does. Unknown topics are auto-created when allowed.
+decoded, except on a compacted topic, where a record without a key is refused
+(INVALID_RECORD with its record_errors, as Kafka does). acks=0 gets no response; if
+such a request fails, the connection is closed so the client notices, as Kafka does.
+Unknown topics are auto-created when allowed.
 """
 
 from broker.clock import now_ms
@@ -24,9 +26,10 @@ ONE_BATCH_MESSAGES = {
 }
 
 
-def _partition_error(index: int, code: int, message: str | None = None) -> dict:
+def _partition_error(index: int, code: int, message: str | None = None, record_errors=()) -> dict:
     return {"index": index, "error_code": code, "base_offset": -1, "log_append_time_ms": -1,
-            "log_start_offset": -1, "record_errors": [], "error_message": message}
+            "log_start_offset": -1, "error_message": message, "record_errors": [
+                {"batch_index": i, "batch_index_error_message": m} for i, m in record_errors]}
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -79,7 +82,8 @@ def produce(ctx, req: dict) -> dict | None:
                 result = storage.partition(name, index).append(part["records"] or b"", now, one_batch=True)
             except StorageError as exc:
                 message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
-                partitions.append(_partition_error(index, storage_error_code(exc), message))
+                partitions.append(_partition_error(index, storage_error_code(exc), message,
+                                                   getattr(exc, "record_errors", ())))
                 failed = True
                 continue
             if not result.duplicate:

@@ -14,6 +14,7 @@ from kproto.messages.controlled_shutdown import CONTROLLED_SHUTDOWN
 from kproto.messages.create_partitions import CREATE_PARTITIONS
 from kproto.messages.create_topics import CREATE_TOPICS
 from kproto.messages.delete_groups import DELETE_GROUPS
+from kproto.messages.delete_records import DELETE_RECORDS
 from kproto.messages.delete_topics import DELETE_TOPICS
 from kproto.messages.describe_cluster import DESCRIBE_CLUSTER
 from kproto.messages.describe_configs import DESCRIBE_CONFIGS

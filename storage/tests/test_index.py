@@ -5,16 +5,16 @@ from __future__ import annotations
 import struct
 from array import array
 
-from storage.index import OffsetIndex, TimeIndex, _pack_time_entries, _unpack_time_entries
+from storage.index import OffsetIndex, TimeIndex, pack_time_entries, _unpack_time_entries
 
 
 def test_time_entries_encode_as_kafka_writes_them():
     timestamps = array("q", [0, 1, -1, 2**32, -(2**32), 2**63 - 1, -(2**63), 1_700_000_000_123])
     offsets = array("i", [0, 1, -1, 2**31 - 1, -(2**31), 7, 8, 123456])
-    data = _pack_time_entries(timestamps, offsets)
+    data = pack_time_entries(timestamps, offsets)
     assert data == b"".join(struct.pack(">qi", t, o) for t, o in zip(timestamps, offsets))
     assert _unpack_time_entries(data) == (timestamps, offsets)
-    assert _pack_time_entries(array("q"), array("i")) == b""
+    assert pack_time_entries(array("q"), array("i")) == b""
 
 
 def test_offset_index_file_and_lookups(tmp_path):

@@ -102,6 +102,7 @@ def test_deleted_indexes_are_rebuilt(disk):
         os.unlink(directory / file_name)
     log = reopen_log(disk)
     assert_log_holds(log, batches)
+    log.max_timestamp()   # a closed segment's indexes are read (and rebuilt) when first used
     assert snapshot_files(directory) == before
 
 
@@ -123,6 +124,7 @@ def test_damaged_offset_index_of_a_sealed_segment_is_rebuilt(disk, damage):
     assert len(path.read_bytes()) >= 16
     path.write_bytes(damage(path.read_bytes()))
     log = reopen_log(disk)
+    log.max_timestamp()   # a closed segment's indexes are read (and rebuilt) when first used
     assert snapshot_files(directory) == before
     assert_log_holds(log, batches)
     assert [read_header(b).base_offset for b in read_all(log, 13, max_bytes=1)][:2] == [12, 14]
@@ -144,6 +146,7 @@ def test_damaged_time_index_of_a_sealed_segment_is_rebuilt(disk, damage):
     path = directory / name(0, ".timeindex")
     path.write_bytes(damage(path.read_bytes()))
     log = reopen_log(disk)
+    log.max_timestamp()   # a closed segment's indexes are read (and rebuilt) when first used
     assert snapshot_files(directory) == before
     assert log.max_timestamp() == (59, 1030)  # batch 29, second record: 1000 + 29 + 1
     assert log.offset_for_timestamp(1005) == (9, 1005)
@@ -290,6 +293,7 @@ def test_a_damaged_active_index_after_a_clean_shutdown_is_rebuilt(disk, damage):
     path = directory / name(0, ".index")
     path.write_bytes(damage(path.read_bytes()))
     log = reopen_log(disk)
+    log.max_timestamp()   # a closed segment's indexes are read (and rebuilt) when first used
     assert snapshot_files(directory) == before
     assert_log_holds(log, batches)
 

@@ -113,8 +113,6 @@ def test_offset_out_of_range(client, topic, offset):
     assert (part["error_code"], part["records"]) == (E.OFFSET_OUT_OF_RANGE, [])
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka answers OFFSET_OUT_OF_RANGE with the offsets unknown (-1); "
-                                       "kbroker fills in the partition's offsets")
 def test_offset_out_of_range_has_kafkas_shape(client, topic):
     create_topic(client, topic)
     fill(client, topic, 0, batch(b"a", b"b"))

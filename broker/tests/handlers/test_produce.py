@@ -176,3 +176,19 @@ def test_idempotent_retry_and_sequence_gap(client, topic):
     assert (part["error_code"], part["base_offset"]) == (E.OUT_OF_ORDER_SEQUENCE_NUMBER, -1)
     assert produce(client, topic, idempotent(2, b"c")) == answer(0, base_offset=2, log_start_offset=0)
     assert stored(client, topic) == [(0, b"a"), (1, b"b"), (2, b"c")]
+
+
+@pytest.mark.parametrize("version", [8, 11])
+def test_a_compacted_topic_refuses_records_without_a_key(client, topic, version):
+    """Kafka's one look into the records of a produce: a compacted topic needs a key on each."""
+    create_topic(client, topic, configs={"cleanup.policy": "compact"})
+    keyed = [Record(timestamp=1_700_000_000_000, key=k, value=b"v") for k in (b"a", None, b"b")]
+    response = client.request(PRODUCE, version, produce_body(topic, {0: build_batch(keyed)}))
+    [part] = response["responses"][0]["partition_responses"]
+    message = f"Compacted topic cannot accept message without key in topic partition {topic}-0"
+    assert (part["error_code"], part["base_offset"]) == (E.INVALID_RECORD, -1)
+    assert part["record_errors"] == [{"batch_index": 1, "batch_index_error_message": message}]
+    assert part["error_message"] == ("One or more records have been rejected due to 1 record errors in total, and "
+                                     f"only showing the first three errors at most: [RecordError(batchIndex=1, "
+                                     f"message='{message}')]")
+    assert produce(client, topic, build_batch([keyed[0]]))["base_offset"] == 0
