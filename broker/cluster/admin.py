@@ -30,8 +30,8 @@ from broker.handlers.metadata import CLUSTER_OPERATIONS, TOPIC_OPERATIONS, error
 from broker.registry import SERVED
 from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
 from kproto.errors import ErrorCode
-from kproto.messages import (ALTER_PARTITION_REASSIGNMENTS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_TOPICS,
-                             DESCRIBE_CLUSTER, ELECT_LEADERS, LIST_OFFSETS, LIST_PARTITION_REASSIGNMENTS, METADATA,
+from kproto.messages import (ALTER_PARTITION_REASSIGNMENTS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS,
+                             DELETE_TOPICS, DESCRIBE_CLUSTER, ELECT_LEADERS, LIST_OFFSETS, LIST_PARTITION_REASSIGNMENTS, METADATA,
                              OFFSET_FOR_LEADER_EPOCH)
 from storage import validate_topic_name
 from storage.errors import StorageError
@@ -436,6 +436,30 @@ def list_offsets(ctx, req: dict) -> dict:
     return response
 
 
+async def delete_records(ctx, req: dict) -> dict:
+    """DeleteRecords on the leader only; the followers take the new log start from their fetches."""
+    replication = ctx.broker.replication
+    led, answers = [], {}
+    for topic in req["topics"]:
+        parts = []
+        for part in topic["partitions"]:
+            _, code = replication._leader_or_error(topic["name"], part["partition_index"])
+            if code:
+                answers[(topic["name"], part["partition_index"])] = {
+                    "partition_index": part["partition_index"], "low_watermark": -1, "error_code": code}
+            else:
+                parts.append(part)
+        if parts:
+            led.append({**topic, "partitions": parts})
+    if led:
+        for topic in (await _delete_records(ctx, {**req, "topics": led}))["topics"]:
+            for entry in topic["partitions"]:
+                answers[(topic["name"], entry["partition_index"])] = entry
+    return {"throttle_time_ms": 0, "topics": [
+        {"name": t["name"], "partitions": [answers[(t["name"], p["partition_index"])] for p in t["partitions"]]}
+        for t in req["topics"]]}
+
+
 def offset_for_leader_epoch(ctx, req: dict) -> dict:
     replicas = ctx.broker.cluster.replicas
     topics = []
@@ -473,4 +497,5 @@ replace(ELECT_LEADERS, elect_leaders, may_wait=True)
 _list_offsets = replace(LIST_OFFSETS, list_offsets)
 replace(OFFSET_FOR_LEADER_EPOCH, offset_for_leader_epoch)
 replace(ALTER_PARTITION_REASSIGNMENTS, alter_partition_reassignments, may_wait=True)
+_delete_records = replace(DELETE_RECORDS, delete_records)
 replace(LIST_PARTITION_REASSIGNMENTS, list_partition_reassignments)

@@ -194,6 +194,8 @@ class ReplicaFetcher:
         if high_watermark > log_.high_watermark:
             log_.set_high_watermark(high_watermark)
             self.manager.broker.notify_append(p.topic, p.index)   # readers of this follower (KIP-392)
+        if log_.log_start_offset < answer["log_start_offset"] <= log_.high_watermark:
+            log_.increment_log_start_offset(answer["log_start_offset"])   # the leader's DeleteRecords
 
     async def _out_of_range(self, f: Followed) -> None:
         """Our end is outside the leader's log: below its start (retention moved it), start over

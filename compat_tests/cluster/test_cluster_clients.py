@@ -125,3 +125,36 @@ def test_a_topic_config_change_reaches_every_broker(shared_cluster, topic_name):
     for node in shared_cluster.brokers:
         shared_cluster.wait_for(lambda: described(node) == {"retention.ms": "2000000", "segment.bytes": "1000000"},
                                 what=f"the configs on broker {node}")
+
+
+def test_delete_records_on_the_leader_moves_every_replicas_log_start(shared_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.errors import ErrorCode
+    from kproto.messages import DELETE_RECORDS, FETCH
+
+    create_rf3(shared_cluster, topic_name, partitions=1)
+    produce("confluent", shared_cluster.bootstrap, topic_name, [Out(None, b"%d" % i) for i in range(50)], acks="all")
+    view = shared_cluster.partition(topic_name)
+    request = {"topics": [{"name": topic_name, "partitions": [{"partition_index": 0, "offset": 30}]}],
+               "timeout_ms": 5000}
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+        refused = client.request(DELETE_RECORDS, 2, request)
+    assert refused["topics"][0]["partitions"][0]["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    with RawClient(shared_cluster.brokers[view["leader_id"]].bootstrap) as client:
+        done = client.request(DELETE_RECORDS, 2, request)
+    assert done["topics"][0]["partitions"][0] == {"partition_index": 0, "low_watermark": 30, "error_code": 0}
+    # the followers learn it from their next fetch (a consumer may read a follower, KIP-392)
+    produce("confluent", shared_cluster.bootstrap, topic_name, [Out(None, b"more")], acks="all")
+
+    def follower_start_moved() -> bool:
+        with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+            answer = client.request(FETCH, 12, {
+                "replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0, "session_id": 0,
+                "session_epoch": -1, "topics": [{"topic": topic_name, "partitions": [{
+                    "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0, "partition_max_bytes": 1000}]}],
+                "forgotten_topics_data": [], "rack_id": ""})
+        return answer["responses"][0]["partitions"][0]["error_code"] == ErrorCode.OFFSET_OUT_OF_RANGE
+    shared_cluster.wait_for(follower_start_moved, what="the follower's log start at 30")
+    got = consume("confluent", shared_cluster.bootstrap, topic_name, 1, 21)
+    assert [r.offset for r in got] == list(range(30, 51))
