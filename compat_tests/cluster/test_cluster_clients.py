@@ -106,14 +106,16 @@ def test_a_consumer_reads_from_a_replica_in_its_rack_kip_392(make_cluster, topic
 
 
 def test_a_topic_config_change_reaches_every_broker(shared_cluster, topic_name):
-    from confluent_kafka.admin import AdminClient, ConfigResource
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
     from broker.testing import RawClient
     from kproto.messages import DESCRIBE_CONFIGS
 
     create_rf3(shared_cluster, topic_name, partitions=1, configs={"retention.ms": "1000000"})
     admin = AdminClient({"bootstrap.servers": shared_cluster.bootstrap})
-    resource = ConfigResource("topic", topic_name, set_config={"retention.ms": "2000000", "segment.bytes": "1000000"})
-    admin.alter_configs([resource])[resource].result(30)
+    resource = ConfigResource("topic", topic_name, incremental_configs=[
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+        for name, value in (("retention.ms", "2000000"), ("segment.bytes", "1000000"))])
+    admin.incremental_alter_configs([resource])[resource].result(30)
 
     def described(node: int) -> dict:
         with RawClient(shared_cluster.brokers[node].bootstrap) as client:
