@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bench import footprint, groups, loadgen, log_life
+from bench import transactions as txn
 from bench import workloads as w
 
 
@@ -71,4 +72,17 @@ SUITE: dict[str, Test] = {
                                log_life.compaction_latency, brokers=("kbroker",)),
     "restart_many": Test("restart: 1,000 partitions x 10 segments, 1M offset commits of 100 groups",
                          ["first Metadata s", "first OffsetFetch s"], log_life.restart_many, brokers=("kbroker",)),
+    "txn_produce": Test("produce 200k x 100 B in transactions of 1,000 vs idempotent, acks=all",
+                        ["txn msgs/s", "idempotent msgs/s", "txn / idempotent", "broker cores"],
+                        lambda b: txn.txn_vs_idempotent(b.start())),
+    "txn_produce_linger0": Test("the same with linger.ms=0 for both",
+                                ["txn msgs/s", "idempotent msgs/s", "txn / idempotent", "broker cores"],
+                                lambda b: txn.txn_vs_idempotent(b.start(), **{"linger.ms": 0})),
+    "txn_commit": Test("commit round trip: EndTxn of a transaction of 10 partitions (raw frames)",
+                       ["EndTxn p50 ms", "EndTxn p99 ms", "broker µs/transaction"],
+                       lambda b: txn.commit_round_trip(b.start())),
+    "read_committed": Test("consume 200k x 100 B, 10% in aborted transactions: read_committed vs read_uncommitted",
+                           ["read_committed log msgs/s", "read_uncommitted log msgs/s", "committed / uncommitted",
+                            "broker cores"],
+                           lambda b: txn.read_committed_consume(b.start())),
 }

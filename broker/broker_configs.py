@@ -53,6 +53,7 @@ class BrokerConfigs:
         values = dict(self.config.extra)
         values.update(self.config.log_properties)
         values.update(self.config.cluster_properties)
+        values.update(self.config.security_properties)   # listener-prefixed ones are shown as sensitive
         for key in catalog.BROKER_CONFIGS.values():
             if key.value_of is not None:
                 value = key.value_of(self.config)

@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rack", help="this broker's rack (broker.rack), for rack-aware replica placement")
     p.add_argument("--no-auto-create-topics", action="store_true", help="do not create topics on first use")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain for TLS listeners (without "
+                   "`listeners`, the listener becomes SSL, or SASL_SSL with --sasl-users)")
+    p.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    p.add_argument("--sasl-users", metavar="FILE", help="users for SASL PLAIN and SCRAM, one name:password a line "
+                   "(without `listeners`, the listener becomes SASL_PLAINTEXT, or SASL_SSL with --tls-cert)")
+    p.add_argument("--acl", action="store_true", help="turn the authorizer on (as authorizer.class.name does)")
     p.add_argument("--override", "-o", action="append", default=[], metavar="KEY=VALUE",
                    help="set any server.properties key, e.g. -o group.initial.rebalance.delay.ms=0")
     p.add_argument("--ready-file", metavar="FILE",
@@ -97,7 +103,28 @@ def _config(args: argparse.Namespace) -> BrokerConfig:
         config.auto_create_topics = False
     if args.log_level is not None:
         config.log_level = args.log_level
+    _security_flags(config, args)
     return config
+
+
+def _security_flags(config: BrokerConfig, args) -> None:
+    """--tls-cert, --tls-key, --sasl-users and --acl; the shortcut listener; every security key checked now."""
+    if args.tls_key and not args.tls_cert:
+        raise ValueError("--tls-key needs --tls-cert")
+    if args.tls_cert:
+        config.tls_cert_file, config.tls_key_file = Path(args.tls_cert), Path(args.tls_key or args.tls_cert)
+    if args.sasl_users:
+        config.sasl_users_file = Path(args.sasl_users)
+    if args.acl:
+        config.security_properties.setdefault("authorizer.class.name",
+                                              "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+    if "listeners" not in config.listener_properties and config.listener_protocol == "PLAINTEXT" \
+            and (args.tls_cert or args.sasl_users):
+        protocol = {(True, True): "SASL_SSL", (True, False): "SSL", (False, True): "SASL_PLAINTEXT"}[
+            bool(args.tls_cert), bool(args.sasl_users)]
+        config.listener_name = config.listener_protocol = protocol
+    from broker.security.settings import SecuritySettings
+    SecuritySettings(config)   # a bad value, an unreadable users file: refused before start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broker.security.listeners import Listener, resolve as resolve_listeners
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 if TYPE_CHECKING:
     from broker.cluster.config import ClusterConfig
     from broker.groups.config import GroupConfig
+    from broker.transactions.config import TransactionConfig
 
 log = logging.getLogger("kbroker.config")
 
@@ -41,7 +43,27 @@ class BrokerConfig:
     # cluster mode's settings as Kafka's keys (zookeeper.connect, broker.rack, min.insync.replicas,
     # ...): broker.cluster.config reads them (``cluster``); zookeeper.connect turns the mode on
     cluster_properties: dict[str, str] = field(default_factory=dict)
+    # the transaction coordinator's settings as Kafka's keys (transaction.max.timeout.ms,
+    # transactional.id.expiration.ms, ...): broker.transactions.config reads them (``transactions``)
+    transaction_properties: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # keys kept but not acted on
+    # listeners: host and port above are the first listener's address, these its name and protocol
+    listener_name: str = "PLAINTEXT"
+    listener_protocol: str = "PLAINTEXT"
+    more_listeners: list[Listener] = field(default_factory=list)   # the others, in the order given
+    # listeners, advertised.listeners, listener.security.protocol.map, controller.listener.names as given
+    listener_properties: dict[str, str] = field(default_factory=dict)
+    # ssl.*, sasl.*, listener.name.*, the authorizer's keys, as given: broker.security.settings reads them
+    security_properties: dict[str, str] = field(default_factory=dict)
+    tls_cert_file: Path | None = None       # --tls-cert / --tls-key: the PEM key pair of every TLS listener
+    tls_key_file: Path | None = None
+    sasl_users_file: Path | None = None     # --sasl-users: PLAIN and SCRAM users, one ``name:password`` a line
+
+    def listeners(self) -> list[Listener]:
+        """Every listener, the first at host:port."""
+        first = Listener(self.listener_name, self.listener_protocol, self.host, self.port,
+                         self.advertised_host, self.advertised_port)
+        return [first, *self.more_listeners]
 
     @property
     def log_defaults(self) -> LogConfig:
@@ -68,6 +90,11 @@ class BrokerConfig:
         return LogManagerConfig.from_broker_properties(self.log_properties)
 
     @property
+    def transactions(self) -> TransactionConfig:
+        """The transaction coordinator's settings: TransactionConfig's defaults and the keys set here."""
+        return _transaction_config(self.transaction_properties)
+
+    @property
     def advertised(self) -> tuple[str, int]:
         host = self.advertised_host or (self.host if self.host not in ("", "0.0.0.0", "::") else "127.0.0.1")
         return host, self.advertised_port or self.port
@@ -82,19 +109,6 @@ def _bool(value: str) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"expected true or false, got {value!r}")
     return text == "true"
-
-
-def _listener(value: str) -> tuple[str, int]:
-    """The first PLAINTEXT listener of a list like ``PLAINTEXT://127.0.0.1:9092,CONTROLLER://:9093``."""
-    listeners = [item.strip() for item in value.split(",") if item.strip()]
-    for item in listeners:
-        name, _, address = item.partition("://")
-        if name.upper() in ("PLAINTEXT", "") or len(listeners) == 1:
-            host, _, port = address.rpartition(":")
-            if len(listeners) > 1:
-                log.warning("only the listener %s is served; others ignored: %s", item, value)
-            return host.strip("[]"), int(port)
-    raise ValueError(f"no PLAINTEXT listener in {value!r}")
 
 
 # Kafka property name -> (BrokerConfig attribute, converter)
@@ -113,10 +127,43 @@ PROPERTIES = {
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
 IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
-    "inter.broker.listener.name", "listener.security.protocol.map", "num.network.threads", "num.io.threads",
+    "inter.broker.listener.name", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
 }
+
+
+LISTENER_KEYS = ("listeners", "advertised.listeners", "listener.security.protocol.map", "controller.listener.names")
+
+# Security keys (broker.security.settings reads them): these, and every key under these prefixes.
+SECURITY_KEYS = {
+    "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "connections.max.reauth.ms",
+    "connection.failed.authentication.delay.ms", "principal.builder.class", "security.inter.broker.protocol",
+}
+SECURITY_PREFIXES = ("ssl.", "sasl.", "listener.name.")
+
+
+def is_security_key(key: str) -> bool:
+    return key in SECURITY_KEYS or key.startswith(SECURITY_PREFIXES)
+
+
+def apply_listeners(config: BrokerConfig) -> None:
+    """Set the listeners from the listener keys given so far (the first one at host:port)."""
+    props = config.listener_properties
+    if "listeners" in props:
+        listeners = resolve_listeners(props["listeners"], props.get("advertised.listeners"),
+                                      props.get("listener.security.protocol.map"),
+                                      props.get("controller.listener.names"))
+    else:   # the default listener, perhaps advertised elsewhere
+        first = config.listeners()[0]
+        spec = f"{first.name}://{first.host}:{first.port}"
+        protocol_map = props.get("listener.security.protocol.map") or f"{first.name}:{first.security_protocol}"
+        listeners = resolve_listeners(spec, props.get("advertised.listeners"), protocol_map, None)
+    first, *more = listeners
+    config.listener_name, config.listener_protocol = first.name, first.security_protocol
+    config.host, config.port = first.host, first.port
+    config.advertised_host, config.advertised_port = first.advertised_host, first.advertised_port
+    config.more_listeners = more
 
 
 # The group wing's settings are imported when first needed (a group key that is none of the
@@ -141,10 +188,22 @@ def _cluster_keys():
     return PROPERTIES.keys()
 
 
+def _transaction_keys():
+    from broker.transactions.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
 def _cluster_config(props: dict[str, str]) -> ClusterConfig:
     from broker.cluster.config import ClusterConfig
 
     return ClusterConfig.from_broker_properties(props)
+
+
+def _transaction_config(props: dict[str, str]) -> TransactionConfig:
+    from broker.transactions.config import TransactionConfig
+
+    return TransactionConfig.from_broker_properties(props)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -173,12 +232,14 @@ def parse_properties(text: str) -> dict[str, str]:
 
 def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfig:
     """Set what a server.properties says; unknown keys are warned about, never fatal."""
+    listeners_given = False
     for key, value in props.items():
         try:
-            if key == "listeners":
-                config.host, config.port = _listener(value)
-            elif key == "advertised.listeners":
-                config.advertised_host, config.advertised_port = _listener(value)
+            if key in LISTENER_KEYS:
+                config.listener_properties[key] = value.strip()
+                listeners_given = True
+            elif is_security_key(key):
+                config.security_properties[key] = value.strip()
             elif key in BROKER_PROPERTIES:
                 LogConfig.from_broker_properties({key: value})   # refuse a bad value now
                 config.log_properties[key] = value.strip()
@@ -193,11 +254,19 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in _cluster_keys():
                 _cluster_config({key: value})   # refuse a bad value now
                 config.cluster_properties[key] = value.strip()
+            elif key in _transaction_keys():
+                _transaction_config({key: value})   # refuse a bad value now
+                config.transaction_properties[key] = value.strip()
             else:
                 config.extra[key] = value
                 log.warning("unknown setting %s=%s ignored", key, value)
         except (ValueError, InvalidConfigError) as exc:
             raise ValueError(f"bad value for {key}: {exc}") from None
+    if listeners_given:
+        try:
+            apply_listeners(config)
+        except ValueError as exc:
+            raise ValueError(f"bad listeners: {exc}") from None
     return config
 
 

@@ -244,14 +244,24 @@ topic_config("unclean.leader.election.enable", BOOLEAN, "Whether a replica that 
 
 # -- broker keys -----------------------------------------------------------------------------------
 
-def _listener(host: str, port: int) -> str:
-    return f"PLAINTEXT://{host}:{port}"
+def _listeners(config) -> str:
+    return ",".join(f"{listener.name}://{listener.host}:{listener.port}" for listener in config.listeners())
 
 
 def _advertised(config) -> str | None:
-    if config.advertised_host is None and config.advertised_port is None:
+    listeners = config.listeners()
+    if all(listener.advertised_host is None and listener.advertised_port is None for listener in listeners):
         return None
-    return _listener(*config.advertised)
+    return ",".join("{}://{}:{}".format(listener.name, *listener.advertised) for listener in listeners)
+
+
+def _protocol_map(config) -> str | None:
+    return config.listener_properties.get("listener.security.protocol.map")
+
+
+def _security(name: str, default: str | None = None):
+    """The value of a security key as server.properties (or a flag) set it."""
+    return lambda config: config.security_properties.get(name, default)
 
 
 def _bool(value: bool) -> str:
@@ -262,8 +272,8 @@ broker_config("broker.id", INT, "This broker's id (the same as node.id).", defau
               value_of=lambda config: str(config.node_id))
 broker_config("node.id", INT, "This broker's id in the cluster.", default="-1",
               value_of=lambda config: str(config.node_id))
-broker_config("listeners", STRING, "The addresses the broker listens on.", dynamic=True, per_broker=True,
-              value_of=lambda config: _listener(config.host, config.port))
+broker_config("listeners", STRING, "The addresses the broker listens on, NAME://host:port each.", dynamic=True,
+              per_broker=True, value_of=_listeners)
 broker_config("advertised.listeners", STRING, "The addresses given to clients in Metadata, when they differ "
               "from listeners.", dynamic=True, per_broker=True, value_of=_advertised)
 broker_config("log.dirs", STRING, "The directory that holds the log (none: the log is in memory).",
@@ -362,3 +372,38 @@ broker_config("offsets.topic.num.partitions", INT, "Partitions of __consumer_off
               low=1, value_of=lambda config: str(config.groups.offsets_topic_num_partitions))
 broker_config("offsets.topic.replication.factor", SHORT, "Replication factor of __consumer_offsets (one "
               "broker: 1).", default="1", low=1)
+
+# -- security --------------------------------------------------------------------------------------
+# Each may also be set per listener as listener.name.<listener>.<key> (shown as such, sensitive).
+
+DEFAULT_PROTOCOL_MAP = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
+broker_config("listener.security.protocol.map", STRING, "The security protocol of each listener name.",
+              default=DEFAULT_PROTOCOL_MAP, value_of=lambda config: _protocol_map(config) or DEFAULT_PROTOCOL_MAP)
+for _name, _type, _doc, _default in [
+    ("ssl.keystore.type", STRING, "The format of the broker's key and certificate: PEM.", "PEM"),
+    ("ssl.keystore.location", STRING, "A PEM file with the broker's private key and certificate chain.", None),
+    ("ssl.keystore.password", PASSWORD, "The keystore's password (not used by PEM files).", None),
+    ("ssl.keystore.certificate.chain", PASSWORD, "The broker's certificate chain, as PEM text.", None),
+    ("ssl.keystore.key", PASSWORD, "The broker's private key, as PEM text.", None),
+    ("ssl.key.password", PASSWORD, "The password of an encrypted private key.", None),
+    ("ssl.truststore.type", STRING, "The format of the trusted certificates: PEM.", "PEM"),
+    ("ssl.truststore.location", STRING, "A PEM file with the certificates client certificates must chain to.", None),
+    ("ssl.truststore.password", PASSWORD, "The truststore's password (not used by PEM files).", None),
+    ("ssl.truststore.certificates", PASSWORD, "The trusted certificates, as PEM text.", None),
+    ("ssl.client.auth", STRING, "Whether TLS clients must (required), may (requested) or need not (none) "
+     "present a certificate.", "none"),
+    ("ssl.principal.mapping.rules", STRING, "Rules from a client certificate's subject to a user name.", "DEFAULT"),
+    ("ssl.enabled.protocols", LIST, "The TLS versions accepted.", "TLSv1.2,TLSv1.3"),
+    ("sasl.enabled.mechanisms", LIST, "The SASL mechanisms offered.", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"),
+    ("sasl.jaas.config", PASSWORD, "JAAS login module settings (PLAIN users, OAUTHBEARER validator options).", None),
+    ("sasl.server.callback.handler.class", CLASS, "An OAUTHBEARER token validator (a Python callable).", None),
+    ("sasl.server.max.receive.size", INT, "The largest frame read before a client has authenticated.", "524288"),
+    ("connections.max.reauth.ms", LONG, "How long an authenticated SASL session lasts before the client must "
+     "re-authenticate (0: forever).", "0"),
+    ("connection.failed.authentication.delay.ms", INT, "How long the answer to a failed authentication is "
+     "delayed.", "100"),
+    ("authorizer.class.name", STRING, "Turns the ACL authorizer on when set.", ""),
+    ("super.users", STRING, "Principals allowed everything, separated by ';'.", None),
+    ("allow.everyone.if.no.acl.found", BOOLEAN, "Whether a resource without any ACL is open to all.", "false"),
+]:
+    broker_config(_name, _type, _doc, default=_default, value_of=_security(_name, _default))

@@ -34,6 +34,14 @@ default) is no limit. Small frames are handled as they are read, and not counted
 
 A frame that cannot be one (a negative or oversized size, an unknown API key or version,
 a body that does not decode) closes this connection only, with a log line.
+
+Security. Each connection belongs to a listener (broker/security/listeners.py). Over TLS the
+peer's certificate names the principal, and file ranges are read and written (the kernel's
+sendfile cannot encrypt). On a SASL listener every frame first passes ``_handle_sasl``
+until the connection has authenticated (and, with a session lifetime, after): only
+ApiVersions and the SASL requests are served before, and a frame larger than
+``sasl.server.max.receive.size`` closes the connection. A PLAINTEXT connection never takes
+that path: its requests cost what they cost before.
 """
 
 from __future__ import annotations
@@ -49,8 +57,9 @@ from kproto.api_keys import ApiKey
 from kproto.codec import decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
-from broker.errors import CloseConnection
+from broker.errors import AUTHORIZATION_FAILED, CloseConnection
 from broker.registry import SERVED, Encoded, Served, top_level_error
+from broker.security.settings import ANONYMOUS
 
 log = logging.getLogger("kbroker.connection")
 
@@ -107,8 +116,12 @@ class Connections:
         self._all_closed: asyncio.Event | None = None
 
     def new(self) -> "Connection":
-        """The protocol factory of the listening socket."""
+        """The protocol factory of the first listener's socket."""
         return Connection(self.broker, self)
+
+    def factory(self, listener):
+        """The protocol factory of one listener's socket."""
+        return lambda: Connection(self.broker, self, listener)
 
     def closed(self, connection: "Connection") -> None:
         self.live.discard(connection)
@@ -130,7 +143,7 @@ class Connections:
 
 
 class RequestContext:
-    """What a handler knows of the request beyond its body."""
+    """What a handler knows of the request beyond its body, and who asks (``authorize``)."""
 
     __slots__ = ("broker", "api_version", "correlation_id", "client_id", "client_host", "connection")
 
@@ -143,10 +156,59 @@ class RequestContext:
         self.client_host = client_host
         self.connection = connection
 
+    # -- who asks, and what they may do (every answer is yes while the authorizer is off) -------------
+
+    @property
+    def principal(self) -> str:
+        return self.connection.principal
+
+    @property
+    def listener(self):
+        """The listener the request came in on: Metadata and its kin answer with its endpoint."""
+        return self.connection.listener
+
+    def authorize(self, operation: int, resource_type: int, name: str) -> bool:
+        """May the client do ``operation`` (AclOperation) on the resource (ResourceType, name)?"""
+        authorizer = self.broker.authorizer
+        return authorizer is None or authorizer.authorize(self.connection.principal, self.client_host,
+                                                          operation, resource_type, name)
+
+    def require(self, operation: int, resource_type: int, name: str) -> None:
+        """Refuse the whole request (KafkaError: TOPIC_/GROUP_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        in the API's error shape) unless the client may do ``operation`` on the resource."""
+        if not self.authorize(operation, resource_type, name):
+            raise KafkaError(AUTHORIZATION_FAILED[resource_type])
+
+    def authorized(self, operation: int, resource_type: int, names) -> set:
+        """Those of ``names`` the client may do ``operation`` on."""
+        authorizer = self.broker.authorizer
+        if authorizer is None:
+            return set(names)
+        principal, host = self.connection.principal, self.client_host
+        return {name for name in names if authorizer.authorize(principal, host, operation, resource_type, name)}
+
+    def authorize_any(self, operation: int, resource_type: int) -> bool:
+        """May the client do ``operation`` on some resource of the type (Kafka's authorizeByResourceType)?"""
+        authorizer = self.broker.authorizer
+        return authorizer is None or authorizer.authorize_any(self.connection.principal, self.client_host,
+                                                              operation, resource_type)
+
+    def authorized_operations(self, resource_type: int, name: str) -> int:
+        """The ``*_authorized_operations`` bit set of a resource for this client."""
+        authorizer = self.broker.authorizer
+        if authorizer is None:
+            from broker.security.authorizer import SUPPORTED_OPERATIONS
+            return sum(1 << op for op in SUPPORTED_OPERATIONS[resource_type])
+        return authorizer.authorized_operations(self.connection.principal, self.client_host, resource_type, name)
+
 
 class Connection(asyncio.BufferedProtocol):
-    def __init__(self, broker, connections: Connections):
+    def __init__(self, broker, connections: Connections, listener=None):
         self.broker = broker
+        self.listener = listener if listener is not None else broker.config.listeners()[0]
+        self.principal = ANONYMOUS   # who the client is (a certificate's subject, a SASL user)
+        self.sasl = None             # the SASL exchange state (broker.security.sasl), on SASL listeners
+        self._sendfile = True        # file ranges go with sendfile (not over TLS)
         self.connections = connections
         self.budget = connections.budget
         self.max_frame_bytes = broker.config.socket_request_max_bytes
@@ -179,6 +241,12 @@ class Connection(asyncio.BufferedProtocol):
         elif remote:
             self.client_host = self.peer = str(remote)
         self.connections.live.add(self)
+        if self.listener.security_protocol != "PLAINTEXT":
+            try:
+                self._secure(transport)
+            except CloseConnection as exc:
+                self._fail(exc)
+                return
         if self.connections.draining:     # accepted just before the listener closed
             self.drain()
 
@@ -261,6 +329,62 @@ class Connection(asyncio.BufferedProtocol):
             self._worker.cancel()
         self.budget.forget(self)
         self.connections.closed(self)
+
+    # -- security -----------------------------------------------------------------
+
+    def _secure(self, transport: asyncio.Transport) -> None:
+        """A TLS or SASL connection: the principal from the client's certificate, the SASL gate."""
+        listener = self.listener
+        if listener.tls:
+            self._sendfile = False   # asyncio's sendfile cannot go through TLS: ranges are read and written
+            ssl_object = transport.get_extra_info("ssl_object")
+            certificate = ssl_object.getpeercert() if ssl_object is not None and not listener.sasl else None
+            if certificate:
+                from broker.security.principal import distinguished_name
+                dn = distinguished_name(certificate.get("subject"))
+                try:
+                    self.principal = "User:" + self.broker.principal_mapper(listener.name).name(dn)
+                except ValueError as exc:
+                    raise CloseConnection(f"client certificate refused: {exc}") from None
+        if listener.sasl:
+            from broker.security.sasl import SaslSession
+            self.sasl = SaslSession(self)
+            self.gate(True)
+
+    def gate(self, on: bool) -> None:
+        """Send every frame through ``_handle_sasl`` (on), or straight to ``_handle`` (off)."""
+        if on:
+            self._handle = self._handle_sasl
+            self.max_frame_bytes = self.broker.security.sasl_server_max_receive_size
+        else:
+            self.__dict__.pop("_handle", None)
+            self.max_frame_bytes = self.broker.config.socket_request_max_bytes
+
+    def _handle_sasl(self, frame: bytes | bytearray) -> Awaitable | None:
+        session = self.sasl
+        if session.state == "RAW":
+            return session.raw_token(frame)
+        session.admit(frame)    # CloseConnection unless this request may come now
+        return Connection._handle(self, frame)
+
+    def authenticated(self, principal: str, expires: bool) -> None:
+        """The SASL exchange succeeded: serve everything (through the gate while the session can expire)."""
+        self.principal = principal
+        self.gate(False)
+        if expires:
+            self._handle = self._handle_sasl
+
+    def send_and_close(self, message, api_version: int, correlation_id: int, body: dict) -> None:
+        """Answer, then close (a failed authentication)."""
+        self._queue(encode_response(message, api_version, correlation_id, body))
+        self._close()
+
+    def send_raw(self, data: bytes) -> None:
+        """Bytes outside Kafka's framing (SASL tokens after SaslHandshake v0)."""
+        self._queue((data,))
+
+    def close_now(self) -> None:
+        self._close()
 
     # -- the server's calls ----------------------------------------------------
 
@@ -602,14 +726,15 @@ class Connection(asyncio.BufferedProtocol):
         """Send a file range (``file``, ``position``, ``size``) with sendfile, or read it where the loop cannot."""
         if self.transport.is_closing():
             raise ConnectionError("the connection is closing")
-        try:
-            # asyncio's sendfile waits for the transport's buffer to drain first: the bytes keep their order.
-            await asyncio.get_running_loop().sendfile(self.transport, part.file, part.position, part.size,
-                                                      fallback=False)
-            self.update_reading()   # sendfile resumed reading if it was on when it began
-            return
-        except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
-            pass
+        if self._sendfile:
+            try:
+                # asyncio's sendfile waits for the transport's buffer to drain first: the bytes keep their order.
+                await asyncio.get_running_loop().sendfile(self.transport, part.file, part.position, part.size,
+                                                          fallback=False)
+                self.update_reading()   # sendfile resumed reading if it was on when it began
+                return
+            except (NotImplementedError, asyncio.SendfileNotAvailableError):   # raised before sending
+                self._sendfile = False
         for start in range(part.position, part.position + part.size, 1 << 20):
             size = min(1 << 20, part.position + part.size - start)
             self.transport.write(_read_range(part, start, size))

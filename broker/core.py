@@ -19,10 +19,14 @@ from broker.faults import Faults, RequestLog, Taps
 from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
+from broker.security.authorizer import Authorizer
+from broker.security.credentials import ScramCredentials
+from broker.security.settings import SecuritySettings
 from storage import Storage, TopicInfo
 
 if TYPE_CHECKING:
     from broker.groups.service import GroupService
+    from broker.transactions.service import TransactionService
 
 log = logging.getLogger("kbroker")
 
@@ -58,6 +62,15 @@ class Broker:
         self.storage = Storage.open(config.data_dir, self.broker_configs.log_defaults())
         self.log_service = LogService(self)   # retention, cleaning, flushes: started with the background
         self.producer_ids = ProducerIdManager(config.data_dir)
+        # security: the settings, SCRAM credentials, and the authorizer (None: off, everything allowed)
+        self.security = SecuritySettings(config)
+        self.scram = ScramCredentials(config.data_dir, self.security.file_users)
+        self.authorizer: Authorizer | None = None
+        if self.security.authorizer_enabled:
+            self.authorizer = Authorizer(config.data_dir, self.security.super_users,
+                                         self.security.allow_everyone_if_no_acl_found)
+        self.oauth_validators: dict = {}       # OAUTHBEARER token validators by listener name, made on first use
+        self._principal_mappers: dict = {}
         self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
         self._api_versions: list[dict] | None = None
         self._topic_listeners: list[TopicListener] = []
@@ -68,6 +81,7 @@ class Broker:
         # the cluster node; None for one broker, whose handlers then run as they always did
         self.replication = None
         self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode)
+        self._transactions: TransactionService | None = None   # the transaction coordinator: likewise
         self._background = None       # the task group of background work, once started
         self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
         self.taps = Taps(self)        # fault injection and the request log, looked up per request
@@ -124,6 +138,15 @@ class Broker:
     @property
     def advertised(self) -> tuple[str, int]:
         return self.config.advertised
+
+    def principal_mapper(self, listener_name: str):
+        """The listener's ``ssl.principal.mapping.rules``."""
+        mapper = self._principal_mappers.get(listener_name)
+        if mapper is None:
+            from broker.security.principal import PrincipalMapper
+            mapper = self._principal_mappers[listener_name] = PrincipalMapper(
+                self.security.value(listener_name, "ssl.principal.mapping.rules"))
+        return mapper
 
     def api_versions(self) -> list[dict]:
         """The ApiVersions answer: exactly the registry."""
@@ -197,7 +220,7 @@ class Broker:
         if self._groups is None:
             from broker.groups.service import GroupService
 
-            self._groups = GroupService(self.config.groups, self.storage)
+            self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets)
             self._topic_listeners.append(self._groups)
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
@@ -221,9 +244,33 @@ class Broker:
             self._topic_listeners.remove(old)
         return old
 
+    @property
+    def transactions(self) -> TransactionService:
+        """The transaction coordinator, the door the transactional handlers call and the
+        check a transactional produce passes. Made on first use, or shortly after start-up
+        (it finishes the transactions a stop interrupted)."""
+        if self._transactions is None:
+            from broker.groups.offsets import OFFSETS_TOPIC
+            from broker.transactions.service import TransactionPeers, TransactionService
+
+            peers = TransactionPeers(
+                new_producer_id=self.producer_ids.next_id, offsets_topic=OFFSETS_TOPIC,
+                offsets_partition=lambda group_id: self.groups.offsets_partition(group_id),
+                offsets_completed=lambda pid, partition, committed: self.groups.complete_transaction(
+                    pid, partition, committed),
+                notify_append=self.notify_append)
+            self._transactions = TransactionService(self.config.transactions, self.storage, peers)
+            if self._background is not None:
+                self._background.start_soon(self._transactions.run)
+        return self._transactions
+
+    def _verify_txn_offsets(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                            group_id: str):
+        return self.transactions.verify_offsets(api_version, transactional_id, producer_id, producer_epoch, group_id)
+
     async def start_background(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Background work that lives as long as the server: the log's (retention, cleaning,
-        flushes), the group timers, offset expiry."""
+        flushes), the group timers, offset expiry, the transaction sweeps."""
         async with anyio.create_task_group() as tg:
             self._background = tg
             tg.start_soon(self.log_service.run)
@@ -231,9 +278,12 @@ class Broker:
                 await tg.start(self.cluster.run)
             if self._groups is not None:   # started again after a stop (broker.testing)
                 tg.start_soon(self._run_groups, self._groups)
+            if self._transactions is not None:
+                tg.start_soon(self._transactions.run)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
+            self.transactions  # noqa: B018 - likewise
 
     async def prepare_shutdown(self) -> None:
         """Before the server stops (SIGTERM): in cluster mode, a controlled shutdown."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import storage.errors as se
+from kproto.constants import ResourceType
 from kproto.errors import ErrorCode
 
 
@@ -27,6 +28,8 @@ STORAGE_ERROR_CODES: dict[type, ErrorCode] = {
     se.OutOfOrderSequenceError: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     se.InvalidProducerEpochError: ErrorCode.INVALID_PRODUCER_EPOCH,
     se.PolicyViolationError: ErrorCode.POLICY_VIOLATION,
+    se.InvalidTxnStateError: ErrorCode.INVALID_TXN_STATE,
+    se.TransactionCoordinatorFencedError: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
 }
 
 
@@ -36,3 +39,13 @@ def storage_error_code(exc: se.StorageError) -> ErrorCode:
         if code is not None:
             return code
     return ErrorCode.UNKNOWN_SERVER_ERROR
+
+
+# The code an API answers when the authorizer refuses an operation on a resource of this type.
+AUTHORIZATION_FAILED: dict[int, ErrorCode] = {
+    ResourceType.TOPIC: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    ResourceType.GROUP: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ResourceType.CLUSTER: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    ResourceType.TRANSACTIONAL_ID: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    ResourceType.DELEGATION_TOKEN: ErrorCode.DELEGATION_TOKEN_AUTHORIZATION_FAILED,
+}

@@ -1,7 +1,8 @@
 """The TCP server: accept connections, serve each one, drain and shut down cleanly on SIGTERM/SIGINT.
 
-The listening socket is asyncio's (each connection is an asyncio protocol, see
-broker/connection.py); anyio runs the rest: the task groups, the background work, signals.
+The listening sockets are asyncio's, one per listener (``listeners=PLAINTEXT://...,SASL_SSL://...``),
+TLS ones with the listener's ``ssl.SSLContext``; each connection is an asyncio protocol (see
+broker/connection.py). anyio runs the rest: the task groups, the background work, signals.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from broker.core import Broker, StartRefused
 log = logging.getLogger("kbroker")
 
 DRAIN_DEADLINE_S = 5.0   # on SIGTERM, in-flight requests get this long to be answered (a second signal: at once)
+TLS_HANDSHAKE_TIMEOUT_S = 10.0   # a client that starts a TLS handshake and stalls is closed after this
 
 
 class PortInUse(OSError):
@@ -31,65 +33,88 @@ class PortInUse(OSError):
 
 
 class Server:
-    """The listening socket and the connections it accepted."""
+    """The listening sockets (one per listener) and the connections they accepted."""
 
     def __init__(self, broker: Broker):
         self.broker = broker
         self.connections = Connections(broker)
-        self.port: int | None = None
-        self._listener: asyncio.Server | None = None
+        self.port: int | None = None             # the first listener's
+        self.ports: dict[str, int] = {}          # every listener's, by name
+        self._listeners: list[asyncio.Server] = []
 
     async def listen(self) -> tuple:
-        """Open the listening socket and return its address, ``(host, port)`` for IPv4; with port 0
-        the system picks the port, and Metadata advertises the one bound. Opened again after
-        ``drain``, it listens on the same port."""
+        """Open a listening socket per listener and return the first one's address, ``(host,
+        port)`` for IPv4. With port 0 the system picks the port, and Metadata advertises the one
+        bound. Opened again after ``drain``, each listener listens on the same port."""
         config = self.broker.config
         if self.connections.draining:
             self.connections = Connections(self.broker)
-        port = self.port if self.port is not None else config.port
         loop = asyncio.get_running_loop()
+        self._listeners = []
         try:
-            self._listener = await loop.create_server(self.connections.new, config.host or None, port,
-                                                      reuse_address=True, backlog=1024)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUse(exc.errno, f"port {port} on {config.host or '0.0.0.0'} is in use "
-                                           "(another broker or program listens there)") from None
+            for index, listener in enumerate(config.listeners()):
+                context = None
+                if listener.tls:
+                    from broker.security.tls import server_context
+                    context = server_context(self.broker.security, listener.name)
+                port = self.ports.get(listener.name, listener.port)
+                try:
+                    server = await loop.create_server(
+                        self.connections.factory(listener), listener.host or None, port, reuse_address=True,
+                        backlog=1024, ssl=context, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S if context else None)
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise PortInUse(exc.errno, f"port {port} on {listener.host or '0.0.0.0'} is in use "
+                                                   "(another broker or program listens there)") from None
+                    raise
+                self._listeners.append(server)
+                bound = server.sockets[0].getsockname()[1]
+                self.ports[listener.name] = bound
+                if not listener.port and not listener.advertised_port:
+                    listener.advertised_port = bound
+                    if index == 0:
+                        config.advertised_port = bound
+                if index == 0:
+                    self.port = bound
+        except BaseException:
+            for server in self._listeners:
+                server.close()
+            self._listeners = []
             raise
-        address = self._listener.sockets[0].getsockname()
-        self.port = address[1]
-        if not config.port and not config.advertised_port:
-            config.advertised_port = self.port
-        return address
+        return self._listeners[0].sockets[0].getsockname()
 
     @property
     def listening(self) -> bool:
-        return self._listener is not None and self._listener.is_serving()
+        return bool(self._listeners) and all(server.is_serving() for server in self._listeners)
 
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled. Once listening, ``task_status.started(address)`` reports
-        the bound socket address, ``(host, port)`` for IPv4: with port 0 the system picks the port."""
+        the first listener's bound socket address, ``(host, port)`` for IPv4: with port 0 the
+        system picks the port (``ports`` has every listener's)."""
         config = self.broker.config
-        address = self._listener.sockets[0].getsockname() if self.listening else await self.listen()
+        address = self._listeners[0].sockets[0].getsockname() if self.listening else await self.listen()
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.broker.start_background)
-                host, port = self.broker.advertised
-                log.info("kbroker listening on %s:%d (advertised %s:%d), data in %s",
-                         config.host, self.port, host, port, config.data_dir or "memory")
+                for listener in config.listeners():
+                    host, port = listener.advertised
+                    log.info("kbroker listening on %s://%s:%d (%s, advertised %s:%d)", listener.name, listener.host,
+                             self.ports[listener.name], listener.security_protocol, host, port)
+                log.info("data in %s", config.data_dir or "memory")
                 task_status.started(address)
                 await anyio.sleep_forever()
         finally:
-            if self._listener is not None:
-                self._listener.close()
+            for server in self._listeners:
+                server.close()
             self.connections.abort()
 
     async def drain(self, deadline_s: float = DRAIN_DEADLINE_S) -> None:
         """Stop accepting; let every connection answer the requests it has received and close.
         Connections still open after ``deadline_s`` are cut."""
-        if self._listener is None:
+        if not self._listeners:
             return
-        self._listener.close()
+        for server in self._listeners:
+            server.close()
         with anyio.move_on_after(deadline_s):
             await self.connections.drain()
         if self.connections.live:
@@ -209,7 +234,7 @@ def run(config: BrokerConfig, *, ready_file: str | None = None, control_path: st
     except StartRefused as exc:
         log.error("%s", exc)
         return 1
-    except OSError as exc:
+    except (OSError, ValueError) as exc:    # a port in use, a TLS key that cannot be read, a bad setting
         log.error("cannot start: %s", exc.strerror if isinstance(exc, PortInUse) else exc)
         return 1
     except BaseExceptionGroup as group:   # refused from a task (cluster mode's registration)

@@ -9,7 +9,10 @@ import time
 
 import pytest
 
+from broker.testing import RawClient
 from compat_tests.clients import CLIENTS, Out, batch_headers, consume, create_topic, fetch_log, produce
+from kproto.messages import PRODUCE
+from storage import Compression, Record, build_batch
 
 COUNT = 200
 
@@ -68,10 +71,16 @@ def batched_topics(broker):
     for codec in ("none", "zstd"):
         name = f"fetch-mid-batch-{codec}"
         create_topic("confluent", broker.bootstrap, name, 1)
-        deliveries = produce("confluent", broker.bootstrap, name,
-                             [Out(None, b"m%03d" % i, partition=0) for i in range(COUNT)],
-                             **{"compression.type": codec, "batch.num.messages": 50, "linger.ms": 100})
-        assert [d.error for d in deliveries] == [None] * COUNT
+        # Batches made here, not by a client's linger timer (which a loaded machine outruns).
+        compression = Compression.ZSTD if codec == "zstd" else Compression.NONE
+        with RawClient(broker.bootstrap) as raw:
+            for first in range(0, COUNT, 50):
+                batch = build_batch([Record(timestamp=int(time.time() * 1000), value=b"m%03d" % i)
+                                     for i in range(first, first + 50)], compression=compression)
+                response = raw.request(PRODUCE, 9, {"transactional_id": None, "acks": -1, "timeout_ms": 10000,
+                                                    "topic_data": [{"name": name, "partition_data": [
+                                                        {"index": 0, "records": batch}]}]})
+                assert response["responses"][0]["partition_responses"][0]["error_code"] == 0
         assert [h.records_count for h in batch_headers(fetch_log(broker.bootstrap, name))] == [50] * 4
         names[codec] = name
     return names

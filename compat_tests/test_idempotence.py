@@ -136,15 +136,3 @@ def test_raw_duplicates_and_sequence_gap(bootstrap, topic_name):
         assert produce_batch(raw, topic_name, batch(9)) == (0, 9), "the refused gap must not advance the sequence"
     values = [r.value for r in consume("kafka-python", bootstrap, topic_name, [0], 12)]
     assert values == [b"seq-%d" % i for i in range(12)]
-
-
-def test_transactional_producer_refused_fast(bootstrap):
-    """No transactions yet: a transactional producer fails at once with a clear fatal error, not a hang."""
-    from confluent_kafka import KafkaException, Producer
-    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "compat-txn"})
-    started = time.monotonic()
-    with pytest.raises(KafkaException) as failure:
-        producer.init_transactions(20)
-    assert time.monotonic() - started < 10
-    error = failure.value.args[0]
-    assert (error.name(), error.fatal()) == ("TRANSACTIONAL_ID_AUTHORIZATION_FAILED", True)

@@ -137,11 +137,14 @@ def test_init_producer_id(version, bootstrap):
                                                         "producer_id": -1, "producer_epoch": -1})
         second = raw.request(INIT_PRODUCER_ID, version, {"transactional_id": None, "transaction_timeout_ms": 60000,
                                                          "producer_id": -1, "producer_epoch": -1})
-        refused = raw.request(INIT_PRODUCER_ID, version, {"transactional_id": "txn", "transaction_timeout_ms": 60000,
-                                                          "producer_id": -1, "producer_epoch": -1})
+        transactional = [raw.request(INIT_PRODUCER_ID, version, {
+            "transactional_id": f"versions-txn-{version}", "transaction_timeout_ms": 60000, "producer_id": -1,
+            "producer_epoch": -1}) for _ in range(2)]
     assert (first["error_code"], first["producer_epoch"], second["error_code"]) == (0, 0, 0)
     assert second["producer_id"] > first["producer_id"] >= 0
-    assert refused["error_code"] == 53   # TRANSACTIONAL_ID_AUTHORIZATION_FAILED: no transactions yet
+    # a transactional id keeps its producer id; initialising it again bumps the epoch
+    assert [(t["error_code"], t["producer_epoch"]) for t in transactional] == [(0, 0), (0, 1)]
+    assert transactional[0]["producer_id"] == transactional[1]["producer_id"] > second["producer_id"]
 
 
 @pytest.mark.parametrize("version", versions(10))

@@ -52,3 +52,46 @@ def authorized_operations(*operations: AclOperation) -> int:
 
 # In Metadata and DescribeGroups: the client did not ask for authorized operations (Integer.MIN_VALUE).
 AUTHORIZED_OPERATIONS_OMITTED = -2147483648
+
+
+class ResourceType(IntEnum):
+    """What an ACL is about (CreateAcls, DescribeAcls, DeleteAcls)."""
+
+    UNKNOWN = 0
+    ANY = 1
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+    TRANSACTIONAL_ID = 5
+    DELEGATION_TOKEN = 6
+    USER = 7
+
+
+class PatternType(IntEnum):
+    """How an ACL's resource name matches: exactly (LITERAL, or ``*`` for all) or as a prefix (PREFIXED).
+    ANY and MATCH are for filters only: any pattern type, or every pattern that matches a name."""
+
+    UNKNOWN = 0
+    ANY = 1
+    MATCH = 2
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class AclPermissionType(IntEnum):
+    UNKNOWN = 0
+    ANY = 1
+    DENY = 2
+    ALLOW = 3
+
+
+class ScramMechanism(IntEnum):
+    """DescribeUserScramCredentials and AlterUserScramCredentials name mechanisms by these numbers."""
+
+    UNKNOWN = 0
+    SCRAM_SHA_256 = 1
+    SCRAM_SHA_512 = 2
+
+
+# The name of the one CLUSTER resource.
+CLUSTER_NAME = "kafka-cluster"

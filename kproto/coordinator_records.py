@@ -1,4 +1,5 @@
-"""Keys and values of the group coordinator's records in ``__consumer_offsets``, as Kafka writes them.
+"""Keys and values of the coordinators' records, as Kafka writes them: the group coordinator's in
+``__consumer_offsets``, the transaction coordinator's in ``__transaction_state``.
 
 A record key is an int16 version then the key struct; the value likewise. The key's
 version tells the record kind: 0 and 1 an offset commit, 2 a classic group's
@@ -10,12 +11,17 @@ commit time), or value version 1 when the commit carries an expire time (OffsetC
 v2-4's retention), as Kafka picks it; a null value (tombstone) deletes the offset. Group metadata uses key
 version 2 and value version 3, the highest non-flexible one, which Kafka writes from
 IBP 2.3 on (MetadataVersion.groupMetadataValueVersion); a tombstone deletes the group.
+
+A transactional id's state is a TransactionLogKey (version 0: the id) and a TransactionLogValue
+(transaction-coordinator/src/main/resources/common/message). Kafka writes value version 0 until
+the ``transaction.version`` feature is 1 or more, as it is here; version 1 adds tagged fields
+and is read too. A tombstone forgets the id (transactional.id.expiration.ms).
 """
 
 import struct
 
 from kproto.errors import DecodeError
-from kproto.schema import Array, Bytes, Int32, Int64, Schema, String, field
+from kproto.schema import Array, Bytes, Int8, Int16, Int32, Int64, Schema, String, field
 
 OFFSET_COMMIT_KEY = Schema("OffsetCommitKey", versions="0-1", flexible="none", fields=[
     field("group", String),
@@ -53,11 +59,33 @@ GROUP_METADATA_VALUE = Schema("GroupMetadataValue", versions="0-4", flexible="4+
     ])),
 ])
 
+TRANSACTION_LOG_KEY = Schema("TransactionLogKey", versions="0", flexible="none", fields=[
+    field("transactional_id", String, "0"),
+])
+
+TRANSACTION_LOG_VALUE = Schema("TransactionLogValue", versions="0-1", flexible="1+", fields=[
+    field("producer_id", Int64),
+    field("previous_producer_id", Int64, "1+", tag=0, default=-1),
+    field("next_producer_id", Int64, "1+", tag=1, default=-1),
+    field("producer_epoch", Int16),
+    field("transaction_timeout_ms", Int32),
+    field("transaction_status", Int8),
+    field("transaction_partitions", Array([
+        field("topic", String),
+        field("partition_ids", Array(Int32)),
+    ]), nullable="0+"),
+    field("transaction_last_update_timestamp_ms", Int64),
+    field("transaction_start_timestamp_ms", Int64),
+    field("client_transaction_version", Int16, "1+", tag=2, default=0),
+])
+
 OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
 OFFSET_VALUE_VERSION_WITH_EXPIRY = 1
 GROUP_METADATA_KEY_VERSION = 2
 GROUP_METADATA_VALUE_VERSION = 3
+TRANSACTION_LOG_KEY_VERSION = 0
+TRANSACTION_LOG_VALUE_VERSION = 0
 
 _VERSION = struct.Struct(">h")   # the int16 version every key and value starts with
 
@@ -103,6 +131,25 @@ def decode_group_metadata_value(data: bytes) -> dict:
     """Any version 0-4; fields it lacks have their defaults (current_state_timestamp
     -1, rebalance_timeout -1, group_instance_id None)."""
     return decode_versioned(data, GROUP_METADATA_VALUE)[1]
+
+
+def encode_transaction_log_key(transactional_id: str) -> bytes:
+    return encode_versioned(TRANSACTION_LOG_KEY, {"transactional_id": transactional_id}, TRANSACTION_LOG_KEY_VERSION)
+
+
+def encode_transaction_log_value(value: dict, version: int = TRANSACTION_LOG_VALUE_VERSION) -> bytes:
+    """``value``: a TransactionLogValue (producer_id, producer_epoch, transaction_timeout_ms,
+    transaction_status, transaction_partitions (None for an Empty one), the two timestamps)."""
+    return encode_versioned(TRANSACTION_LOG_VALUE, value, version)
+
+
+def decode_transaction_log_key(data: bytes) -> str:
+    return decode_versioned(data, TRANSACTION_LOG_KEY)[1]["transactional_id"]
+
+
+def decode_transaction_log_value(data: bytes) -> dict:
+    """Version 0 or 1; the tagged fields version 0 lacks have their defaults."""
+    return decode_versioned(data, TRANSACTION_LOG_VALUE)[1]
 
 
 def decode_versioned(data: bytes, schema: Schema) -> tuple[int, dict]:

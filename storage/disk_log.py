@@ -1,7 +1,12 @@
 """The file engine: a partition directory of segments, as Kafka lays it out.
 
-`<data_dir>/<topic>-<partition>/` holds `<base offset>.log|.index|.timeindex` segments,
-`partition.metadata`, and producer snapshots `<offset>.snapshot` (see producer_state).
+`<data_dir>/<topic>-<partition>/` holds `<base offset>.log|.index|.timeindex|.txnindex`
+segments, `partition.metadata`, and producer snapshots `<offset>.snapshot` (see producer_state).
+
+A segment's .txnindex lists the aborted transactions whose marker it holds (txn_index). Every
+segment is made with one; at start a missing or torn one is rebuilt from the log, by replaying
+the batch headers (and the markers) from a producer state before it, which is also how the
+entries a crash may have lost after the newest snapshot come back.
 """
 
 from __future__ import annotations
@@ -15,18 +20,31 @@ from bisect import bisect_right
 from collections import deque
 
 from .config import LogConfig
+from .control import marker_of
 from .epochs import LeaderEpochCache
 from .errors import StorageError
 from .log import PartitionLog
-from .producer_state import ProducerStateManager
+from .producer_state import CompletedTxn, ProducerStateManager
 from .records import (
-    BASE_OFFSET, BATCH_LENGTH, HEADER_PREFIX, INT32_MAX, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP, PRODUCER_ID)
+    ATTR_CONTROL,
+    ATTRIBUTES,
+    BASE_OFFSET,
+    BATCH_LENGTH,
+    HEADER_PREFIX,
+    INT32_MAX,
+    LAST_OFFSET_DELTA,
+    LOG_OVERHEAD,
+    MAX_TIMESTAMP,
+    PRODUCER_EPOCH,
+    PRODUCER_ID,
+)
 from .recovery import recover_segment
 from .results import FileSlice, ReadResult
 from .segment import (
-    CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, DeferredLogSegment,
+    INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, TIME_INDEX_SUFFIX, DeferredLogSegment,
     LogSegment, segment_file_name)
 from .topics import atomic_write, fsync_dir, read_partition_metadata, write_partition_metadata
+from .txn_index import TXN_INDEX_SUFFIX, AbortedTxn
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +151,7 @@ class DiskPartitionLog(PartitionLog):
         log_bases = _offset_files(names, LOG_SUFFIX)
         for name in names:
             stem = name.rsplit(".", 1)[0]
-            orphan_index = (name.endswith(INDEX_SUFFIX) or name.endswith(TIME_INDEX_SUFFIX)) and (
+            orphan_index = name.endswith((INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)) and (
                 not stem.isdigit() or int(stem) not in log_bases
             )
             if orphan_index or name.endswith(_LEFTOVER_SUFFIXES):
@@ -177,6 +195,8 @@ class DiskPartitionLog(PartitionLog):
             truncated = recover_segment(segment, interval, from_last_index_entry=trusted)
             if truncated:
                 logger.warning("%s: truncated %d bytes of invalid data", segment.log_path, truncated)
+            if segment.txn_index.is_intact():
+                segment.txn_index.truncate_to(segment.next_offset)
             if i + 1 < len(segments) and segment.next_offset != segments[i + 1].base_offset:
                 logger.warning(
                     "%s: ends at offset %d, next segment starts at %d: deleting the segments after it",
@@ -208,6 +228,14 @@ class DiskPartitionLog(PartitionLog):
                 except (OSError, ValueError) as exc:
                     logger.warning("%s: ignoring producer snapshot: %s", path, exc)
                     os.unlink(path)
+        lost = [segment for segment in self.segments if not segment.txn_index.is_intact()]
+        if lost:
+            logger.warning("%s: rebuilding the transaction index of %d segment(s) from the log",
+                           self.directory, len(lost))
+            for segment in lost:
+                segment.txn_index.create()
+            if lost[0].base_offset < replay_from:
+                state, replay_from = None, self.log_start_offset   # its batches are before the snapshot
         self.producer_state = state or ProducerStateManager()
         if replay_from < self.log_end_offset:
             self._replay_producer_state(replay_from)
@@ -215,15 +243,37 @@ class DiskPartitionLog(PartitionLog):
             self._snapshot_offset = replay_from
 
     def _replay_producer_state(self, offset: int) -> None:
-        """Apply the producer fields of every batch header from offset to the end."""
-        update = self.producer_state.update
+        """Apply the producer fields of every batch header from offset to the end, and every
+        marker's outcome; aborted transactions not yet in their segment's index go in."""
+        state = self.producer_state
+        update = state.update
         i = bisect_right(self._base_offsets, offset) - 1
         position = self.segments[i].find_position(offset)
         for segment in self.segments[i:]:
             for header in segment.iter_header_tuples(position):
+                size = LOG_OVERHEAD + header[BATCH_LENGTH]
                 if header[PRODUCER_ID] >= 0:
-                    update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+                    if header[ATTRIBUTES] & ATTR_CONTROL:
+                        self._replay_marker(segment, position, size, header)
+                    else:
+                        update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+                position += size
             position = 0
+
+    def _replay_marker(self, segment: LogSegment, position: int, size: int, header: tuple) -> None:
+        try:
+            marker = marker_of(segment.read_batch(position, size))
+        except StorageError as exc:
+            logger.warning("%s: unreadable control batch at offset %d: %s", segment.log_path, header[BASE_OFFSET], exc)
+            marker = None
+        if marker is None:
+            self.producer_state.update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+            return
+        completed = self.producer_state.complete_txn(header[PRODUCER_ID], header[PRODUCER_EPOCH],
+                                                     marker.coordinator_epoch, header[BASE_OFFSET],
+                                                     header[MAX_TIMESTAMP], marker.committed)
+        if completed is not None and completed.aborted:
+            segment.txn_index.append_if_new(AbortedTxn(*completed[:4]))
 
     # ------------------------------------------------------------ snapshots
 
@@ -287,6 +337,7 @@ class DiskPartitionLog(PartitionLog):
         segment.open_for_append()
         fsync_dir(self.directory)
         self.log_end_offset = segment.next_offset
+        segment.txn_index.truncate_to(self.log_end_offset)   # aborts whose marker was cut
         snapshots = _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX)
         for stale in [o for o in snapshots if o > self.log_end_offset]:
             os.unlink(self._snapshot_path(stale))
@@ -317,28 +368,51 @@ class DiskPartitionLog(PartitionLog):
         if empty is not None:
             return empty
         if max_offset is not None and offset >= max_offset:
-            return self._result([], 0)
+            return self._result([], 0, offset)
         segments = self.segments
-        i = bisect_right(self._base_offsets, offset) - 1
+        base_offsets = self._base_offsets
+        stop_segment = stop_position = -1   # where max_offset's batch starts, if below the end
+        if max_offset is not None and max_offset < self.log_end_offset:
+            stop_segment = bisect_right(base_offsets, max_offset) - 1
+            stop_position = segments[stop_segment].find_position(max_offset)
+        i = bisect_right(base_offsets, offset) - 1
         segment = segments[i]
         position = segment.find_position(offset)
         chunks = []
         size = 0
+        next_offset = offset
         while True:
-            end, next_offset = segment.read_end(position, max_bytes - size, size == 0)
-            bounded = max_offset is not None and next_offset > max_offset
-            if bounded:   # stop before the batch holding max_offset (a batch boundary: HW, LSO)
-                end, next_offset = min(end, segment.find_position(max_offset)), max_offset
+            budget = max_bytes - size
+            last = i == stop_segment
+            if last:
+                if stop_position <= position:
+                    break
+                budget = min(budget, stop_position - position)   # a batch boundary: the first batch fits
+            end, next_offset = segment.read_end(position, budget, size == 0)
             if end > position:
                 chunks.append(FileSlice(segment.read_file(), position, end - position))
                 size += end - position
             segment.remember_read(next_offset, end)
             i += 1
-            if bounded or end < segment.size or i == len(segments) or size >= max_bytes:
+            if last or end < segment.size or i == len(segments) or size >= max_bytes:
                 break
             segment = segments[i]
             position = 0
-        return self._result(chunks, size)
+        return self._result(chunks, size, next_offset)
+
+    # ------------------------------------------------------------ transactions
+
+    def _index_aborted(self, completed: CompletedTxn) -> None:
+        self.segments[-1].txn_index.append(AbortedTxn(*completed[:4]))
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        found = []
+        for segment in self.segments[max(0, bisect_right(self._base_offsets, fetch_offset) - 1):]:
+            entries, complete = segment.txn_index.collect(fetch_offset, upper_bound_offset)
+            found += entries
+            if complete:
+                break
+        return found
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
         start = self.log_start_offset

@@ -83,3 +83,11 @@ class NullKeyError(InvalidRecordError):
     def __init__(self, message: str, record_errors: list[tuple[int, str]]) -> None:
         super().__init__(message)
         self.record_errors = record_errors
+
+
+class InvalidTxnStateError(StorageError):
+    """A producer with an open transaction wrote a non-transactional batch."""
+
+
+class TransactionCoordinatorFencedError(StorageError):
+    """A transaction marker came from an older coordinator epoch than one already written."""

@@ -1,17 +1,32 @@
-"""PartitionLog: what both engines share (append checks, offsets, producer state, the log
-start offset, retention, flushing, and for a replicated partition its high watermark, leader
-epochs, follower appends and truncation)."""
+"""PartitionLog: what both engines share (append checks, offsets, producer state, transactions,
+the log start offset, retention, flushing, and for a replicated partition its high watermark,
+leader epochs, follower appends and truncation)."""
 
 from __future__ import annotations
 
 from .config import LogConfig
+from .control import build_marker, marker_of
 from .epochs import LeaderEpochCache
-from .errors import OffsetOutOfRangeError, PolicyViolationError
-from .producer_state import ProducerStateManager
+from .errors import InvalidRecordError, OffsetOutOfRangeError, PolicyViolationError
+from .producer_state import CompletedTxn, ProducerStateManager
 from .records import (
-    BASE_OFFSET, BATCH_LENGTH, FRONT, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_ID,
-    iter_batches, newest_by_key, read_header, set_log_append_time)
+    ATTR_CONTROL,
+    ATTRIBUTES,
+    BASE_OFFSET,
+    BATCH_LENGTH,
+    FRONT,
+    LAST_OFFSET_DELTA,
+    MAX_TIMESTAMP,
+    PARTITION_LEADER_EPOCH,
+    PRODUCER_EPOCH,
+    PRODUCER_ID,
+    iter_batches,
+    newest_by_key,
+    read_header,
+    set_log_append_time,
+)
 from .results import AppendResult, ReadResult
+from .txn_index import AbortedTxn
 from .validation import check_keys, validate_batches, validate_one_batch, validate_replicated
 
 ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
@@ -59,13 +74,20 @@ class PartitionLog:
 
     @property
     def last_stable_offset(self) -> int:
-        return self.high_watermark
+        """The first offset of the oldest open transaction, at most the high watermark."""
+        high_watermark = self.high_watermark
+        first_unstable = self.producer_state.first_unstable_offset
+        return high_watermark if first_unstable is None else min(first_unstable, high_watermark)
 
-    def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False) -> AppendResult:
+    def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False,
+               from_coordinator: bool = False) -> AppendResult:
         """Check every batch, then assign offsets and write them all, or write nothing.
 
         one_batch: records must be exactly one whole magic-2 batch (Kafka's rule for Produce
         v3+), else NoRecordBatchError, UnsupportedMessageFormatError or NotOneBatchError.
+        from_coordinator: the broker's own append (a coordinator's records, a transaction
+        marker): control batches are allowed and sequence numbers are not checked, as Kafka
+        does for its coordinators; clients may not write control batches (InvalidRecordError).
         """
         view = records if isinstance(records, memoryview) else memoryview(records)
         config = self.config
@@ -77,12 +99,17 @@ class PartitionLog:
             check_keys(view, batches, f"{self.topic}-{self.partition}")
         log_append_time = config.message_timestamp_type == "LogAppendTime"
 
-        idempotent = False
+        idempotent = control = False
         pending: dict[int, tuple[int, int]] = {}
+        check = self.producer_state.check
         for _, _, header in batches:
+            if header[ATTRIBUTES] & ATTR_CONTROL:
+                if not from_coordinator:
+                    raise InvalidRecordError("Clients are not allowed to write control records")
+                control = True
             if header[PRODUCER_ID] >= 0:
                 idempotent = True
-                duplicate = self.producer_state.check(header, pending)
+                duplicate = check(header, pending, not from_coordinator)
                 if duplicate is not None:
                     timestamp = duplicate[4] if log_append_time else -1
                     return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)
@@ -116,8 +143,12 @@ class PartitionLog:
 
         if idempotent:
             update = self.producer_state.update
-            for (_, _, header), (_, last_offset, max_timestamp) in zip(batches, written):
-                if header[PRODUCER_ID] >= 0:
+            for (start, end, header), (_, last_offset, max_timestamp) in zip(batches, written):
+                if header[PRODUCER_ID] < 0:
+                    continue
+                if control and header[ATTRIBUTES] & ATTR_CONTROL:
+                    self._complete_txn(view[start:end], header, last_offset, max_timestamp)
+                else:
                     update(header, last_offset - header[LAST_OFFSET_DELTA], max_timestamp)
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append_time else -1, self.log_start_offset)
 
@@ -139,11 +170,14 @@ class PartitionLog:
         self.log_end_offset = written[-1][1] + 1
         epochs = self.epochs
         update = self.producer_state.update
-        for _, _, header in batches:
+        for start, end, header in batches:
             if header[PARTITION_LEADER_EPOCH] > epochs.latest_epoch:
                 epochs.assign(header[PARTITION_LEADER_EPOCH], header[BASE_OFFSET])
             if header[PRODUCER_ID] >= 0:
-                update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+                if header[ATTRIBUTES] & ATTR_CONTROL:   # a transaction marker the leader wrote
+                    self._complete_txn(view[start:end], header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+                else:
+                    update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
         return self.log_end_offset
 
     def truncate_to(self, offset: int) -> None:
@@ -159,7 +193,37 @@ class PartitionLog:
             self._high_watermark = self.log_end_offset
 
     def _truncate(self, offset: int) -> None:
-        """The engine's cut: log_end_offset ends at or below offset, at a batch boundary."""
+        """The engine's cut: log_end_offset ends at or below offset, at a batch boundary; the
+        producer state and the aborted transactions indexed are those of what is left."""
+        raise NotImplementedError
+
+    def append_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, committed: bool,
+                      now_ms: int) -> AppendResult:
+        """End the producer's transaction in this partition with a marker (commit or abort).
+        InvalidProducerEpochError for an epoch older than the producer's, and
+        TransactionCoordinatorFencedError for an older coordinator epoch, as Kafka checks."""
+        self.producer_state.check_marker(producer_id, producer_epoch, coordinator_epoch)
+        return self.append(build_marker(producer_id, producer_epoch, coordinator_epoch, committed, now_ms), now_ms,
+                           from_coordinator=True)
+
+    def _complete_txn(self, batch: memoryview, header: tuple, offset: int, timestamp: int) -> None:
+        """A marker was written at ``offset``: close its producer's transaction; index it if aborted."""
+        marker = marker_of(batch)
+        if marker is None:
+            self.producer_state.update(header, offset, timestamp)
+            return
+        completed = self.producer_state.complete_txn(header[PRODUCER_ID], header[PRODUCER_EPOCH],
+                                                     marker.coordinator_epoch, offset, timestamp, marker.committed)
+        if completed is not None and completed.aborted:
+            self._index_aborted(completed)
+
+    def _index_aborted(self, completed: CompletedTxn) -> None:
+        """Add an aborted transaction to the index of the segment its marker is in."""
+        raise NotImplementedError
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """The aborted transactions whose records overlap [fetch_offset, upper_bound_offset),
+        for a read_committed fetch of that range."""
         raise NotImplementedError
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
@@ -170,7 +234,7 @@ class PartitionLog:
     def _check_read_offset(self, offset: int) -> ReadResult | None:
         """An empty result at log_end_offset; OffsetOutOfRangeError outside the log."""
         if offset == self.log_end_offset:
-            return self._result([], 0)
+            return self._result([], 0, offset)
         if offset < self.log_start_offset or offset > self.log_end_offset:
             raise OffsetOutOfRangeError(
                 f"offset {offset} is outside [{self.log_start_offset}, {self.log_end_offset}] "
@@ -178,14 +242,14 @@ class PartitionLog:
             )
         return None
 
-    def _result(self, chunks: list, size: int) -> ReadResult:
-        high_watermark = self.high_watermark
-        return ReadResult(chunks, size, high_watermark, self.log_start_offset, high_watermark)
+    def _result(self, chunks: list, size: int, next_offset: int) -> ReadResult:
+        return ReadResult(chunks, size, self.high_watermark, self.log_start_offset, self.last_stable_offset,
+                          next_offset)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         """Whole batches from the one holding ``offset``, up to ``max_bytes`` (at least one
         batch), and none at or after ``max_offset`` (a batch boundary: the high watermark a
-        consumer may read to). OffsetOutOfRangeError outside the log."""
+        consumer may read to, or the LSO for read_committed). OffsetOutOfRangeError outside the log."""
         raise NotImplementedError
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:

@@ -33,6 +33,7 @@ from .disk_log import DiskPartitionLog
 from .log import PartitionLog
 from .memory_log import MemorySegment
 from .segment import CLEANED_SUFFIX, LOG_SUFFIX, SEGMENT_SUFFIXES, SWAP_SUFFIX, segment_file_name
+from .txn_index import ENTRY_BYTES, TXN_INDEX_SUFFIX
 from .storage import Storage
 from .topics import fsync_dir
 
@@ -128,6 +129,7 @@ class LogManager:
         if job.directory is None:
             return
         for cleaned in result.segments:
+            _write_cleaned_txn_index(job.directory, cleaned)
             for suffix in _LOG_LAST:
                 path = os.path.join(job.directory, segment_file_name(cleaned.base_offset, suffix))
                 os.rename(path + CLEANED_SUFFIX, path + SWAP_SUFFIX)
@@ -287,4 +289,20 @@ def _remove_cleaned_files(directory: str) -> None:
                 pass
 
 
-
+def _write_cleaned_txn_index(directory: str, cleaned) -> None:
+    """The cleaned segment's `.txnindex.cleaned`: the aborted transactions of the segments it
+    replaces, in order (an entry whose records the cleaning dropped only names offsets no
+    longer there, which a reader skips past, as Kafka's cleaner keeps them)."""
+    data = []
+    for base in cleaned.replaced:
+        try:
+            with open(os.path.join(directory, segment_file_name(base, TXN_INDEX_SUFFIX)), "rb") as file:
+                raw = file.read()
+            data.append(raw[: len(raw) - len(raw) % ENTRY_BYTES])   # whole entries only
+        except FileNotFoundError:
+            pass
+    path = os.path.join(directory, segment_file_name(cleaned.base_offset, TXN_INDEX_SUFFIX)) + CLEANED_SUFFIX
+    with open(path, "wb") as file:
+        file.write(b"".join(data))
+        file.flush()
+        os.fsync(file.fileno())

@@ -13,10 +13,12 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from .config import LogConfig
+from .control import marker_of
 from .log import PartitionLog
-from .producer_state import ProducerStateManager
-from .records import ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
+from .producer_state import CompletedTxn, ProducerStateManager
+from .records import ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
 from .results import ReadResult
+from .txn_index import AbortedTxn, TransactionIndex
 
 BASE_OFFSET_FIELD = struct.Struct(">q")   # a follower's batches keep their offsets, which may skip some
 
@@ -74,6 +76,7 @@ class MemoryPartitionLog(PartitionLog):
         super().__init__(topic, partition, config)
         self.segments: list[MemorySegment] = [MemorySegment(0)]
         self._base_offsets = array("q", [0])
+        self.txn_index = TransactionIndex(None)   # the whole log's aborted transactions
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
         config = self.config
@@ -133,12 +136,19 @@ class MemoryPartitionLog(PartitionLog):
             segments.pop()
             self._base_offsets.pop()
         self.log_end_offset = end
-        self.producer_state = ProducerStateManager()
+        self.txn_index.truncate_to(end)   # aborts whose marker was cut
+        state = self.producer_state = ProducerStateManager()
         for segment in segments:
             for batch in segment.batches:
                 header = read_header(batch)
-                if header.producer_id >= 0:
-                    self.producer_state.update(header, header.base_offset, header.max_timestamp)
+                if header.producer_id < 0:
+                    continue
+                marker = marker_of(memoryview(batch)) if header.attributes & ATTR_CONTROL else None
+                if marker is None:
+                    state.update(header, header.base_offset, header.max_timestamp)
+                else:   # its abort, if it was one, is still in the index
+                    state.complete_txn(header.producer_id, header.producer_epoch, marker.coordinator_epoch,
+                                       header.base_offset, header.max_timestamp, marker.committed)
 
     def truncate_fully(self, start_offset: int) -> None:
         """Empty the log and start it at start_offset."""
@@ -146,6 +156,7 @@ class MemoryPartitionLog(PartitionLog):
         self._base_offsets = array("q", [start_offset])
         self.log_start_offset = self.log_end_offset = start_offset
         self.producer_state = ProducerStateManager()
+        self.txn_index.reset()
         self.epochs.clear()
         if self._high_watermark is not None:
             self._high_watermark = start_offset
@@ -154,20 +165,26 @@ class MemoryPartitionLog(PartitionLog):
         empty = self._check_read_offset(offset)
         if empty is not None:
             return empty
+        if max_offset is not None and offset >= max_offset:
+            return self._result([], 0, offset)
         i = bisect_right(self._base_offsets, offset) - 1
         chunks, size = [], 0
         for segment in self.segments[i:]:
             first = max(0, bisect_right(segment.base_offsets, offset) - 1)
-            for position, batch in enumerate(segment.batches[first:], first):
-                if max_offset is not None and segment.base_offsets[position] >= max_offset:
-                    return self._result(chunks, size)
-                if size and size + len(batch) > max_bytes:
-                    return self._result(chunks, size)
+            for batch, base in zip(segment.batches[first:], segment.base_offsets[first:]):
+                if (max_offset is not None and base >= max_offset) or (size and size + len(batch) > max_bytes):
+                    return self._result(chunks, size, base if chunks else offset)
                 if not size and read_header(batch).last_offset < offset:
                     continue  # a compacted segment: this batch ends before the offset asked for
                 chunks.append(batch)
                 size += len(batch)
-        return self._result(chunks, size)
+        return self._result(chunks, size, self.log_end_offset)
+
+    def _index_aborted(self, completed: CompletedTxn) -> None:
+        self.txn_index.append(AbortedTxn(*completed[:4]))
+
+    def aborted_transactions(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        return self.txn_index.collect(fetch_offset, upper_bound_offset)[0]
 
     def segment_times(self) -> list[tuple[int, int, int]]:
         """(base offset, bytes, time of the last append in ms) of each segment, oldest first."""

@@ -39,6 +39,7 @@ class ReadResult:
     high_watermark: int = 0
     log_start_offset: int = 0
     last_stable_offset: int = 0
+    next_offset: int = 0  # the offset after the last batch returned (the read offset when none)
 
     def read_bytes(self) -> bytes:
         """All chunks joined (a copy: for tests and internal topics)."""

@@ -1,4 +1,4 @@
-"""One log segment: `<base offset>.log` with its .index and .timeindex.
+"""One log segment: `<base offset>.log` with its .index, .timeindex and .txnindex.
 
 The log file holds RecordBatches exactly as on the wire. It is written through an O_APPEND
 descriptor and read through a separate read-only file object (the one FileSlices carry),
@@ -27,13 +27,14 @@ from .records import (
     BatchHeader,
     decode_records,
 )
+from .txn_index import TXN_INDEX_SUFFIX, TransactionIndex
 
 logger = logging.getLogger(__name__)
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
-SEGMENT_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX)  # a segment's files (a swap moves them all)
+SEGMENT_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)  # a segment's files (a swap moves them all)
 DELETED_SUFFIX = ".deleted"  # a segment's files waiting for file.delete.delay.ms
 CLEANED_SUFFIX = ".cleaned"  # a segment the cleaner is writing
 SWAP_SUFFIX = ".swap"  # a cleaned segment committed to replace the segments it covers
@@ -57,6 +58,7 @@ class LogSegment:
         self.base_offset = base_offset
         self.log_path = os.path.join(directory, segment_file_name(base_offset, LOG_SUFFIX))
         self._new_indexes()
+        self.txn_index = TransactionIndex(self._path(TXN_INDEX_SUFFIX))   # read when first needed
         self.size = 0
         self.next_offset = base_offset
         self.rolling_base_ms = -1  # wall time of the first append; time-based roll counts from it
@@ -86,6 +88,7 @@ class LogSegment:
         os.close(fd)
         segment.offset_index.reset(array("i"), array("i"))
         segment.time_index.reset(array("q"), array("i"))
+        segment.txn_index.create()
         segment.open_for_append()
         return segment
 
@@ -111,6 +114,7 @@ class LogSegment:
             os.fsync(self._write_fd)
         self.offset_index.flush(fsync)
         self.time_index.flush(fsync)
+        self.txn_index.flush(fsync)
         self._dirty = False
 
     def dup_for_fsync(self) -> list[int]:
@@ -139,6 +143,7 @@ class LogSegment:
             self._write_fd = -1
         self.offset_index.close()
         self.time_index.close()
+        self.txn_index.close()
 
     def close(self, flush: bool = True) -> None:
         if flush:
@@ -171,6 +176,7 @@ class LogSegment:
         self.close(flush=False)
         self.offset_index.delete()
         self.time_index.delete()
+        self.txn_index.delete()
         try:
             os.unlink(self.log_path)
         except FileNotFoundError:
@@ -386,7 +392,7 @@ class DeferredLogSegment(LogSegment):
     def rename_to_deleted(self) -> list[str]:
         self._read_file = None  # left open for the reads under way, as LogSegment's
         paths = []
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LOG_SUFFIX):
             path = self._path(suffix)
             _rename_if_there(path, path + DELETED_SUFFIX)
             paths.append(path + DELETED_SUFFIX)
@@ -395,7 +401,7 @@ class DeferredLogSegment(LogSegment):
 
     def delete(self) -> None:
         self.close(flush=False)
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX):
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LOG_SUFFIX):
             _rename_if_there(self._path(suffix), None)
 
 

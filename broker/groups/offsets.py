@@ -8,6 +8,12 @@ coordinator) go to the same partition. At start the topic is replayed once for b
 as the compacted topic it is: only the newest record of each key is decoded; a tombstone
 (null value) deletes; the last GroupMetadata record of each group is kept for the
 coordinator (``take_loaded_groups``). Nothing is acknowledged before it is in the log.
+
+Offsets committed inside a transaction (``commit_transactional``) are appended as a
+transactional batch of the producer and stay pending (txn_offsets.py) until the transaction's
+marker reaches the partition (``complete_transaction``); the replay at start does the same
+with the transactional batches and markers it finds (a partition holding any is replayed
+record by record, in order).
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from kproto.coordinator_records import (
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
     encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
-from storage import Record, Storage, build_batch
+from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage.control import marker_of
+from storage.errors import CorruptRecordError
 
 from .snapshot import GroupSnapshot, MemberSnapshot
+from .txn_offsets import PendingOffsets
 
 log = logging.getLogger("kbroker.offsets")
 
@@ -102,6 +111,7 @@ class OffsetStore:
         # The other coordinator records (KIP-848 and share groups): key -> (type, value or
         # None), the last of each key, in the order they were last written.
         self._loaded_records: dict[bytes, tuple[int, bytes | None]] = {}
+        self._pending = PendingOffsets()
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -154,7 +164,7 @@ class OffsetStore:
         from kproto import group_records
 
         by_partition: dict[int, list[Record]] = {}
-        partitions = self._ensure_topic()
+        partitions = self.ensure_topic()
         for group_id, record_type, key, value in changes:
             by_partition.setdefault(partition_for(group_id, partitions), []).append(Record(
                 timestamp=now_ms, key=group_records.encode_key(record_type, key),
@@ -172,6 +182,40 @@ class OffsetStore:
             Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
             for (topic, partition), c in offsets.items()], now_ms)
         self._offsets.setdefault(group_id, {}).update(offsets)
+        if self._pending:
+            self._pending.supersede(group_id, offsets)
+
+    # -- transactional offsets -------------------------------------------------------
+
+    def commit_transactional(self, group_id: str, producer_id: int, producer_epoch: int,
+                             offsets: dict[tuple[str, int], CommittedOffset], now_ms: int) -> None:
+        """Append a transaction's offsets, a transactional batch of its producer (StorageError
+        as the log refuses it); they stay pending until the transaction ends."""
+        if not offsets:
+            return
+        partition = partition_for(group_id, self.ensure_topic())
+        batch = build_batch([
+            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, index), value=encode_value(c))
+            for (topic, index), c in offsets.items()],
+            producer_id=producer_id, producer_epoch=producer_epoch, is_transactional=True)
+        result = self._storage.partition(OFFSETS_TOPIC, partition).append(batch, now_ms, from_coordinator=True)
+        self._pending.add(producer_id, group_id, offsets, result.base_offset)
+
+    def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
+        """The producer's transaction ended in this partition: its offsets there become the
+        committed ones (commit) or are dropped (abort)."""
+        info = self._storage.topic(OFFSETS_TOPIC)
+        if info is None or not self._pending:
+            return
+        count = info.num_partitions
+        for group_id, offsets in self._pending.complete(
+                producer_id, lambda group_id: partition_for(group_id, count) == partition, committed):
+            self._offsets.setdefault(group_id, {}).update(offsets)
+
+    def has_pending(self, group_id: str, topic: str | None = None, partition: int | None = None) -> bool:
+        """Does an open transaction hold an offset for the group (of this partition)?"""
+        key = None if topic is None else (topic, partition)
+        return bool(self._pending) and self._pending.has_pending(group_id, key)
 
     def delete(self, group_id: str, keys: list[tuple[str, int]], now_ms: int) -> None:
         """Tombstones for some of a group's offsets."""
@@ -188,6 +232,8 @@ class OffsetStore:
 
     def delete_group(self, group_id: str, now_ms: int) -> None:
         self.delete(group_id, list(self._offsets.get(group_id, {})), now_ms)
+        if self._pending:
+            self._pending.drop_group(group_id)
 
     def store_groups(self, changes: list[tuple[str, GroupSnapshot | None]], now_ms: int) -> None:
         """Append GroupMetadata records (a snapshot) and tombstones (None), in order; the
@@ -195,7 +241,7 @@ class OffsetStore:
         if not changes:
             return
         by_partition: dict[int, list[Record]] = {}
-        partitions = self._ensure_topic()
+        partitions = self.ensure_topic()
         for group_id, snapshot in changes:
             value = None if snapshot is None else encode_group_metadata_value(group_metadata_value(snapshot))
             by_partition.setdefault(partition_for(group_id, partitions), []).append(
@@ -233,10 +279,11 @@ class OffsetStore:
         return removed
 
     def _append(self, group_id: str, records: list[Record], now_ms: int) -> None:
-        partition = partition_for(group_id, self._ensure_topic())
+        partition = partition_for(group_id, self.ensure_topic())
         self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
 
-    def _ensure_topic(self) -> int:
+    def ensure_topic(self) -> int:
+        """The partition count of __consumer_offsets, made with it when it does not exist yet."""
         info = self._storage.topic(OFFSETS_TOPIC)
         if info is None:
             info = self._storage.create_topic(OFFSETS_TOPIC, self._num_partitions, OFFSETS_TOPIC_CONFIGS,
@@ -251,10 +298,32 @@ class OffsetStore:
             return
         count = 0
         for partition in range(info.num_partitions):
-            # the newest record of each key is the end state (the log is compacted): only those are decoded
-            newest = self._storage.partition(OFFSETS_TOPIC, partition).newest_by_key(READ_CHUNK_BYTES)
-            for key, (offset, value) in sorted(newest.items(), key=lambda item: item[1][0]):
-                count += self._replay(Record(offset=offset, key=key, value=value))
+            plog = self._storage.partition(OFFSETS_TOPIC, partition)
+            if not _holds_transactional_batches(plog):
+                # the newest record of each key is the end state (the log is compacted): only those are decoded
+                newest = plog.newest_by_key(READ_CHUNK_BYTES)
+                for key, (offset, value) in sorted(newest.items(), key=lambda item: item[1][0]):
+                    count += self._replay(Record(offset=offset, key=key, value=value))
+                continue
+            plog = self._storage.partition(OFFSETS_TOPIC, partition)
+            offset = plog.log_start_offset
+            while offset < plog.log_end_offset:
+                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
+                if not data:
+                    break
+                for batch in iter_batches(data):
+                    header = read_header(batch)
+                    if header.last_offset < offset:
+                        continue
+                    if header.is_control:
+                        self._replay_marker(batch, header.producer_id, partition)
+                    elif header.is_transactional:
+                        self._replay_transactional(batch, header.producer_id, header.base_offset)
+                    else:
+                        for record in decode_records(batch):
+                            if record.offset >= offset:
+                                count += self._replay(record)
+                    offset = max(offset, header.last_offset + 1)
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 
@@ -286,7 +355,41 @@ class OffsetStore:
         group[(key["topic"], key["partition"])] = CommittedOffset(
             value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
             value["expire_timestamp"])
+        if self._pending:
+            self._pending.supersede(key["group"], [(key["topic"], key["partition"])], record.offset)
         return 1
+
+    def _replay_transactional(self, batch, producer_id: int, base_offset: int) -> None:
+        """A transaction's offsets: pending until its marker (Kafka's loadGroupsAndOffsets)."""
+        for record in decode_records(batch):
+            try:
+                if record.key is None or key_version(record.key) not in (0, 1):
+                    continue
+                _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
+                where = (key["topic"], key["partition"])
+                if record.value is None:
+                    self._pending.remove(producer_id, key["group"], where)
+                    continue
+                _, value = decode_versioned(record.value, OFFSET_COMMIT_VALUE)
+            except DecodeError as exc:
+                log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
+                continue
+            self._pending.add(producer_id, key["group"], {where: CommittedOffset(
+                value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
+                value["expire_timestamp"])}, base_offset)
+
+    def _replay_marker(self, batch, producer_id: int, partition: int) -> None:
+        try:
+            marker = marker_of(batch)
+        except CorruptRecordError as exc:
+            log.warning("skipping an unreadable transaction marker of producer %d in %s: %s", producer_id,
+                        OFFSETS_TOPIC, exc)
+            return
+        if marker is not None:
+            count = self._storage.topic(OFFSETS_TOPIC).num_partitions
+            for group_id, offsets in self._pending.complete(
+                    producer_id, lambda group_id: partition_for(group_id, count) == partition, marker.committed):
+                self._offsets.setdefault(group_id, {}).update(offsets)
 
     def _replay_group(self, record: Record) -> None:
         """Kafka's replay(GroupMetadataKey, GroupMetadataValue): the last record wins."""
@@ -295,3 +398,22 @@ class OffsetStore:
             self._loaded_groups.pop(group_id, None)
         else:
             self._loaded_groups[group_id] = record.value
+
+
+def _holds_transactional_batches(plog) -> bool:
+    """Whether a partition of the topic holds transactional batches or markers (headers only)."""
+    offset = plog.log_start_offset
+    while offset < plog.log_end_offset:
+        data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
+        if not data:
+            return False
+        last = offset - 1
+        for batch in iter_batches(data):
+            header = read_header(batch)
+            if header.is_transactional or header.is_control:
+                return True
+            last = header.last_offset
+        if last < offset:
+            return False
+        offset = last + 1
+    return False

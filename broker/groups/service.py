@@ -1,9 +1,9 @@
 """The group service: the typed door the handlers call, around the pure coordinator.
 
 Door: one method per request (``join``, ``sync``, ``heartbeat``, ``leave``,
-``commit_offsets``, ``fetch_offsets``, ``delete_offsets``, ``describe``, ``list_groups``,
-``delete``), each ``(ctx, request dict) -> response dict``, or a coroutine for the two
-that wait (``join``, ``sync``). The door reads the request's fields and version, calls
+``commit_offsets``, ``txn_commit_offsets``, ``fetch_offsets``, ``delete_offsets``,
+``describe``, ``list_groups``, ``delete``), each ``(ctx, request dict) -> response dict``,
+or a coroutine for the two that wait (``join``, ``sync``). The door reads the request's fields and version, calls
 the coordinator with ``now_ms`` and shapes the answer; a handler only delegates.
 
 Shell: the coordinator never waits. JoinGroup and SyncGroup are parked there under a
@@ -17,7 +17,10 @@ Groups are persisted as Kafka persists them: after each call the GroupMetadata r
 (and tombstones) the coordinator queued are appended to ``__consumer_offsets`` before
 the call's completions are delivered; at start the groups found there are loaded back.
 The broker tells the service of deleted topics through ``topic_deleted`` (its
-``TopicListener``); the service knows nothing else of the broker.
+``TopicListener``), and of transactions that ended through ``complete_transaction``; it
+lends the service one check, ``verify_txn_offsets`` (is this group's offsets partition in
+the producer's transaction?), and asks ``offsets_partition``. The service knows nothing
+else of the broker.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ from __future__ import annotations
 import itertools
 import logging
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Protocol, TypeVar
 
 import anyio
 
 from broker.caller import Caller
 from broker.clock import now_ms
 from kproto.errors import ErrorCode
+from broker.errors import storage_error_code
 from storage import Storage
+from storage.errors import StorageError
 
 from .config import GroupConfig
 from .share.configs import GroupConfigs
@@ -41,13 +46,20 @@ from .share.state import ShareStateStore
 from .consumer.coordinator import ConsumerGroupCoordinator, ConsumerGroupSettings
 from .coordinator import GroupCoordinator, legacy_leave_error
 from .group import GroupState
-from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore
+from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore, partition_for
 from .responses import Completions, Token
 from .snapshot import GroupChange
 
 log = logging.getLogger("kbroker.groups")
 
 R = TypeVar("R")
+
+
+class TxnOffsetsVerifier(Protocol):
+    """The transaction coordinator's check of a TxnOffsetCommit: NONE, or the error to answer."""
+
+    def __call__(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                 group_id: str) -> ErrorCode: ...
 
 
 class _Parked:
@@ -59,10 +71,12 @@ class _Parked:
 
 
 class GroupService:
-    def __init__(self, config: GroupConfig, storage: Storage):
+    def __init__(self, config: GroupConfig, storage: Storage, *,
+                 verify_txn_offsets: TxnOffsetsVerifier | None = None):
         """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``."""
         self._config = config
         self._storage = storage
+        self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
         self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions)
         self._parked: dict[Token, _Parked] = {}
@@ -258,22 +272,81 @@ class GroupService:
         self._offsets.commit(group_id, accepted, now)
         return {"throttle_time_ms": 0, "topics": topics}
 
+    def txn_commit_offsets(self, ctx: Caller, req: dict) -> dict:
+        """TxnOffsetCommit 0-4: offsets committed inside a transaction, visible when it commits.
+        The transaction coordinator checks first that AddOffsetsToTxn put the group's partition
+        in the transaction; then the committer, as OffsetCommit does (v3+ name a member and
+        generation; older versions commit as a simple group). A partition of no topic gets
+        UNKNOWN_TOPIC_OR_PARTITION and metadata over ``offset.metadata.max.bytes``
+        OFFSET_METADATA_TOO_LARGE, as for OffsetCommit."""
+        version = ctx.api_version
+        group_id = req["group_id"]
+        now = now_ms()
+        if not group_id:
+            error = ErrorCode.INVALID_GROUP_ID
+        elif self._verify_txn_offsets is not None:
+            error = self._verify_txn_offsets(version, req["transactional_id"], req["producer_id"],
+                                             req["producer_epoch"], group_id)
+        else:
+            error = ErrorCode.NONE
+        if not error:
+            error = self._settle(self._coordinator.validate_commit(
+                now, group_id, req["generation_id"], req["member_id"], req["group_instance_id"], version,
+                transactional=True))
+        accepted: dict[tuple[str, int], CommittedOffset] = {}
+        codes: dict[tuple[str, int], ErrorCode] = {}
+        for topic in req["topics"]:
+            num_partitions = self._num_partitions(topic["name"])
+            for part in topic["partitions"]:
+                key = (topic["name"], part["partition_index"])
+                metadata = part["committed_metadata"] or ""
+                if not 0 <= key[1] < num_partitions:
+                    codes[key] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                elif error:
+                    codes[key] = error
+                elif len(metadata.encode()) > self._config.offset_metadata_max_bytes:
+                    codes[key] = ErrorCode.OFFSET_METADATA_TOO_LARGE
+                else:
+                    codes[key] = ErrorCode.NONE
+                    accepted[key] = CommittedOffset(part["committed_offset"], part["committed_leader_epoch"],
+                                                    metadata, now)
+        try:
+            self._offsets.commit_transactional(group_id, req["producer_id"], req["producer_epoch"], accepted, now)
+        except StorageError as exc:
+            for key in accepted:
+                codes[key] = storage_error_code(exc)
+        return {"throttle_time_ms": 0, "topics": [
+            {"name": topic["name"], "partitions": [
+                {"partition_index": p["partition_index"], "error_code": codes[(topic["name"], p["partition_index"])]}
+                for p in topic["partitions"]]} for topic in req["topics"]]}
+
+    def offsets_partition(self, group_id: str) -> int:
+        """The group's partition of ``__consumer_offsets`` (the topic made if it is not yet)."""
+        return partition_for(group_id, self._offsets.ensure_topic())
+
+    def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
+        """A transaction's marker reached a partition of ``__consumer_offsets``: the offsets it
+        committed there become visible, or are dropped."""
+        self._offsets.complete_transaction(producer_id, partition, committed)
+
     def fetch_offsets(self, ctx: Caller, req: dict) -> dict:
         """OffsetFetch 0-9 (v8+: several groups at once). Topics null (v2+) means every
         committed offset of the group; a partition without one, or an unknown group, answers
-        offset -1 with no error, as Kafka does."""
+        offset -1 with no error, as Kafka does. v7+ require_stable: a partition whose offset
+        an open transaction holds answers UNSTABLE_OFFSET_COMMIT (KIP-447)."""
+        require_stable = ctx.api_version >= 7 and req["require_stable"]
         if ctx.api_version >= 8:
             answers = []
             for group in req["groups"]:
-                topics, code = self._committed(group["group_id"], group["topics"], group.get("member_id"),
-                                               group.get("member_epoch", -1))
+                topics, code = self._committed(group["group_id"], group["topics"], require_stable,
+                                               group.get("member_id"), group.get("member_epoch", -1))
                 answers.append({"group_id": group["group_id"], "topics": topics, "error_code": code})
             return {"throttle_time_ms": 0, "groups": answers}
-        topics, code = self._committed(req["group_id"], req["topics"])
+        topics, code = self._committed(req["group_id"], req["topics"], require_stable)
         return {"throttle_time_ms": 0, "topics": topics, "error_code": code}
 
-    def _committed(self, group_id: str | None, topics: list[dict] | None, member_id: str | None = None,
-                   member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
+    def _committed(self, group_id: str | None, topics: list[dict] | None, require_stable: bool = False,
+                   member_id: str | None = None, member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
         """One group's OffsetFetch topics, and its error code (v9: a consumer group's member
         must be known and at its current epoch)."""
         if group_id in self.consumer_coordinator.groups:
@@ -293,6 +366,10 @@ class GroupService:
         for name, partitions in wanted.items():
             entries = []
             for index in partitions:
+                if require_stable and self._offsets.has_pending(group_id, name, index):
+                    entries.append({"partition_index": index, "error_code": ErrorCode.UNSTABLE_OFFSET_COMMIT,
+                                    "committed_offset": -1, "committed_leader_epoch": -1, "metadata": ""})
+                    continue
                 c = committed.get((name, index))
                 entries.append({"partition_index": index, "error_code": ErrorCode.NONE,
                                 "committed_offset": c.offset if c else -1,
@@ -471,7 +548,7 @@ class GroupService:
 
         removed = self._offsets.expire(now, self._config.offsets_retention_minutes * 60_000, expires_from)
         for group_id in coordinator.group_ids():
-            if not self._offsets.group_offsets(group_id):
+            if not self._offsets.group_offsets(group_id) and not self._offsets.has_pending(group_id):
                 self._settle(coordinator.maybe_delete_group(now_ms(), group_id))
         if removed:
             log.info("expired %d committed offsets", removed)

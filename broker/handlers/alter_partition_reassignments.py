@@ -9,6 +9,7 @@ UNKNOWN_TOPIC_OR_PARTITION, with the controller's messages.
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import ALTER_PARTITION_REASSIGNMENTS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 NO_REASSIGNMENT = "No partition reassignment is in progress."
 
@@ -42,6 +43,7 @@ def _check(ctx, topic: str, part: dict) -> tuple[int, str | None]:
 
 @handles(ALTER_PARTITION_REASSIGNMENTS, "0", error_response=_errors)
 def alter_partition_reassignments(ctx, req: dict) -> dict:
+    ctx.require(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME)
     responses = []
     for topic in req["topics"]:
         partitions = []

@@ -11,6 +11,7 @@ import os
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import ALTER_REPLICA_LOG_DIRS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 MAX_FILE_NAME = 255
 FUTURE_SUFFIX_LENGTH = len(".") + 32 + len("-future")   # Kafka's '<topic>-<partition>.<uuid hex>-future'
@@ -34,6 +35,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 @handles(ALTER_REPLICA_LOG_DIRS, "0-2", error_response=_errors)
 def alter_replica_log_dirs(ctx, req: dict) -> dict:
     broker = ctx.broker
+    ctx.require(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME)
     log_dir = None if broker.config.data_dir is None else os.path.abspath(broker.config.data_dir)
     storage = broker.storage
 

@@ -2,6 +2,7 @@
 
 from broker.registry import handles
 from kproto.messages import CONSUMER_GROUP_HEARTBEAT
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _error(req: dict, api_version: int, code: int) -> dict:
@@ -10,4 +11,5 @@ def _error(req: dict, api_version: int, code: int) -> dict:
 
 @handles(CONSUMER_GROUP_HEARTBEAT, "0-1", error_response=_error)
 def consumer_group_heartbeat(ctx, req: dict) -> dict:
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     return ctx.broker.groups.consumer.heartbeat(ctx, req)

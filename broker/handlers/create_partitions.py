@@ -17,6 +17,7 @@ from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import CREATE_PARTITIONS
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 MAX_NEW_PARTITIONS = 10000   # the most records Kafka's controller writes for one request
 
@@ -54,6 +55,8 @@ def _check_assignments(assignments: list[dict] | None, current: int, additional:
 
 def _plan(ctx, topic: dict) -> tuple[int, int]:
     """(current count, new count); _Refused with the code and message Kafka gives."""
+    if not ctx.authorize(Op.ALTER, Resource.TOPIC, topic["name"]):
+        raise _Refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "The topic authorization is failed.")
     info = ctx.broker.storage.topic(topic["name"])
     if info is None:
         raise _Refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None)

@@ -19,6 +19,7 @@ from kproto.errors import ErrorCode
 from kproto.messages import CREATE_TOPICS
 from storage import validate_topic_name
 from storage.errors import StorageError
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 MAX_NEW_PARTITIONS = 10000   # the most records Kafka's controller writes for one request
 
@@ -84,11 +85,14 @@ def create_topics(ctx, req: dict) -> dict:
     counts = Counter(t["name"] for t in req["topics"])
     results = []
     budget = MAX_NEW_PARTITIONS
+    create_any = ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME)
     for topic in req["topics"]:
         name = topic["name"]
         if counts[name] > 1:
             continue
         try:
+            if not (create_any or ctx.authorize(Op.CREATE, Resource.TOPIC, name)):
+                raise _Refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.")
             # Kafka's order: the name, whether it exists, the configs, then partitions and replicas
             validate_topic_name(name)
             if storage.topic(name) is not None:
@@ -110,10 +114,13 @@ def create_topics(ctx, req: dict) -> dict:
         except StorageError as exc:
             results.append(_refused(name, storage_error_code(exc), str(exc) or None))
             continue
-        results.append({"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
-                        "num_partitions": partitions, "replication_factor": 1,   # the configs: v5+ only
-                        "configs": created_topic_entries(broker.broker_configs, overrides) if ctx.api_version >= 5
-                        else []})
+        result = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
+                  "num_partitions": partitions, "replication_factor": 1,   # the configs: v5+ only
+                  "configs": created_topic_entries(broker.broker_configs, overrides) if ctx.api_version >= 5
+                  else []}
+        if not ctx.authorize(Op.DESCRIBE_CONFIGS, Resource.TOPIC, name):
+            result.update(configs=[], topic_config_error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+        results.append(result)
     results += [_refused(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
                 for name, count in counts.items() if count > 1]
     return {"throttle_time_ms": 0, "topics": results}

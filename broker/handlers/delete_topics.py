@@ -11,6 +11,7 @@ from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DELETE_TOPICS
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _requested(req: dict, api_version: int) -> list[tuple[str | None, bytes]]:
@@ -34,6 +35,12 @@ def delete_topics(ctx, req: dict) -> dict:
         responses.append(entry)
         by_id = name is None
         info = storage.topic_by_id(UUID(bytes=topic_id)) if by_id else storage.topic(name)
+        if by_id and info is not None and not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, info.name):
+            entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED   # its name stays unsaid
+            continue
+        if not ctx.authorize(Op.DELETE, Resource.TOPIC, info.name if info is not None else name or ""):
+            entry.update(name=info.name if info is not None else name, error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            continue
         if info is None:
             entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             continue

@@ -2,11 +2,11 @@
 
 v1 names the kind of endpoint asked about: this is a broker endpoint, so asking for
 controllers gets MISMATCHED_ENDPOINT_TYPE (v0: INVALID_REQUEST), and an unknown kind
-UNSUPPORTED_ENDPOINT_TYPE, as Kafka answers. No ACLs: every cluster operation is allowed.
+UNSUPPORTED_ENDPOINT_TYPE, as Kafka answers. The broker's address is that of the listener the
+request came in on; the cluster's authorized operations come from the ACLs (all without an authorizer).
 """
 
-from broker.handlers.metadata import CLUSTER_OPERATIONS
-from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
+from broker.handlers.metadata import cluster_operations
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_CLUSTER
@@ -33,11 +33,10 @@ def describe_cluster(ctx, req: dict) -> dict:
     if endpoint_type != BROKERS:
         return _refused(ctx, ErrorCode.MISMATCHED_ENDPOINT_TYPE, "The request was sent to an endpoint of type "
                         f"BROKER, but we wanted an endpoint of type {ENDPOINT_NAMES[endpoint_type]}")
-    host, port = broker.advertised
+    host, port = ctx.listener.advertised
     return {
         "throttle_time_ms": 0, "error_code": 0, "error_message": None, "endpoint_type": BROKERS,
         "cluster_id": broker.cluster_id, "controller_id": broker.node_id,
         "brokers": [{"broker_id": broker.node_id, "host": host, "port": port, "rack": None}],
-        "cluster_authorized_operations":
-            CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else AUTHORIZED_OPERATIONS_OMITTED,
+        "cluster_authorized_operations": cluster_operations(ctx, req["include_cluster_authorized_operations"]),
     }

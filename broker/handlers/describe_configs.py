@@ -16,6 +16,8 @@ from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_CONFIGS
 from storage import validate_topic_name
 from storage.errors import StorageError
+from broker.authz import config_refusal
+from kproto.constants import AclOperation as Op
 
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 
@@ -65,6 +67,11 @@ def describe_configs(ctx, req: dict) -> dict:
     for resource in req["resources"]:
         result = {"error_code": 0, "error_message": "", "resource_type": resource["resource_type"],
                   "resource_name": resource["resource_name"], "configs": []}
+        refused = config_refusal(ctx, Op.DESCRIBE_CONFIGS, resource["resource_type"], resource["resource_name"])
+        if refused:
+            result.update(error_code=refused, error_message=None)
+            results.append(result)
+            continue
         try:
             result["configs"] = _configs(ctx, resource, req["include_synonyms"], req["include_documentation"])
         except _Refused as exc:

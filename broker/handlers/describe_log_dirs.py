@@ -11,6 +11,7 @@ import os
 
 from broker.registry import handles
 from kproto.messages import DESCRIBE_LOG_DIRS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -21,6 +22,7 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 def describe_log_dirs(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
+    ctx.require(Op.DESCRIBE, Resource.CLUSTER, CLUSTER_NAME)
     if broker.config.data_dir is None:
         return {"throttle_time_ms": 0, "error_code": 0, "results": []}
     wanted = None

@@ -9,12 +9,12 @@ left for the next one. A cursor whose topic is not among the names asked for, or
 partition is negative, makes the whole request INVALID_REQUEST, as in Kafka.
 """
 
-from broker.handlers.metadata import TOPIC_OPERATIONS
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DESCRIBE_TOPIC_PARTITIONS
 from storage import validate_topic_name
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 MAX_PARTITIONS = 2000   # Kafka's max.request.partition.size.limit
 
@@ -52,6 +52,10 @@ def describe_topic_partitions(ctx, req: dict) -> dict:
         if remaining == 0:
             next_cursor = {"topic_name": name, "partition_index": 0}
             break
+        if not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, name):   # hidden from a listing, refused by name
+            if not listing_all:
+                topics.append({**_unknown(name), "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED})
+            continue
         info = storage.topic(name)
         if info is None:
             if not listing_all:
@@ -64,7 +68,7 @@ def describe_topic_partitions(ctx, req: dict) -> dict:
             "partitions": [{"error_code": 0, "partition_index": index, "leader_id": node, "leader_epoch": 0,
                             "replica_nodes": [node], "isr_nodes": [node], "eligible_leader_replicas": [],
                             "last_known_elr": [], "offline_replicas": []} for index in range(start, end)],
-            "topic_authorized_operations": TOPIC_OPERATIONS})
+            "topic_authorized_operations": ctx.authorized_operations(Resource.TOPIC, name)})
         if end < info.num_partitions:
             next_cursor = {"topic_name": name, "partition_index": end}
             break

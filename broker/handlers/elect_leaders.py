@@ -10,6 +10,7 @@ election type makes the whole request INVALID_REQUEST.
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import ELECT_LEADERS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 PREFERRED, UNCLEAN = 0, 1
 NOT_NEEDED = "Leader election not needed for topic partition."
@@ -35,6 +36,7 @@ def _result(storage, topic: str, index: int) -> dict:
 
 @handles(ELECT_LEADERS, "0-2", error_response=_errors)
 def elect_leaders(ctx, req: dict) -> dict:
+    ctx.require(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME)
     if req["election_type"] not in (PREFERRED, UNCLEAN):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUEST,
                        f"Unknown election type {req['election_type']}")

@@ -6,6 +6,11 @@ by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the fi
 partition with data returns at least one whole batch even when it exceeds the limits;
 later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
 v0-3 get what was read down-converted to message sets (fetch_legacy.py).
+
+isolation_level 1 (read_committed) returns only batches below the last stable offset, and
+the aborted transactions overlapping what it returns (from the segments' .txnindex): the
+consumer drops their records. Markers and aborted records still go out as they are on disk:
+nothing is decoded, as in Kafka.
 """
 
 from uuid import UUID
@@ -19,6 +24,7 @@ from kproto.constants import IsolationLevel
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -49,7 +55,10 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
                      "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
                      "records": b""}
             partitions.append(entry)
-            if info is None:
+            if (info is not None or not by_id) and not ctx.authorize(
+                    Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"]):
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            elif info is None:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             elif not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -71,12 +80,14 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool,
     total, errors = 0, False
     for p in partitions:
         log, entry = p.log, p.entry
-        entry["high_watermark"] = log.high_watermark
-        entry["last_stable_offset"] = log.last_stable_offset
+        high_watermark = log.high_watermark
+        last_stable_offset = log.last_stable_offset
+        entry["high_watermark"] = high_watermark
+        entry["last_stable_offset"] = last_stable_offset
         entry["log_start_offset"] = log.log_start_offset
         entry["records"] = b""
         end_offset = log.log_end_offset
-        end = end_offset if to_log_end else log.last_stable_offset if read_committed else log.high_watermark
+        end = end_offset if to_log_end else last_stable_offset if read_committed else high_watermark
         if end <= p.offset <= end_offset and p.offset >= log.log_start_offset:
             continue
         limit = min(p.max_bytes, max_bytes - total)
@@ -91,6 +102,10 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool,
             continue   # only the first partition with data may exceed the limits
         entry["records"] = result.chunks
         total += result.size
+        if read_committed:
+            entry["aborted_transactions"] = [
+                {"producer_id": aborted.producer_id, "first_offset": aborted.first_offset}
+                for aborted in log.aborted_transactions(p.offset, result.next_offset)]
     return total, errors
 
 

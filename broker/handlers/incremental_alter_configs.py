@@ -7,6 +7,8 @@ The checks, the answers and how a change takes effect are in broker/config_alter
 from broker.config_alter import alter
 from broker.registry import handles
 from kproto.messages import INCREMENTAL_ALTER_CONFIGS
+from broker.authz import config_refusal
+from kproto.constants import AclOperation as Op
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -17,5 +19,10 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(INCREMENTAL_ALTER_CONFIGS, "0-1", error_response=_errors)
 def incremental_alter_configs(ctx, req: dict) -> dict:
-    return {"throttle_time_ms": 0,
-            "responses": alter(ctx.broker, req["resources"], req["validate_only"], incremental=True)}
+    refusals = [config_refusal(ctx, Op.ALTER_CONFIGS, r["resource_type"], r["resource_name"]) for r in req["resources"]]
+    answers = iter(alter(ctx.broker, [r for r, refused in zip(req["resources"], refusals) if not refused],
+                         req["validate_only"], incremental=True))
+    return {"throttle_time_ms": 0, "responses": [
+        next(answers) if not refused else {"error_code": refused, "error_message": None,
+                                           "resource_type": r["resource_type"], "resource_name": r["resource_name"]}
+        for r, refused in zip(req["resources"], refusals)]}

@@ -1,13 +1,15 @@
-"""InitProducerId 0-5: a new producer id (epoch 0) for each idempotent producer.
+"""InitProducerId 0-5: a producer id and epoch for idempotent and transactional producers.
 
-Ids come in blocks reserved on disk, so they are never reused after a restart.
-Transactional ids need the transaction coordinator, which kbroker does not have yet:
-they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a clear, non-retriable error.
+Without a transactional id: a new producer id, epoch 0 (ids come in blocks reserved on disk,
+so they are never reused after a restart); this stays off the transaction coordinator. With
+one: the transaction coordinator's answer (broker/transactions), which bumps the epoch of the
+id, fences its older producers and aborts a transaction they left open.
 """
 
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import INIT_PRODUCER_ID
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -19,6 +21,10 @@ def init_producer_id(ctx, req: dict) -> dict:
     if (req["producer_id"] == -1) != (req["producer_epoch"] == -1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUEST)
     if req["transactional_id"] is not None:
-        return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        ctx.require(Op.WRITE, Resource.TRANSACTIONAL_ID, req["transactional_id"])
+        return ctx.broker.transactions.init_producer_id(ctx, req)
+    if not (ctx.authorize(Op.IDEMPOTENT_WRITE, Resource.CLUSTER, CLUSTER_NAME)
+            or ctx.authorize_any(Op.WRITE, Resource.TOPIC)):
+        return _errors(req, ctx.api_version, ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     return {"throttle_time_ms": 0, "error_code": 0,
             "producer_id": ctx.broker.producer_ids.next_id(), "producer_epoch": 0}

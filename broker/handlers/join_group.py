@@ -7,6 +7,7 @@ v4+ first answers MEMBER_ID_REQUIRED with a member id; v5+ has static membership
 
 from broker.registry import handles
 from kproto.messages import JOIN_GROUP
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -17,4 +18,5 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(JOIN_GROUP, "0-9", may_wait=True, error_response=_errors)
 async def join_group(ctx, req: dict) -> dict:
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     return await ctx.broker.groups.join(ctx, req)

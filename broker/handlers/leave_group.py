@@ -3,6 +3,7 @@
 
 from broker.registry import handles
 from kproto.messages import LEAVE_GROUP
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -11,4 +12,5 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(LEAVE_GROUP, "0-5", error_response=_errors)
 def leave_group(ctx, req: dict) -> dict:
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     return ctx.broker.groups.leave(ctx, req)

@@ -14,6 +14,7 @@ from kproto.constants import (EARLIEST_LOCAL_TIMESTAMP, EARLIEST_TIMESTAMP, LATE
 from kproto.errors import ErrorCode
 from kproto.messages import LIST_OFFSETS
 from storage.errors import StorageError
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 LEADER_EPOCH = 0
 
@@ -52,12 +53,15 @@ def list_offsets(ctx, req: dict) -> dict:
     for topic in req["topics"]:
         name = topic["name"]
         info = storage.topic(name)
+        refused = not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, name)
         seen = set()
         partitions = []
         for part in topic["partitions"]:
             index = part["partition_index"]
             entry = {"partition_index": index, "error_code": 0, "timestamp": -1, "offset": -1, "leader_epoch": -1}
-            if index in seen:
+            if refused:
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            elif index in seen:
                 entry["error_code"] = ErrorCode.INVALID_REQUEST
             elif info is None or not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

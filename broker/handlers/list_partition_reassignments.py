@@ -2,6 +2,7 @@
 
 from broker.registry import handles
 from kproto.messages import LIST_PARTITION_REASSIGNMENTS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -10,4 +11,5 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(LIST_PARTITION_REASSIGNMENTS, "0", error_response=_errors)
 def list_partition_reassignments(ctx, req: dict) -> dict:
+    ctx.require(Op.DESCRIBE, Resource.CLUSTER, CLUSTER_NAME)
     return {"throttle_time_ms": 0, "error_code": 0, "error_message": None, "topics": []}

@@ -8,6 +8,9 @@ OFFSET_METADATA_TOO_LARGE, as Kafka's; the rest is committed in one batch.
 
 from broker.registry import handles
 from kproto.messages import OFFSET_COMMIT
+from kproto.constants import AclOperation as Op, ResourceType as Resource
+from broker.authz import split
+from kproto.errors import ErrorCode
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -18,4 +21,11 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(OFFSET_COMMIT, "0-9", error_response=_errors)
 def offset_commit(ctx, req: dict) -> dict:
-    return ctx.broker.groups.commit_offsets(ctx, req)
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
+    allowed, refused = split(ctx, Op.READ, Resource.TOPIC, req["topics"])
+    if not refused:
+        return ctx.broker.groups.commit_offsets(ctx, req)
+    response = ctx.broker.groups.commit_offsets(ctx, {**req, "topics": allowed}) if allowed \
+        else {"throttle_time_ms": 0, "topics": []}
+    response["topics"] += _errors({"topics": refused}, ctx.api_version, ErrorCode.TOPIC_AUTHORIZATION_FAILED)["topics"]
+    return response

@@ -10,6 +10,7 @@ UNKNOWN_LEADER_EPOCH, one below -1 FENCED_LEADER_EPOCH.
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import OFFSET_FOR_LEADER_EPOCH
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 
 LEADER_EPOCH = 0
 NO_EPOCH = -1
@@ -36,12 +37,16 @@ def offset_for_leader_epoch(ctx, req: dict) -> dict:
     topics = []
     for topic in req["topics"]:
         info = storage.topic(topic["topic"])
+        refused = not (ctx.authorize(Op.DESCRIBE, Resource.TOPIC, topic["topic"])
+                       or ctx.authorize(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME))
         partitions = []
         for part in topic["partitions"]:
             index, current = part["partition"], part["current_leader_epoch"]
             entry = {"error_code": 0, "partition": index, "leader_epoch": NO_EPOCH, "end_offset": -1}
             partitions.append(entry)
-            if info is None or not 0 <= index < info.num_partitions:
+            if refused:
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            elif info is None or not 0 <= index < info.num_partitions:
                 entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             elif current > LEADER_EPOCH:
                 entry["error_code"] = ErrorCode.UNKNOWN_LEADER_EPOCH

@@ -5,7 +5,15 @@ bytes. Storage checks the CRC, rewrites the base offset and appends; no record i
 decoded, except on a compacted topic, where a record without a key is refused
 (INVALID_RECORD with its record_errors, as Kafka does). acks=0 gets no response; if
 such a request fails, the connection is closed so the client notices, as Kafka does.
-Unknown topics are auto-created when allowed.
+Unknown topics are auto-created when allowed. With the authorizer on: WRITE on each
+topic (else TOPIC_AUTHORIZATION_FAILED for its partitions), CREATE on the cluster or the
+topic to auto-create it, and WRITE on the transactional id when the batches are
+transactional (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+
+A transactional batch (read from its header) goes only to a partition its transaction has
+added (KIP-890 part 1: the transaction coordinator verifies it, INVALID_TXN_STATE if not),
+and only with the request's transactional id: without one, the whole request gets
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers it.
 """
 
 from broker.clock import now_ms
@@ -14,8 +22,12 @@ from broker.handlers.produce_legacy import produce_message_sets
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
-from storage import validate_topic_name
+from storage import read_header, validate_topic_name
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
+from storage.records import ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
+
+_ATTRIBUTES_LOW_BYTE = ATTRIBUTES_POS + 1   # the transactional bit is in the low byte of the int16
 
 # Kafka's messages for its rule of Produce v3+, exactly one whole magic-2 batch per partition,
 # which storage checks (append(..., one_batch=True)); each error's code is INVALID_RECORD.
@@ -24,6 +36,13 @@ ONE_BATCH_MESSAGES = {
     UnsupportedMessageFormatError: "Produce requests are only allowed to contain record batches with magic version 2",
     NotOneBatchError: "Produce requests must contain exactly one whole record batch per partition",
 }
+NOT_IN_TRANSACTION = "Partition was not added to the transaction"
+
+
+def _transactional_data(records) -> bool:
+    """A transactional batch of records, not a control batch (which storage refuses from clients)."""
+    return records is not None and len(records) >= HEADER_BYTES and (
+        records[_ATTRIBUTES_LOW_BYTE] & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) == ATTR_TRANSACTIONAL
 
 
 def _partition_error(index: int, code: int, message: str | None = None, record_errors=()) -> dict:
@@ -40,6 +59,12 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
         "throttle_time_ms": 0}
 
 
+def _any_transactional(req: dict) -> bool:
+    """Whether any batch is transactional (one byte of each header)."""
+    return any(records is not None and len(records) >= HEADER_BYTES and records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL
+               for topic in req["topic_data"] for records in (p["records"] for p in topic["partition_data"]))
+
+
 @handles(PRODUCE, "0-11", error_response=_errors)
 def produce(ctx, req: dict) -> dict | None:
     if ctx.api_version < 3:
@@ -47,9 +72,15 @@ def produce(ctx, req: dict) -> dict | None:
     acks = req["acks"]
     if acks not in (-1, 0, 1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
+    transactional_id = req["transactional_id"]
     broker = ctx.broker
     storage = broker.storage
     replication = broker.replication   # cluster mode: leadership, ISR and acks=all; None for one broker
+    authorizer = broker.authorizer
+    if (transactional_id is None or authorizer is not None) and _any_transactional(req):
+        # Transactional batches need the request's transactional id, and WRITE on it.
+        if transactional_id is None or not ctx.authorize(Op.WRITE, Resource.TRANSACTIONAL_ID, transactional_id):
+            return _errors(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     now = now_ms()
     failed = False
     responses = []
@@ -57,10 +88,14 @@ def produce(ctx, req: dict) -> dict | None:
         name = topic["name"]
         info = storage.topic(name)
         topic_error = 0
-        if info is None and replication is None:
+        if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
+            topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        elif info is None and replication is None:
             try:
                 validate_topic_name(name)
-                info = broker.auto_create(name)
+                if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
+                        or ctx.authorize(Op.CREATE, Resource.TOPIC, name):
+                    info = broker.auto_create(name)
             except StorageError as exc:
                 topic_error = storage_error_code(exc)
             if info is None and not topic_error:
@@ -68,18 +103,28 @@ def produce(ctx, req: dict) -> dict | None:
         partitions = []
         for part in topic["partition_data"]:
             index = part["index"]
-            if replication is not None:
-                code = replication.produce_error(name, index, acks)
-            elif topic_error:
+            if topic_error:
                 code = topic_error
+            elif replication is not None:
+                code = replication.produce_error(name, index, acks)
             else:
                 code = 0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             if code:
                 partitions.append(_partition_error(index, code))
                 failed = True
                 continue
+            records = part["records"]
+            if transactional_id is not None and _transactional_data(records):
+                header = read_header(records)
+                code = broker.transactions.verify_produce(transactional_id, header.producer_id,
+                                                          header.producer_epoch, name, index)
+                if code:
+                    message = NOT_IN_TRANSACTION if code == ErrorCode.INVALID_TXN_STATE else None
+                    partitions.append(_partition_error(index, code, message))
+                    failed = True
+                    continue
             try:
-                result = storage.partition(name, index).append(part["records"] or b"", now, one_batch=True)
+                result = storage.partition(name, index).append(records or b"", now, one_batch=True)
             except StorageError as exc:
                 message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
                 partitions.append(_partition_error(index, storage_error_code(exc), message,

@@ -3,6 +3,7 @@ offsets of a share group's partitions (altering and deleting only while it has n
 
 from broker.registry import handles
 from kproto.messages import ALTER_SHARE_GROUP_OFFSETS, DELETE_SHARE_GROUP_OFFSETS, DESCRIBE_SHARE_GROUP_OFFSETS
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _describe_error(req: dict, api_version: int, code: int) -> dict:
@@ -17,9 +18,11 @@ def describe_share_group_offsets(ctx, req: dict) -> dict:
 
 @handles(ALTER_SHARE_GROUP_OFFSETS, "0")
 def alter_share_group_offsets(ctx, req: dict) -> dict:
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     return ctx.broker.groups.share.alter_offsets(ctx, req)
 
 
 @handles(DELETE_SHARE_GROUP_OFFSETS, "0")
 def delete_share_group_offsets(ctx, req: dict) -> dict:
+    ctx.require(Op.DELETE, Resource.GROUP, req["group_id"])
     return ctx.broker.groups.share.delete_offsets(ctx, req)

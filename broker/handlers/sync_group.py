@@ -2,6 +2,7 @@
 
 from broker.registry import handles
 from kproto.messages import SYNC_GROUP
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -10,4 +11,5 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(SYNC_GROUP, "0-5", may_wait=True, error_response=_errors)
 async def sync_group(ctx, req: dict) -> dict:
+    ctx.require(Op.READ, Resource.GROUP, req["group_id"])
     return await ctx.broker.groups.sync(ctx, req)

@@ -481,7 +481,31 @@ async function configs() {
   }
 }
 
-const scenarios = { admin, produceConsume, groupSplit, idempotent, groupAdmin, configs }
+// Over TLS and/or SASL (args.ssl: PEM texts {ca, cert, key}; args.sasl: {mechanism, username, password}):
+// produce some values, read them back from the beginning; or report the connection's failure.
+async function secureRoundTrip() {
+  const fs = require('fs')
+  const ssl = args.ssl ? Object.fromEntries(Object.entries(args.ssl).map(([k, v]) => [k, fs.readFileSync(v, 'utf8')])) : undefined
+  const client = kafka('kafkajs-secure', { ssl, sasl: args.sasl, retry: { retries: 0 } })
+  const producer = producerOf(client)
+  try {
+    await producer.connect()
+  } catch (e) {
+    return { error: e.type || e.name, message: e.message }
+  }
+  await producer.send({ topic: args.topic, messages: args.values.map(value => ({ value })) })
+  await producer.disconnect()
+  const consumer = consumerOf(client, `secure-${args.topic}`)
+  const values = []
+  await consumer.connect()
+  await consumer.subscribe({ topic: args.topic, fromBeginning: true })
+  await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value.toString()) } })
+  await waitFor(() => values.length >= args.values.length, 'the values')
+  await consumer.disconnect()
+  return { values }
+}
+
+const scenarios = { admin, produceConsume, groupSplit, idempotent, groupAdmin, configs, secureRoundTrip }
 
 async function main() {
   const run = scenarios[scenario]

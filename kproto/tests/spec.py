@@ -101,8 +101,10 @@ class StructShape:
     flexible: bool
 
 
-def _parse_default(text: str | int, type_name: str) -> Any:
-    if isinstance(text, int) and not isinstance(text, bool):
+def _parse_default(text: str | int | bool, type_name: str) -> Any:
+    if isinstance(text, bool):
+        return text  # AddPartitionsToTxn's VerifyOnly gives a JSON false
+    if isinstance(text, int):
         return text  # a few specs give a number, not a string
     if text == "null":
         return None
@@ -147,7 +149,8 @@ class SpecResolver:
         present, absent = [], {}
         for f in fields:
             name = snake_case(f["name"])
-            if version in _versions(f["versions"]):
+            # a tagged field may give only its taggedVersions (TransactionLogValue's): they are its versions
+            if version in _versions(f.get("versions", f.get("taggedVersions"))):
                 present.append(self.field(f, version, flexible))
             else:
                 absent[name] = _parse_default(f["default"], f["type"]) if "default" in f else NO_DEFAULT

@@ -194,6 +194,8 @@ def test_every_field_mutation_is_detected(message: Message):
     for schema, spec in ((message.request, request), (message.response, response)):
         for path, f, first in _field_paths(schema.fields):
             for kind, changes in _mutations(f, first).items():
+                if kind == "versions" and first > schema.versions.high:
+                    continue   # a field of later versions than we declare (EndTxn v5's): never on the wire
                 if not compare_schema(_copy(schema, fields=_alter(schema.fields, path, **changes)), spec):
                     missed.append(f"{schema.name} {'.'.join(path)}: {kind}")
     assert not missed, "the comparison missed:\n" + "\n".join(missed)

@@ -96,7 +96,7 @@ def snapshot_files(directory):
 def test_deleted_indexes_are_rebuilt(disk):
     directory, batches, size = fill(disk, count=30, segment_batches=10, index_batches=2)
     before = snapshot_files(directory)
-    assert len(before) == 2 * len([n for n in os.listdir(directory) if n.endswith(".log")]) >= 6
+    assert len(before) == 3 * len([n for n in os.listdir(directory) if n.endswith(".log")]) >= 9  # .index, .timeindex, .txnindex
     assert any(len(data) > 0 for data in before.values())
     for file_name in before:
         os.unlink(directory / file_name)
@@ -224,8 +224,9 @@ def test_leftovers_are_cleaned_and_an_empty_active_segment_is_fine(disk):
     (directory / "00000000000000000003.snapshot.tmp").write_bytes(b"partial")
     log = reopen_log(disk)
     assert sorted(os.listdir(directory)) == sorted(
-        [name(0, ".log"), name(0, ".index"), name(0, ".timeindex"), name(10, ".log"), name(10, ".index"),
-         name(10, ".timeindex"), name(10, ".snapshot"), "partition.metadata"])
+        [name(0, ".log"), name(0, ".index"), name(0, ".timeindex"), name(0, ".txnindex"), name(10, ".log"),
+         name(10, ".index"), name(10, ".timeindex"), name(10, ".txnindex"), name(10, ".snapshot"),
+         "partition.metadata"])
     assert_log_holds(log, batches)
     log.append(make_batch(1), now_ms=1)
     assert os.path.getsize(directory / name(10, ".log")) == len(make_batch(1))

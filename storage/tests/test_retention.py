@@ -281,7 +281,7 @@ def test_segments_deleted_right_after_a_reopen_take_their_index_files(disk):
     log = disk.reopen().partition("t", 0)
     assert log.delete_records(5) == 5
     assert log.delete_old_segments(NOW) == 1
-    assert log_files(disk, ".deleted") == [f"{0:020d}{s}.deleted" for s in (".index", ".log", ".timeindex")]
+    assert log_files(disk, ".deleted") == [f"{0:020d}{s}.deleted" for s in (".index", ".log", ".timeindex", ".txnindex")]
     for path in log.take_deleted_files(NOW):
         os.unlink(path)
     assert sorted(n for n in os.listdir(disk.data_dir / "t-0") if n.startswith(f"{0:020d}")) == []

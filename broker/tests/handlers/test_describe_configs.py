@@ -118,7 +118,10 @@ def test_this_broker(served, client):
     assert (configs["num.partitions"]["read_only"], configs["log.retention.hours"]["read_only"]) == (True, True)
     assert (configs["log.retention.ms"]["read_only"], configs["message.max.bytes"]["read_only"]) == (False, False)
     assert all(c["documentation"] and c["config_type"] for c in configs.values())
-    assert not any(c["is_sensitive"] for c in configs.values())
+    sensitive = {name for name, c in configs.items() if c["is_sensitive"]}
+    assert sensitive == {"sasl.jaas.config", "ssl.keystore.key", "ssl.keystore.password", "ssl.key.password",
+                         "ssl.keystore.certificate.chain", "ssl.truststore.password", "ssl.truststore.certificates"}
+    assert all(configs[name]["value"] is None for name in sensitive)
 
 
 def test_the_cluster_default_lists_dynamic_configs_only(client):

@@ -208,7 +208,7 @@ def test_control_batches_are_left_out(client, topic, served):
     marker = build_batch([Record(timestamp=T, key=b"\0\0\0\0", value=b"\0\0\0\0\0\0")], is_control=True,
                          is_transactional=True, producer_id=9, producer_epoch=0)
     served.call(log.append, batch(b"before"), T)
-    served.call(log.append, marker, T)   # as the transaction coordinator writes it (clients may not)
+    served.call(lambda: log.append(marker, T, from_coordinator=True))   # as the transaction coordinator writes it
     served.call(log.append, batch(b"after"), T)
     [part] = fetch_old(client, 3, topic, {0: 0})
     assert [(m[1], m[4]) for m in messages(part["records"])] == [(0, b"before"), (2, b"after")]

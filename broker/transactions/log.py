@@ -1,0 +1,148 @@
+"""Transactional ids kept in the internal topic ``__transaction_state``, as Kafka keeps them.
+
+Each transit the coordinator makes is one record, a TransactionLogKey (the transactional id)
+and a TransactionLogValue (producer id and epoch, timeout, state, partitions, timestamps), in
+the partition of the id (Java's ``Utils.abs(transactionalId.hashCode()) %
+transaction.state.log.num.partitions``); an id that expires is a tombstone. The topic is
+compacted (cleanup.policy=compact), as Kafka makes it: only the last record of each id
+matters. At start every partition is replayed once and the last record of each id is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kproto.coordinator_records import (
+    decode_transaction_log_key,
+    decode_transaction_log_value,
+    encode_transaction_log_key,
+    encode_transaction_log_value,
+)
+from kproto.errors import DecodeError
+from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+
+from .config import TransactionConfig
+from .state import TransactionState, Transit
+
+log = logging.getLogger("kbroker.transactions")
+
+TRANSACTION_STATE_TOPIC = "__transaction_state"
+READ_CHUNK_BYTES = 16 << 20
+
+
+def java_string_hash(text: str) -> int:
+    """Java's String.hashCode, over UTF-16 code units, as a signed 32-bit int."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def partition_for(transactional_id: str, partitions: int) -> int:
+    """Kafka's partitionFor: Utils.abs of the hash (0 for Integer.MIN_VALUE), modulo the count."""
+    h = java_string_hash(transactional_id)
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def topic_configs(config: TransactionConfig) -> dict[str, str]:
+    """The topic's configs, as Kafka's transactionTopicConfigs enforce them."""
+    return {"cleanup.policy": "compact", "compression.type": "uncompressed",
+            "segment.bytes": str(config.transaction_state_log_segment_bytes)}
+
+
+def log_value(transit: Transit) -> dict:
+    """A TransactionLogValue; an Empty transaction has null partitions, as Kafka writes it."""
+    if transit.state is TransactionState.EMPTY:
+        partitions = None
+    else:
+        by_topic: dict[str, list[int]] = {}
+        for topic, partition in sorted(transit.partitions):
+            by_topic.setdefault(topic, []).append(partition)
+        partitions = [{"topic": t, "partition_ids": p} for t, p in by_topic.items()]
+    return {"producer_id": transit.producer_id, "producer_epoch": transit.producer_epoch,
+            "transaction_timeout_ms": transit.txn_timeout_ms, "transaction_status": int(transit.state),
+            "transaction_partitions": partitions,
+            "transaction_last_update_timestamp_ms": transit.txn_last_update_timestamp_ms,
+            "transaction_start_timestamp_ms": transit.txn_start_timestamp_ms}
+
+
+def transit_of(transactional_id: str, value: dict) -> Transit:
+    """A decoded TransactionLogValue (version 0 or 1) as the coordinator loads it. ValueError
+    for a state id Kafka does not know."""
+    state = TransactionState(value["transaction_status"])
+    partitions = frozenset() if state is TransactionState.EMPTY else frozenset(
+        (p["topic"], index) for p in value["transaction_partitions"] or () for index in p["partition_ids"])
+    return Transit(
+        transactional_id=transactional_id, producer_id=value["producer_id"],
+        previous_producer_id=value["previous_producer_id"], producer_epoch=value["producer_epoch"],
+        last_producer_epoch=-1, txn_timeout_ms=value["transaction_timeout_ms"], state=state, partitions=partitions,
+        txn_start_timestamp_ms=value["transaction_start_timestamp_ms"],
+        txn_last_update_timestamp_ms=value["transaction_last_update_timestamp_ms"])
+
+
+class TransactionLog:
+    def __init__(self, storage: Storage, config: TransactionConfig):
+        self._storage = storage
+        self._config = config
+
+    def write(self, transit: Transit, now_ms: int) -> None:
+        """Append the transit's record (a tombstone for Dead): durable before it takes effect."""
+        value = None if transit.state is TransactionState.DEAD else encode_transaction_log_value(log_value(transit))
+        record = Record(timestamp=now_ms, key=encode_transaction_log_key(transit.transactional_id), value=value)
+        partition = partition_for(transit.transactional_id, self._ensure_topic())
+        self._storage.partition(TRANSACTION_STATE_TOPIC, partition).append(build_batch([record]), now_ms)
+
+    def _ensure_topic(self) -> int:
+        info = self._storage.topic(TRANSACTION_STATE_TOPIC)
+        if info is None:
+            info = self._storage.create_topic(TRANSACTION_STATE_TOPIC, self._config.transaction_state_log_num_partitions,
+                                              topic_configs(self._config), internal=True)
+        return info.num_partitions
+
+    def load(self) -> list[Transit]:
+        """The last record of every id that has not expired, from every partition."""
+        info = self._storage.topic(TRANSACTION_STATE_TOPIC)
+        if info is None:
+            return []
+        last: dict[str, bytes | None] = {}
+        for partition in range(info.num_partitions):
+            plog = self._storage.partition(TRANSACTION_STATE_TOPIC, partition)
+            offset = plog.log_start_offset
+            while offset < plog.log_end_offset:
+                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
+                if not data:
+                    break
+                for batch in iter_batches(data):
+                    header = read_header(batch)
+                    if header.last_offset >= offset and not header.is_control:
+                        for record in decode_records(batch):
+                            if record.offset >= offset:
+                                self._replay(record, last)
+                    offset = max(offset, header.last_offset + 1)
+        loaded = []
+        for transactional_id, value in last.items():
+            if value is None:
+                continue
+            try:
+                transit = transit_of(transactional_id, decode_transaction_log_value(value))
+            except (DecodeError, ValueError) as exc:
+                log.warning("skipping the unreadable state of transactional id %s: %s", transactional_id, exc)
+                continue
+            if transit.state not in (TransactionState.DEAD, TransactionState.PREPARE_EPOCH_FENCE):
+                loaded.append(transit)
+        log.info("loaded %d transactional ids from %s", len(loaded), TRANSACTION_STATE_TOPIC)
+        return loaded
+
+    @staticmethod
+    def _replay(record: Record, last: dict[str, bytes | None]) -> None:
+        if record.key is None:
+            return
+        try:
+            transactional_id = decode_transaction_log_key(record.key)
+        except DecodeError as exc:
+            log.warning("skipping a record with an unreadable key at offset %d of %s: %s", record.offset,
+                        TRANSACTION_STATE_TOPIC, exc)
+            return
+        last.pop(transactional_id, None)   # the newest record last, as in the log
+        last[transactional_id] = record.value
