@@ -84,6 +84,7 @@ class Broker:
         self._transactions: TransactionService | None = None   # the transaction coordinator: likewise
         self._background = None       # the task group of background work, once started
         self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
+        self._transactions_scope: anyio.CancelScope | None = None   # the transaction coordinator's sweeps
         self.taps = Taps(self)        # fault injection and the request log, looked up per request
         self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
         cluster = config.cluster
@@ -258,11 +259,26 @@ class Broker:
                 offsets_partition=lambda group_id: self.groups.offsets_partition(group_id),
                 offsets_completed=lambda pid, partition, committed: self.groups.complete_transaction(
                     pid, partition, committed),
-                notify_append=self.notify_append)
+                notify_append=self.notify_append,
+                placement=None if self.cluster is None else self.cluster.transaction_placement)
             self._transactions = TransactionService(self.config.transactions, self.storage, peers)
             if self._background is not None:
-                self._background.start_soon(self._transactions.run)
+                self._background.start_soon(self._run_transactions, self._transactions)
         return self._transactions
+
+    async def _run_transactions(self, service: TransactionService) -> None:
+        with anyio.CancelScope() as self._transactions_scope:
+            await service.run()
+
+    def reload_transactions(self) -> TransactionService | None:
+        """Forget the transaction coordinator (its sweeps stop); the next use loads it again
+        from the partitions of ``__transaction_state`` this broker leads. Cluster mode does this
+        when those change. Returns the one forgotten."""
+        old, self._transactions = self._transactions, None
+        if self._transactions_scope is not None:
+            self._transactions_scope.cancel()
+            self._transactions_scope = None
+        return old
 
     def _verify_txn_offsets(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
                             group_id: str):
@@ -279,7 +295,7 @@ class Broker:
             if self._groups is not None:   # started again after a stop (broker.testing)
                 tg.start_soon(self._run_groups, self._groups)
             if self._transactions is not None:
-                tg.start_soon(self._transactions.run)
+                tg.start_soon(self._run_transactions, self._transactions)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet

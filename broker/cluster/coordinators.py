@@ -26,14 +26,19 @@ import anyio
 from broker.cluster.admin import auto_create
 from broker.cluster.coord import CoordinationError
 from broker.cluster.handlers import replace
+from broker.errors import AUTHORIZATION_FAILED
 from broker.groups.offsets import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, partition_for
+from broker.transactions.log import TRANSACTION_STATE_TOPIC
+from broker.transactions.log import partition_for as transaction_partition_for
+from broker.transactions.log import topic_configs as transaction_topic_configs
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 from broker.registry import SERVED
 from kproto.errors import ErrorCode, KafkaError
 from kproto.messages import (ALTER_SHARE_GROUP_OFFSETS, CONSUMER_GROUP_DESCRIBE, CONSUMER_GROUP_HEARTBEAT,
                              DELETE_GROUPS, DELETE_SHARE_GROUP_OFFSETS, DESCRIBE_GROUPS,
                              DESCRIBE_SHARE_GROUP_OFFSETS, FIND_COORDINATOR, HEARTBEAT, JOIN_GROUP, LEAVE_GROUP,
                              LIST_GROUPS, OFFSET_COMMIT, OFFSET_DELETE, OFFSET_FETCH, SHARE_GROUP_DESCRIBE,
-                             SHARE_GROUP_HEARTBEAT, SYNC_GROUP)
+                             SHARE_GROUP_HEARTBEAT, SYNC_GROUP, TXN_OFFSET_COMMIT)
 
 if TYPE_CHECKING:
     from broker.cluster.node import ClusterNode
@@ -41,8 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbroker.cluster")
 
 GROUP, TRANSACTION = 0, 1
-TRANSACTION_STATE_TOPIC = "__transaction_state"
-TRANSACTION_STATE_PARTITIONS = 50
 PRODUCER_ID_BLOCK = 1000
 RELOAD_GATHER_S = 0.05   # leaderships that come together are loaded once
 COMMIT_TIMEOUT_S = 5      # Kafka's offsets.commit.timeout.ms
@@ -142,25 +145,25 @@ def _gated(message, handler, error_response):
         replicas = [p for p in (node.replicas.partitions.get((OFFSETS_TOPIC, i)) for i in partitions) if p is not None]
         ends = [p.log.log_end_offset for p in replicas]
         response = await handler(ctx, req) if is_async else handler(ctx, req)
-        await _replicated(node, replicas, ends)
+        await replicated(node, OFFSETS_TOPIC, replicas, ends)
         return response
     return gated
 
 
-async def _replicated(node: ClusterNode, replicas: list, ends: list[int]) -> None:
-    """Answer only once what the request wrote to __consumer_offsets is in the ISR (Kafka's
-    offsets.commit.required.acks=-1): a commit acknowledged survives the coordinator's loss."""
+async def replicated(node: ClusterNode, topic: str, replicas: list, ends: list[int]) -> None:
+    """Answer only once what the request wrote to an internal topic's partitions is in the ISR
+    (Kafka's offsets.commit.required.acks=-1, and the same for __transaction_state): a commit
+    acknowledged survives the coordinator's loss."""
     for p, before in zip(replicas, ends):
         end = p.log.log_end_offset
         if end <= before:
             continue
-        node.broker.notify_append(OFFSETS_TOPIC, p.index)   # wake the followers' fetches
+        node.broker.notify_append(topic, p.index)   # wake the followers' fetches
         waiter = p.wait_for(end)
         with anyio.move_on_after(COMMIT_TIMEOUT_S):
             await waiter.event.wait()
         if p.log.high_watermark < end:
-            log.warning("%s-%d: records to %d not replicated in %d s", OFFSETS_TOPIC, p.index, end,
-                        COMMIT_TIMEOUT_S)
+            log.warning("%s-%d: records to %d not replicated in %d s", topic, p.index, end, COMMIT_TIMEOUT_S)
 
 
 def _gate_error(ctx, message, req: dict) -> int:
@@ -174,7 +177,7 @@ def _gate_error(ctx, message, req: dict) -> int:
 
 GATED = (JOIN_GROUP, SYNC_GROUP, HEARTBEAT, LEAVE_GROUP, OFFSET_COMMIT, OFFSET_FETCH, DESCRIBE_GROUPS, DELETE_GROUPS,
          OFFSET_DELETE, CONSUMER_GROUP_HEARTBEAT, CONSUMER_GROUP_DESCRIBE, SHARE_GROUP_HEARTBEAT, SHARE_GROUP_DESCRIBE,
-         DESCRIBE_SHARE_GROUP_OFFSETS, ALTER_SHARE_GROUP_OFFSETS, DELETE_SHARE_GROUP_OFFSETS)
+         DESCRIBE_SHARE_GROUP_OFFSETS, ALTER_SHARE_GROUP_OFFSETS, DELETE_SHARE_GROUP_OFFSETS, TXN_OFFSET_COMMIT)
 
 for _message in GATED:
     _served = SERVED[_message.api_key]
@@ -201,9 +204,11 @@ def _internal_topic(node: ClusterNode, key_type: int) -> tuple[str, int, int, di
     if key_type == GROUP:
         return (OFFSETS_TOPIC, node.broker.config.groups.offsets_topic_num_partitions,
                 node.config.offsets_topic_replication_factor, OFFSETS_TOPIC_CONFIGS)
-    return (TRANSACTION_STATE_TOPIC, TRANSACTION_STATE_PARTITIONS, node.config.transaction_state_log_replication_factor,
-            {"cleanup.policy": "compact", "min.insync.replicas": str(node.config.transaction_state_log_min_isr),
-             "segment.bytes": "104857600"})
+    transactions = node.broker.config.transactions
+    return (TRANSACTION_STATE_TOPIC, transactions.transaction_state_log_num_partitions,
+            node.config.transaction_state_log_replication_factor,
+            {**transaction_topic_configs(transactions),
+             "min.insync.replicas": str(node.config.transaction_state_log_min_isr)})
 
 
 def _coordinator(node: ClusterNode, key_type: int, key: str) -> dict:
@@ -214,11 +219,12 @@ def _coordinator(node: ClusterNode, key_type: int, key: str) -> dict:
     if not cache.has_topic(topic):
         if len(cache.brokers) < factor:
             missing["error_message"] = (f"Number of alive brokers '{len(cache.brokers)}' does not meet the required "
-                                        f"replication factor '{factor}' for the offsets topic")
+                                        f"replication factor '{factor}' for the {topic} topic")
         else:
             auto_create(node, topic, partitions, factor, configs)
         return missing
-    leader = cache.leader(topic, partition_for(key, cache.num_partitions(topic)))
+    partition_of = partition_for if key_type == GROUP else transaction_partition_for
+    leader = cache.leader(topic, partition_of(key, cache.num_partitions(topic)))
     if leader is None:
         return missing
     return {"node_id": leader.broker_id, "host": leader.host, "port": leader.port, "error_code": 0,
@@ -230,9 +236,14 @@ def find_coordinator(ctx, req: dict) -> dict:
     key_type = req["key_type"]
     if key_type not in (GROUP, TRANSACTION):
         return SERVED[FIND_COORDINATOR.api_key].error_response(req, ctx.api_version, ErrorCode.INVALID_REQUEST)
+    resource = Resource.GROUP if key_type == GROUP else Resource.TRANSACTIONAL_ID
     if ctx.api_version >= 4:
         return {"throttle_time_ms": 0, "coordinators": [
-            {"key": key, **_coordinator(node, key_type, key)} for key in req["coordinator_keys"]]}
+            {"key": key, **_coordinator(node, key_type, key)} if ctx.authorize(Op.DESCRIBE, resource, key) else
+            {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": AUTHORIZATION_FAILED[resource],
+             "error_message": None}
+            for key in req["coordinator_keys"]]}
+    ctx.require(Op.DESCRIBE, resource, req["key"])
     return {"throttle_time_ms": 0, **_coordinator(node, key_type, req["key"])}
 
 

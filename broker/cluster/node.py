@@ -29,6 +29,7 @@ from broker.cluster.coord import CoordinationError, NodeExists
 from broker.cluster.coordinators import CoordinatorGate, ProducerIdBlocks
 from broker.cluster.metadata_cache import MetadataCache
 from broker.cluster.replica_manager import ReplicaManager
+from broker.cluster.transactions import TransactionPlacement
 from broker.cluster.serving import Replication
 from broker.cluster.zk import ZooKeeperCoordination
 from broker.cluster.znodes import BrokerInfo
@@ -60,6 +61,7 @@ class ClusterNode:
         self.replication = Replication(self)
         broker.replication = self.replication
         self.gate = CoordinatorGate(self)
+        self.transaction_placement = TransactionPlacement(self)   # the transaction coordinator's gate and markers
         self.config_changes = ConfigChanges(self)
         broker.producer_ids = ProducerIdBlocks(self)   # producer ids from ZooKeeper's blocks
         self.broker_epoch = -1
@@ -263,6 +265,7 @@ class ClusterNode:
         self._stopping = True
         self._stop_controller()
         self.replicas.close()
+        self.transaction_placement.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             await self.coord.close()
 
