@@ -351,6 +351,8 @@ class ReplicaManager:
                     if p.isr_committed(answer["isr"], answer["partition_epoch"]):
                         self.broker.notify_append(p.topic, p.index)
                 elif code in GIVE_UP_ISR_CHANGE or code == 0:
+                    log.info("%s-%d: the controller did not change the ISR to %s (error %d, leader epoch %d; "
+                             "ours %d)", p.topic, p.index, list(isr), code, answer["leader_epoch"], p.leader_epoch)
                     p.pending_isr = None
                 else:
                     answered.discard(key)   # retriable (NOT_CONTROLLER, ...): try again

@@ -70,6 +70,8 @@ def test_a_diverged_replica_is_cut_to_the_leaders_epoch_boundary(make_cluster, t
     admin.create_topics([NewTopic(topic_name, 1, 2)], operation_timeout=20)[topic_name].result(30)
     a = cluster.leader(topic_name)
     b = 3 - a
+    cluster.wait_for(lambda: cluster.leader(topic_name, via=a) == a and cluster.leader(topic_name, via=b) == a,
+                     what="both brokers told of the topic")
     for _ in range(5):
         assert produce_raw(cluster.brokers[a].bootstrap, topic_name) == 0   # acks=all: both have these
     cluster.signal(b, signal.SIGSTOP)

@@ -351,7 +351,9 @@ class Controller:
     # -- requests from brokers -------------------------------------------------------------------------------------
 
     async def alter_partition(self, req: dict) -> dict:
-        """AlterPartition from a leader: its new ISR, if it still leads at that epoch and version."""
+        """AlterPartition from a leader: its new ISR, if it still leads at that epoch and version.
+        A stale version asking for the ISR the partition already has is answered with the
+        current state (Kafka's equalsAllowStalePartitionEpoch): the leader missed the answer."""
         ctx = self.ctx
         broker = ctx.brokers.get(req["broker_id"])
         if broker is None or req["broker_epoch"] not in (-1, broker.epoch):
@@ -367,6 +369,8 @@ class Controller:
                 elif state.leader != req["broker_id"] or part["leader_epoch"] != state.leader_epoch:
                     code = ErrorCode.FENCED_LEADER_EPOCH
                 elif part["partition_epoch"] != state.zk_version:
+                    if sorted(part["new_isr"]) == sorted(state.isr):
+                        continue   # a retry of a change already made (its answer lost): the state as it is
                     code = ErrorCode.INVALID_UPDATE_VERSION
                 elif any(r not in ctx.live_not_stopping for r in part["new_isr"] if r not in state.isr) or \
                         any(r not in ctx.replicas(tp) for r in part["new_isr"]) or state.leader not in part["new_isr"]:
