@@ -82,7 +82,7 @@ def test_transactions_span_partitions_led_by_every_broker(txn_cluster, topic_nam
     assert len(leaders) > 1   # the markers went to other brokers than the coordinator too
 
 
-def test_a_transaction_goes_on_when_its_coordinator_dies(txn_cluster, topic_name):
+def test_an_open_transaction_is_taken_over_when_its_coordinator_dies(txn_cluster, topic_name):
     cluster = txn_cluster
     create_rf3(cluster, topic_name)
     transactional_id = f"{topic_name}-txn"
@@ -91,15 +91,16 @@ def test_a_transaction_goes_on_when_its_coordinator_dies(txn_cluster, topic_name
     for i in range(10):
         producer.produce(topic_name, b"first-%d" % i, partition=i % 3)
     producer.commit_transaction(30)
+    producer.begin_transaction()
+    for i in range(10):
+        producer.produce(topic_name, b"second-%d" % i, partition=i % 3)
+    assert producer.flush(30) == 0   # the transaction is open, its partitions added, its records written
     coordinator = transaction_coordinator_of(cluster, transactional_id)
     assert coordinator > 0
     cluster.brokers[coordinator].kill()
     cluster.wait_for(lambda: transaction_coordinator_of(cluster, transactional_id) not in (-1, coordinator),
                      timeout_s=30, what="a new transaction coordinator")
-    # the same producer finds the new coordinator, which knows its id and epoch
-    producer.begin_transaction()
-    for i in range(10):
-        producer.produce(topic_name, b"second-%d" % i, partition=i % 3)
+    # the new coordinator knows the open transaction from the replicated __transaction_state
     producer.commit_transaction(60)
     got = read_committed(cluster.bootstrap, topic_name, 20)
     assert sorted(got) == sorted([b"first-%d" % i for i in range(10)] + [b"second-%d" % i for i in range(10)])
