@@ -110,3 +110,39 @@ def test_an_open_transaction_is_taken_over_when_its_coordinator_dies(txn_cluster
     again.produce(topic_name, b"third", partition=1)
     again.commit_transaction(30)
     assert b"third" in read_committed(cluster.bootstrap, topic_name, 21)
+
+
+def test_offsets_sent_to_a_transaction_are_committed_with_it(txn_cluster, topic_name):
+    """Consume, transform, produce: the group's offsets go to its coordinator (TxnOffsetCommit)
+    and become visible with the transaction's commit marker in the group's __consumer_offsets
+    partition, wherever that partition's leader is."""
+    from confluent_kafka import Consumer
+
+    from compat_tests.clients import Out, produce
+
+    cluster = txn_cluster
+    source, target, group = f"{topic_name}-in", f"{topic_name}-out", f"{topic_name}-copier"
+    create_rf3(cluster, source)
+    create_rf3(cluster, target)
+    produce("confluent", cluster.bootstrap, source, [Out(None, b"%d" % i) for i in range(30)], acks="all")
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False, "isolation.level": "read_committed"})
+    consumer.subscribe([source])
+    producer = transactional_producer(cluster, f"{topic_name}-txn")
+    copied, deadline = 0, time.monotonic() + 60
+    while copied < 30 and time.monotonic() < deadline:
+        messages = [m for m in consumer.consume(num_messages=30, timeout=0.5) if not m.error()]
+        if not messages:
+            continue
+        producer.begin_transaction()
+        for message in messages:
+            producer.produce(target, message.value(), partition=message.partition())
+        producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
+                                             consumer.consumer_group_metadata(), 30)
+        producer.commit_transaction(30)
+        copied += len(messages)
+    committed = consumer.committed(consumer.assignment(), timeout=10)
+    consumer.close()
+    assert copied == 30
+    assert sum(tp.offset for tp in committed) == 30
+    assert sorted(read_committed(cluster.bootstrap, target, 30)) == sorted(b"%d" % i for i in range(30))
