@@ -171,3 +171,38 @@ def test_truncate_fully_starts_the_log_elsewhere(engine):
     log.truncate_fully(40)
     assert (log.log_start_offset, log.log_end_offset, log.epochs.entries()) == (40, 40, [])
     assert log.append(make_batch(1), now_ms=1).base_offset == 40
+
+
+# -- transactions on a replica -----------------------------------------------------------
+
+def transactional(count: int, sequence: int, pid: int = 5):
+    return make_batch(count, producer_id=pid, producer_epoch=0, base_sequence=sequence, is_transactional=True)
+
+
+def test_a_follower_learns_transactions_from_the_markers_it_copies(engine, tmp_path):
+    leader = open_log(engine)
+    leader.append(transactional(2, 0), now_ms=1)                      # 0-1, aborted at 2
+    leader.append_marker(5, 0, 0, committed=False, now_ms=1)
+    leader.append(transactional(3, 2), now_ms=1)                      # 3-5, still open
+    follower_storage = type(engine)(engine.kind, tmp_path / "follower")
+    try:
+        follower = open_log(follower_storage)
+        follower.append_replicated(leader.read(0, 1 << 20).read_bytes(), now_ms=1)
+        # as leader after a failover: the same aborted transactions and the same open one
+        assert follower.aborted_transactions(0, 10) == leader.aborted_transactions(0, 10) != []
+        assert follower.last_stable_offset == leader.last_stable_offset == 3
+        follower.append_marker(5, 0, 0, committed=True, now_ms=1)      # the new leader ends it
+        assert follower.last_stable_offset == 7
+    finally:
+        follower_storage.close()
+
+
+def test_truncation_below_a_marker_reopens_its_transaction(engine):
+    log = open_log(engine)
+    log.append(transactional(2, 0), now_ms=1)                         # 0-1
+    log.append_marker(5, 0, 0, committed=False, now_ms=1)             # 2: aborted
+    assert log.aborted_transactions(0, 10) != [] and log.last_stable_offset == 3
+    log.truncate_to(2)   # the marker was a tail the new leader never had
+    assert log.aborted_transactions(0, 10) == []
+    assert log.last_stable_offset == 0   # the transaction is open again, as on the new leader
+    assert log.log_end_offset == 2
