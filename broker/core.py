@@ -91,6 +91,16 @@ class Broker:
         if cluster is not None:   # made now: its handlers serve from the first request on
             from broker.cluster.node import ClusterNode
 
+            if self.authorizer is not None:
+                self.close()
+                raise StartRefused("cluster mode does not enforce ACLs yet: its metadata and admin answers "
+                                   "would bypass them; run a cluster without authorizer.class.name")
+            if config.listener_protocol != "PLAINTEXT":
+                self.close()
+                raise StartRefused("cluster mode's brokers talk to each other over the first listener, which "
+                                   f"must be PLAINTEXT (it is {config.listener_protocol}); list a PLAINTEXT "
+                                   "listener first")
+
             self.cluster = ClusterNode(self, cluster)
 
     # -- identity --------------------------------------------------------------

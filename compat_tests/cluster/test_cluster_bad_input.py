@@ -59,6 +59,17 @@ def test_a_second_broker_with_the_same_id_is_refused(make_cluster, tmp_path):
     assert cluster.metadata()["brokers"][0]["port"] == cluster.brokers[1].port   # the first one is untouched
 
 
+def test_a_cluster_broker_with_an_authorizer_is_refused_saying_why(tmp_path):
+    """ACLs are not enforced by cluster mode's answers yet: better refused than bypassed."""
+    refused = subprocess.run(
+        [sys.executable, "-m", "broker", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"),
+         "--node-id", "1", "--zookeeper", f"127.0.0.1:{free_port()}/k",
+         "-o", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"],
+        capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "cluster mode does not enforce ACLs yet" in refused.stderr
+
+
 def test_a_diverged_replica_is_cut_to_the_leaders_epoch_boundary(make_cluster, topic_name):
     """Broker A leads; its follower B is paused (still in the ISR) while A takes records with
     acks=1; A dies; B is elected (clean: it was in the ISR) and takes other records; A comes
