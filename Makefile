@@ -8,6 +8,8 @@
 #   make test  everything, under 15 min: the fast tier, then compat_tests/ (kafka-python,
 #              confluent-kafka, aiokafka, kcat and kafkajs against broker processes, the fuzz
 #              test). CI (.ci/run) runs this.
+#              compat_tests/cluster/ runs clusters of broker processes on a local ZooKeeper
+#              (system-deps installs Debian's; without it those tests skip, saying why).
 #   make soak  only the slow soak tests (@pytest.mark.slow), which both tiers leave out.
 # `make cluster` runs ZooKeeper and three brokers for development (cluster mode).
 PYTHON ?= python3
