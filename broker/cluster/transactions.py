@@ -72,6 +72,10 @@ class TransactionPlacement:
         return self.node.metadata.num_partitions(TRANSACTION_STATE_TOPIC) or \
             self.node.broker.config.transactions.transaction_state_log_num_partitions
 
+    def num_partitions(self, topic: str) -> int:
+        """The cluster's count (0: no such topic), whether or not this broker holds a replica."""
+        return self.node.metadata.num_partitions(topic)
+
     def coordinates(self, transactional_id: str) -> bool:
         return self.error(transactional_id) == ErrorCode.NONE
 

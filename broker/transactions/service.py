@@ -158,11 +158,11 @@ class TransactionService:
             partitions += [p for p in topic["partitions"] if p not in partitions]
         refused = {}
         for name, partitions in wanted.items():
-            info = self._storage.topic(name)
+            count = self._num_partitions(name)
             for index in partitions:
                 if version < 4 and name in INTERNAL_TOPICS:
                     refused[(name, index)] = E.TOPIC_AUTHORIZATION_FAILED
-                elif info is None or not 0 <= index < info.num_partitions:
+                elif not 0 <= index < count:
                     refused[(name, index)] = E.UNKNOWN_TOPIC_OR_PARTITION
         pairs = [(name, index) for name, partitions in wanted.items() for index in partitions]
         if refused:
@@ -177,6 +177,14 @@ class TransactionService:
         return [{"name": name, "results_by_partition": [
             {"partition_index": index, "partition_error_code": codes[(name, index)]} for index in partitions]}
             for name, partitions in wanted.items()]
+
+    def _num_partitions(self, topic: str) -> int:
+        """The topic's partitions (0: no such topic): the cluster's view in cluster mode, where
+        this broker need not hold a replica of every topic."""
+        if self._placement is not None:
+            return self._placement.num_partitions(topic)
+        info = self._storage.topic(topic)
+        return 0 if info is None else info.num_partitions
 
     def add_offsets(self, ctx: Caller, req: dict) -> dict:
         """AddOffsetsToTxn 0-4: the group's __consumer_offsets partition joins the transaction,

@@ -10,7 +10,7 @@ import pytest
 
 from broker.testing import RawClient
 from compat_tests.cluster.test_cluster_clients import create_rf3
-from kproto.messages import FIND_COORDINATOR
+from kproto.messages import CREATE_TOPICS, FIND_COORDINATOR
 
 TRANSACTION = 1
 
@@ -26,15 +26,15 @@ def transaction_coordinator_of(cluster, transactional_id: str) -> int:
     return -1
 
 
-def read_committed(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list[bytes]:
-    """What a read_committed consumer reads from the topic's 3 partitions: ``expected`` records,
+def read_committed(bootstrap: str, topic: str, expected: int, timeout_s: float = 30, partitions: int = 3) -> list[bytes]:
+    """What a read_committed consumer reads from the topic's partitions: ``expected`` records,
     and then for another second whatever else there is (none, if aborted records stay hidden)."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{topic}-reader",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     got: list[bytes] = []
     deadline = time.monotonic() + timeout_s
     try:
@@ -65,9 +65,21 @@ def test_transactions_span_partitions_led_by_every_broker(txn_cluster, topic_nam
     create_rf3(cluster, topic_name)
     leaders = {cluster.leader(topic_name, p) for p in range(3)}
     producer = transactional_producer(cluster, f"{topic_name}-txn")
+    coordinator = transaction_coordinator_of(cluster, f"{topic_name}-txn")
+    # a topic of which the coordinator's broker holds no replica at all
+    single = f"{topic_name}-elsewhere"
+    others = [b for b in cluster.brokers if b != coordinator]
+    controller = cluster.brokers[cluster.metadata()["controller_id"]]
+    with RawClient(controller.bootstrap) as client:
+        answer = client.request(CREATE_TOPICS, 5, {"topics": [{
+            "name": single, "num_partitions": -1, "replication_factor": -1, "configs": [],
+            "assignments": [{"partition_index": i, "broker_ids": [b]} for i, b in enumerate(others)]}],
+            "timeout_ms": 20000, "validate_only": False})
+    assert answer["topics"][0]["error_code"] == 0
     producer.begin_transaction()
     for i in range(30):
         producer.produce(topic_name, b"committed-%d" % i, partition=i % 3)
+        producer.produce(single, b"elsewhere-%d" % i, partition=i % 2)
     producer.commit_transaction(30)
     producer.begin_transaction()
     for i in range(30):
@@ -80,6 +92,8 @@ def test_transactions_span_partitions_led_by_every_broker(txn_cluster, topic_nam
     got = read_committed(cluster.bootstrap, topic_name, 31)
     assert sorted(got) == sorted([b"committed-%d" % i for i in range(30)] + [b"last"])
     assert len(leaders) > 1   # the markers went to other brokers than the coordinator too
+    assert sorted(read_committed(cluster.bootstrap, single, 30, partitions=2)) == \
+        sorted(b"elsewhere-%d" % i for i in range(30))
 
 
 def test_an_open_transaction_is_taken_over_when_its_coordinator_dies(txn_cluster, topic_name):
