@@ -26,7 +26,8 @@ def transaction_coordinator_of(cluster, transactional_id: str) -> int:
     return -1
 
 
-def read_committed(bootstrap: str, topic: str, expected: int, timeout_s: float = 30, partitions: int = 3) -> list[bytes]:
+def read_committed(bootstrap: str, topic: str, expected: int, timeout_s: float = 30,
+                   partitions: int = 3) -> list[bytes]:
     """What a read_committed consumer reads from the topic's partitions: ``expected`` records,
     and then for another second whatever else there is (none, if aborted records stay hidden)."""
     from confluent_kafka import Consumer, TopicPartition
