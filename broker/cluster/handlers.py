@@ -5,7 +5,8 @@ Served here: LeaderAndIsr 5-7, UpdateMetadata 7-8 and StopReplica 3-4 (from the 
 ControlledShutdown 1-3 and AlterPartition 0-1 (to the controller). Produce and Fetch keep
 their handlers, which consult ``broker.replication``; they are wrapped to wait for acks=all
 and to add KIP-951's leader endpoints. The admin and metadata handlers that answer from the
-cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``).
+cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``,
+``transactions``).
 """
 
 from __future__ import annotations
@@ -117,5 +118,5 @@ async def fetch(ctx, req: dict) -> dict:
 replace(PRODUCE, produce, may_wait=True)
 replace(FETCH, fetch)
 
-# the replaced admin, config and coordinator handlers
-from broker.cluster import admin, configs, coordinators  # noqa: E402,F401
+# the replaced admin, config, coordinator and transaction handlers
+from broker.cluster import admin, configs, coordinators, transactions  # noqa: E402,F401
