@@ -8,7 +8,10 @@
 #   make test  everything, under 15 min: the fast tier, then compat_tests/ (kafka-python,
 #              confluent-kafka, aiokafka, kcat and kafkajs against broker processes, the fuzz
 #              test). CI (.ci/run) runs this.
+#              compat_tests/cluster/ runs clusters of broker processes on a local ZooKeeper
+#              (system-deps installs Debian's; without it those tests skip, saying why).
 #   make soak  only the slow soak tests (@pytest.mark.slow), which both tiers leave out.
+# `make cluster` runs ZooKeeper and three brokers for development (cluster mode).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,7 +24,7 @@ COMPILE  := $(BIN)/python -m compileall -q kproto storage broker bench >/dev/nul
 KAFKAJS  := compat_tests/kafkajs
 UNIT     := kproto/tests storage/tests broker/tests
 
-.PHONY: serve unit test soak bench system-deps clean
+.PHONY: serve cluster unit test soak bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +48,14 @@ serve: $(VENV)/.runtime
 	$(COMPILE)
 	$(BIN)/kbroker --host 127.0.0.1 --port 9092 --data-dir data
 
+# A local development cluster: ZooKeeper and 3 brokers on 9092-9094 (data in ./kbroker-cluster).
+cluster: $(VENV)/.test system-deps
+	$(COMPILE)
+	$(BIN)/kbroker cluster --brokers 3 --data-dir kbroker-cluster
+
 system-deps:
-	@command -v kcat >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || ./.ci/install-system-deps
+	@{ command -v kcat && test -e /usr/share/java/zookeeper.jar && command -v chromium && command -v chromedriver; } \
+		>/dev/null 2>&1 || ./.ci/install-system-deps
 
 # kafkajs for compat_tests/test_kafkajs.py, reinstalled when the lock file changes;
 # without node and npm nothing is installed and those tests skip.
@@ -69,4 +78,4 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data *.egg-info
+	rm -rf $(VENV) data kbroker-cluster *.egg-info

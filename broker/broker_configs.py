@@ -52,6 +52,7 @@ class BrokerConfigs:
         from their default (a flag leaves no trace of having been given)."""
         values = dict(self.config.extra)
         values.update(self.config.log_properties)
+        values.update(self.config.cluster_properties)
         values.update(self.config.security_properties)   # listener-prefixed ones are shown as sensitive
         for key in catalog.BROKER_CONFIGS.values():
             if key.value_of is not None:

@@ -23,6 +23,7 @@ COMMANDS = {
     "consume": "broker.commands.consume",
     "groups": "broker.commands.groups",
     "offsets": "broker.commands.offsets",
+    "cluster": "broker.cluster.launcher",
 }
 
 EPILOG = """commands (each with its own --help):
@@ -31,6 +32,7 @@ EPILOG = """commands (each with its own --help):
   kbroker consume TOPIC                                      print records
   kbroker groups list|describe|delete|reset-offsets          consumer groups and their lag
   kbroker offsets TOPIC                                      earliest and latest offset per partition
+  kbroker cluster --brokers 3 --data-dir DIR                 ZooKeeper and a local cluster, for development
 """
 
 
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--data-dir", metavar="DIR", help="directory for the log (default ./kbroker-data)")
     where.add_argument("--memory", action="store_true", help="keep the log in memory only")
     p.add_argument("--num-partitions", type=int, help="partitions of auto-created topics (default 1)")
+    p.add_argument("--node-id", type=int, help="this broker's id (broker.id; default 1)")
+    p.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT][/CHROOT]",
+                   help="join a cluster coordinated by this ZooKeeper (zookeeper.connect)")
+    p.add_argument("--rack", help="this broker's rack (broker.rack), for rack-aware replica placement")
     p.add_argument("--no-auto-create-topics", action="store_true", help="do not create topics on first use")
     p.add_argument("--http-port", type=int, metavar="PORT",
                    help="serve the web console, /metrics and the admin endpoints on this port (default: off)")
@@ -92,6 +98,12 @@ def _config(args: argparse.Namespace) -> BrokerConfig:
         config.data_dir = Path(args.data_dir)
     if args.num_partitions is not None:
         config.num_partitions = args.num_partitions
+    if args.node_id is not None:
+        config.node_id = args.node_id
+    if args.zookeeper is not None:
+        apply_properties(config, {"zookeeper.connect": args.zookeeper})
+    if args.rack is not None:
+        apply_properties(config, {"broker.rack": args.rack})
     if args.no_auto_create_topics:
         config.auto_create_topics = False
     if args.http_port is not None:

@@ -11,6 +11,7 @@ from broker.security.listeners import Listener, resolve as resolve_listeners
 from storage import BROKER_PROPERTIES, InvalidConfigError, LogConfig, LogManagerConfig
 
 if TYPE_CHECKING:
+    from broker.cluster.config import ClusterConfig
     from broker.groups.config import GroupConfig
     from broker.transactions.config import TransactionConfig
 
@@ -47,6 +48,9 @@ class BrokerConfig:
     # KIP-714 client telemetry: clients push their metrics while the HTTP port is on
     telemetry_push_interval_ms: int = 30000
     telemetry_max_bytes: int = 1048576
+    # cluster mode's settings as Kafka's keys (zookeeper.connect, broker.rack, min.insync.replicas,
+    # ...): broker.cluster.config reads them (``cluster``); zookeeper.connect turns the mode on
+    cluster_properties: dict[str, str] = field(default_factory=dict)
     # the transaction coordinator's settings as Kafka's keys (transaction.max.timeout.ms,
     # transactional.id.expiration.ms, ...): broker.transactions.config reads them (``transactions``)
     transaction_properties: dict[str, str] = field(default_factory=dict)
@@ -78,6 +82,15 @@ class BrokerConfig:
     def groups(self) -> GroupConfig:
         """The group coordinator's settings: GroupConfig's defaults and the group keys set here."""
         return _group_config(self.group_properties)
+
+    @property
+    def cluster(self) -> ClusterConfig | None:
+        """Cluster mode's settings, or None for one broker (no zookeeper.connect)."""
+        if not self.cluster_properties.get("zookeeper.connect", "").strip():
+            return None
+        from broker.cluster.config import ClusterConfig
+
+        return ClusterConfig.from_broker_properties(self.cluster_properties)
 
     @property
     def log_manager_config(self) -> LogManagerConfig:
@@ -143,10 +156,7 @@ IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
     "inter.broker.listener.name", "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-    "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
-    "share.coordinator.state.topic.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
-    "min.insync.replicas", "unclean.leader.election.enable", "delete.topic.enable",
+    "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
 }
 
 
@@ -199,10 +209,22 @@ def _group_config(props: dict[str, str]) -> GroupConfig:
     return GroupConfig.from_broker_properties(props)
 
 
+def _cluster_keys():
+    from broker.cluster.config import PROPERTIES
+
+    return PROPERTIES.keys()
+
+
 def _transaction_keys():
     from broker.transactions.config import PROPERTIES
 
     return PROPERTIES.keys()
+
+
+def _cluster_config(props: dict[str, str]) -> ClusterConfig:
+    from broker.cluster.config import ClusterConfig
+
+    return ClusterConfig.from_broker_properties(props)
 
 
 def _transaction_config(props: dict[str, str]) -> TransactionConfig:
@@ -258,6 +280,9 @@ def apply_properties(config: BrokerConfig, props: dict[str, str]) -> BrokerConfi
             elif key in _group_keys():
                 _group_config({key: value})   # refuse a bad value now
                 config.group_properties[key] = value.strip()
+            elif key in _cluster_keys():
+                _cluster_config({key: value})   # refuse a bad value now
+                config.cluster_properties[key] = value.strip()
             elif key in _transaction_keys():
                 _transaction_config({key: value})   # refuse a bad value now
                 config.transaction_properties[key] = value.strip()

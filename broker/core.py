@@ -38,7 +38,11 @@ class TopicListener(Protocol):
     def topic_deleted(self, name: str) -> None: ...
 
 
-class DataDirInUse(Exception):
+class StartRefused(Exception):
+    """The broker cannot start as configured (said why); it exits with status 1."""
+
+
+class DataDirInUse(StartRefused):
     pass
 
 
@@ -74,12 +78,33 @@ class Broker:
         self._topic_cache: dict = {}
         self._topic_cache_version = -1
         self._groups: GroupService | None = None   # the group coordinator and offsets: made on first use
+        # cluster mode (broker.cluster): the seam Produce, Fetch and ListOffsets consult, set by
+        # the cluster node; None for one broker, whose handlers then run as they always did
+        self.replication = None
+        self.cluster = None   # cluster mode's node (broker.cluster.node.ClusterNode)
         self._transactions: TransactionService | None = None   # the transaction coordinator: likewise
         self._background = None       # the task group of background work, once started
         self.stats = None             # request and topic counters, while the HTTP port serves (broker/web/stats.py)
         self.telemetry = ClientTelemetry(config.telemetry_push_interval_ms, config.telemetry_max_bytes)   # KIP-714
+        self._groups_scope: anyio.CancelScope | None = None   # the group coordinator's timers
+        self._transactions_scope: anyio.CancelScope | None = None   # the transaction coordinator's sweeps
         self.taps = Taps(self)        # fault injection and the request log, looked up per request
         self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
+        cluster = config.cluster
+        if cluster is not None:   # made now: its handlers serve from the first request on
+            from broker.cluster.node import ClusterNode
+
+            if self.authorizer is not None:
+                self.close()
+                raise StartRefused("cluster mode does not enforce ACLs yet: its metadata and admin answers "
+                                   "would bypass them; run a cluster without authorizer.class.name")
+            if config.listener_protocol != "PLAINTEXT":
+                self.close()
+                raise StartRefused("cluster mode's brokers talk to each other over the first listener, which "
+                                   f"must be PLAINTEXT (it is {config.listener_protocol}); list a PLAINTEXT "
+                                   "listener first")
+
+            self.cluster = ClusterNode(self, cluster)
 
     # -- identity --------------------------------------------------------------
 
@@ -104,6 +129,15 @@ class Broker:
         tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
         os.replace(tmp, path)
         return cluster_id
+
+    def adopt_cluster_id(self, cluster_id: str) -> None:
+        """Join a cluster whose id ZooKeeper holds (a data directory without topics yet)."""
+        self.cluster_id = cluster_id
+        if self.config.data_dir is not None:
+            path = self.config.data_dir / "meta.properties"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(f"#kbroker\nversion=1\nnode.id={self.node_id}\ncluster.id={cluster_id}\n")
+            os.replace(tmp, path)
 
     @property
     def faults(self) -> Faults:
@@ -205,8 +239,24 @@ class Broker:
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
             if self._background is not None:
-                self._background.start_soon(self._groups.run)
+                self._background.start_soon(self._run_groups, self._groups)
         return self._groups
+
+    async def _run_groups(self, service: GroupService) -> None:
+        with anyio.CancelScope() as self._groups_scope:
+            await service.run()
+
+    def reload_groups(self) -> GroupService | None:
+        """Forget the group coordinator (its timers stop); the next use loads it again from
+        ``__consumer_offsets``. Cluster mode does this when this broker comes to lead more of
+        that topic's partitions. Returns the one forgotten."""
+        old, self._groups = self._groups, None
+        if self._groups_scope is not None:
+            self._groups_scope.cancel()
+            self._groups_scope = None
+        if old is not None:
+            self._topic_listeners.remove(old)
+        return old
 
     @property
     def transactions(self) -> TransactionService:
@@ -222,11 +272,26 @@ class Broker:
                 offsets_partition=lambda group_id: self.groups.offsets_partition(group_id),
                 offsets_completed=lambda pid, partition, committed: self.groups.complete_transaction(
                     pid, partition, committed),
-                notify_append=self.notify_append)
+                notify_append=self.notify_append,
+                placement=None if self.cluster is None else self.cluster.transaction_placement)
             self._transactions = TransactionService(self.config.transactions, self.storage, peers)
             if self._background is not None:
-                self._background.start_soon(self._transactions.run)
+                self._background.start_soon(self._run_transactions, self._transactions)
         return self._transactions
+
+    async def _run_transactions(self, service: TransactionService) -> None:
+        with anyio.CancelScope() as self._transactions_scope:
+            await service.run()
+
+    def reload_transactions(self) -> TransactionService | None:
+        """Forget the transaction coordinator (its sweeps stop); the next use loads it again
+        from the partitions of ``__transaction_state`` this broker leads. Cluster mode does this
+        when those change. Returns the one forgotten."""
+        old, self._transactions = self._transactions, None
+        if self._transactions_scope is not None:
+            self._transactions_scope.cancel()
+            self._transactions_scope = None
+        return old
 
     def _verify_txn_offsets(self, api_version: int, transactional_id: str, producer_id: int, producer_epoch: int,
                             group_id: str):
@@ -238,14 +303,27 @@ class Broker:
         async with anyio.create_task_group() as tg:
             self._background = tg
             tg.start_soon(self.log_service.run)
+            if self.cluster is not None:   # cluster mode: ZooKeeper, replication, maybe the controller
+                await tg.start(self.cluster.run)
             if self._groups is not None:   # started again after a stop (broker.testing)
-                tg.start_soon(self._groups.run)
+                tg.start_soon(self._run_groups, self._groups)
             if self._transactions is not None:
-                tg.start_soon(self._transactions.run)
+                tg.start_soon(self._run_transactions, self._transactions)
             task_status.started()
             await anyio.sleep(0.1)   # the first requests first
             self.groups  # noqa: B018 - made now if no request has needed it yet
             self.transactions  # noqa: B018 - likewise
+
+    async def prepare_shutdown(self) -> None:
+        """Before the server stops (SIGTERM): in cluster mode, a controlled shutdown."""
+        if self.cluster is not None:
+            with anyio.move_on_after(30):
+                await self.cluster.controlled_shutdown()
+
+    async def leave(self) -> None:
+        """After serving: in cluster mode, leave the cluster (checkpoint, close the session)."""
+        if self.cluster is not None:
+            await self.cluster.close()
 
     def close(self) -> None:
         self.log_service.close()

@@ -20,7 +20,7 @@ import anyio
 import broker.handlers  # noqa: F401  (registers every handler)
 from broker.config import BrokerConfig
 from broker.connection import Connections
-from broker.core import Broker, DataDirInUse
+from broker.core import Broker, StartRefused
 
 log = logging.getLogger("kbroker")
 
@@ -171,10 +171,12 @@ async def _main(config: BrokerConfig, ready_file: str | None = None, control_pat
                             return
 
                     tg.start_soon(stop_at_second_signal)
+                    await broker.prepare_shutdown()   # cluster mode: leaderships move away first
                     await server.drain()
                 tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
+            await broker.leave()
             broker.close()
             if ready_file:
                 remove_file(ready_file)
@@ -235,10 +237,27 @@ def run(config: BrokerConfig, *, ready_file: str | None = None, control_path: st
         remove_file(ready_file)
     try:
         anyio.run(_main, config, ready_file, control_path)
-    except DataDirInUse as exc:
+    except StartRefused as exc:
         log.error("%s", exc)
         return 1
     except (OSError, ValueError) as exc:    # a port in use, a TLS key that cannot be read, a bad setting
         log.error("cannot start: %s", exc.strerror if isinstance(exc, PortInUse) else exc)
         return 1
+    except BaseExceptionGroup as group:   # refused from a task (cluster mode's registration)
+        refused = _first(group, StartRefused)
+        if refused is None:
+            raise
+        log.error("%s", refused)
+        return 1
     return 0
+
+
+def _first(error: BaseException, kind: type) -> BaseException | None:
+    """The first exception of ``kind`` in a (nested) exception group."""
+    if isinstance(error, kind):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _first(inner, kind)
+        if found is not None:
+            return found
+    return None

@@ -21,6 +21,7 @@ from collections import deque
 
 from .config import LogConfig
 from .control import marker_of
+from .epochs import LeaderEpochCache
 from .errors import StorageError
 from .log import PartitionLog
 from .producer_state import CompletedTxn, ProducerStateManager
@@ -166,6 +167,8 @@ class DiskPartitionLog(PartitionLog):
         self.log_end_offset = self.segments[-1].next_offset
         self.log_start_offset = min(max(log_start_offset, self.segments[0].base_offset), self.log_end_offset)
         self._load_producer_state(snapshots)
+        self.epochs = LeaderEpochCache(self.directory)
+        self.epochs.truncate_from_end(self.log_end_offset + 1)   # epochs of batches lost in a crash
 
     def _load_segments(self, log_bases: list[int], snapshots: list[int], clean_shutdown: bool) -> list[LogSegment]:
         # After a clean shutdown only the active segment is checked, from its last index entry;
@@ -312,6 +315,51 @@ class DiskPartitionLog(PartitionLog):
         self.segments.append(segment)
         self._base_offsets.append(segment.base_offset)
         return segment
+
+    # ------------------------------------------------------------ truncation (replication)
+
+    def _truncate(self, offset: int) -> None:
+        """Delete the segments after the one holding offset, cut that one before the batch
+        holding offset (its indexes rebuilt from what is left), and rebuild the producer
+        state from a snapshot at or below the new end."""
+        offset = max(offset, self.log_start_offset)
+        i = max(bisect_right(self._base_offsets, offset) - 1, 0)
+        segment = self.segments[i]
+        position = segment.find_position(offset)
+        for later in self.segments[i + 1:]:
+            later.delete()
+        del self.segments[i + 1:]
+        del self._base_offsets[i + 1:]
+        segment.close_writers()
+        os.truncate(segment.log_path, position)
+        segment.remember_read(-1, 0)
+        recover_segment(segment, self.config.index_interval_bytes)
+        segment.open_for_append()
+        fsync_dir(self.directory)
+        self.log_end_offset = segment.next_offset
+        segment.txn_index.truncate_to(self.log_end_offset)   # aborts whose marker was cut
+        snapshots = _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX)
+        for stale in [o for o in snapshots if o > self.log_end_offset]:
+            os.unlink(self._snapshot_path(stale))
+        self._snapshot_offset = -1
+        self._load_producer_state([o for o in snapshots if o <= self.log_end_offset])
+
+    def truncate_fully(self, start_offset: int) -> None:
+        """Empty the log and start it at start_offset (a follower that fell below its leader's
+        log start): every segment, snapshot and epoch goes."""
+        for segment in self.segments:
+            segment.delete()
+        for stale in _offset_files(os.listdir(self.directory), SNAPSHOT_SUFFIX):
+            os.unlink(self._snapshot_path(stale))
+        self.segments = [LogSegment.create(self.directory, start_offset)]
+        self._base_offsets = array("q", [start_offset])
+        fsync_dir(self.directory)
+        self.log_start_offset = self.log_end_offset = start_offset
+        self.producer_state = ProducerStateManager()
+        self._snapshot_offset = -1
+        self.epochs.clear()
+        if self._high_watermark is not None:
+            self._high_watermark = start_offset
 
     # ------------------------------------------------------------ reads
 

@@ -1,19 +1,23 @@
 """PartitionLog: what both engines share (append checks, offsets, producer state, transactions,
-the log start offset, retention, flushing)."""
+the log start offset, retention, flushing, and for a replicated partition its high watermark,
+leader epochs, follower appends and truncation)."""
 
 from __future__ import annotations
 
 from .config import LogConfig
 from .control import build_marker, marker_of
+from .epochs import LeaderEpochCache
 from .errors import InvalidRecordError, OffsetOutOfRangeError, PolicyViolationError
 from .producer_state import CompletedTxn, ProducerStateManager
 from .records import (
     ATTR_CONTROL,
     ATTRIBUTES,
+    BASE_OFFSET,
     BATCH_LENGTH,
     FRONT,
     LAST_OFFSET_DELTA,
     MAX_TIMESTAMP,
+    PARTITION_LEADER_EPOCH,
     PRODUCER_EPOCH,
     PRODUCER_ID,
     iter_batches,
@@ -23,7 +27,7 @@ from .records import (
 )
 from .results import AppendResult, ReadResult
 from .txn_index import AbortedTxn
-from .validation import check_keys, validate_batches, validate_one_batch
+from .validation import check_keys, validate_batches, validate_one_batch, validate_replicated
 
 ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
 
@@ -44,25 +48,45 @@ class PartitionLog:
         self.cleaning = False  # a cleaner works on the closed segments: retention waits
         self.unflushed_messages = 0
         self.last_flush_ms = -1
+        # Replication (cluster mode) sets these; one broker leaves them: epoch 0 in every
+        # batch, and a high watermark that is the log end offset.
+        self.leader_epoch = ASSIGNED_PARTITION_LEADER_EPOCH   # written into each appended batch
+        self.epochs = LeaderEpochCache()   # the disk engine keeps it in the partition directory
+        self._high_watermark: int | None = None   # None: the log end offset
 
     @property
     def high_watermark(self) -> int:
-        return self.log_end_offset
+        """The offset below which every in-sync replica has the records: what consumers may read."""
+        high_watermark = self._high_watermark
+        return self.log_end_offset if high_watermark is None else high_watermark
+
+    @property
+    def follows_log_end(self) -> bool:
+        """True while no high watermark is set: it is the log end offset."""
+        return self._high_watermark is None
+
+    def set_high_watermark(self, offset: int | None) -> None:
+        """Set the high watermark (kept within [log start, log end]); None: it follows the log
+        end offset, as for one broker or a leader alone in its ISR."""
+        if offset is not None:
+            offset = max(self.log_start_offset, min(offset, self.log_end_offset))
+        self._high_watermark = offset
 
     @property
     def last_stable_offset(self) -> int:
         """The first offset of the oldest open transaction, but never below the log start
-        offset; the high watermark when none is open.
+        offset nor above the high watermark; the high watermark when none is open.
 
         DeleteRecords and retention may move the log start past the first offset of a
         transaction still open: the transaction stays open (its marker comes later, and its
         producer keeps its state), but the LSO is the log start, as Kafka's
         maybeIncrementFirstUnstableOffset keeps logStartOffset <= LSO <= high watermark.
         """
+        high_watermark = self.high_watermark
         first_unstable = self.producer_state.first_unstable_offset
         if first_unstable is None:
-            return self.log_end_offset
-        return max(first_unstable, self.log_start_offset)
+            return high_watermark
+        return min(max(first_unstable, self.log_start_offset), high_watermark)
 
     def append(self, records: bytes | bytearray | memoryview, now_ms: int, *, one_batch: bool = False,
                from_coordinator: bool = False) -> AppendResult:
@@ -100,6 +124,7 @@ class PartitionLog:
                     return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)
 
         base_offset = next_offset = self.log_end_offset
+        epoch = self.leader_epoch
         iov = []
         written = []  # (size, last_offset, max_timestamp) per batch
         total = 0
@@ -108,11 +133,11 @@ class PartitionLog:
             if log_append_time:
                 batch = bytearray(view[start:end])
                 set_log_append_time(batch, now_ms)
-                FRONT.pack_into(batch, 0, next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH)
+                FRONT.pack_into(batch, 0, next_offset, header[BATCH_LENGTH], epoch)
                 iov.append(batch)
                 written.append((end - start, last_offset, now_ms))
             else:
-                iov.append(FRONT.pack(next_offset, header[BATCH_LENGTH], ASSIGNED_PARTITION_LEADER_EPOCH))
+                iov.append(FRONT.pack(next_offset, header[BATCH_LENGTH], epoch))
                 iov.append(view[start + FRONT.size : end])
                 written.append((end - start, last_offset, header[MAX_TIMESTAMP]))
             total += end - start
@@ -135,6 +160,51 @@ class PartitionLog:
                 else:
                     update(header, last_offset - header[LAST_OFFSET_DELTA], max_timestamp)
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append_time else -1, self.log_start_offset)
+
+    def append_replicated(self, records: bytes | bytearray | memoryview, now_ms: int) -> int:
+        """A follower's append: whole batches as the leader wrote them, offsets and leader
+        epochs kept, starting at the log end offset (else InvalidRecordError). Checked for
+        structure and CRC only (the leader checked the rest; a compacted batch has gaps).
+        A trailing partial batch is left out. Each batch of an epoch newer than the cache's
+        starts that epoch. Returns the new log end offset."""
+        view = records if isinstance(records, memoryview) else memoryview(records)
+        batches = validate_replicated(view, self.log_end_offset, f"{self.topic}-{self.partition}")
+        if not batches:
+            return self.log_end_offset
+        iov, written = [], []
+        for start, end, header in batches:
+            iov.append(view[start:end])
+            written.append((end - start, header[BASE_OFFSET] + header[LAST_OFFSET_DELTA], header[MAX_TIMESTAMP]))
+        self._write(iov, batches[-1][1] - batches[0][0], written, now_ms)
+        self.log_end_offset = written[-1][1] + 1
+        epochs = self.epochs
+        update = self.producer_state.update
+        for start, end, header in batches:
+            if header[PARTITION_LEADER_EPOCH] > epochs.latest_epoch:
+                epochs.assign(header[PARTITION_LEADER_EPOCH], header[BASE_OFFSET])
+            if header[PRODUCER_ID] >= 0:
+                if header[ATTRIBUTES] & ATTR_CONTROL:   # a transaction marker the leader wrote
+                    self._complete_txn(view[start:end], header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+                else:
+                    update(header, header[BASE_OFFSET], header[MAX_TIMESTAMP])
+        return self.log_end_offset
+
+    def truncate_to(self, offset: int) -> None:
+        """Cut the log at ``offset`` (a replica whose tail diverged from its leader's): every
+        batch that ends at or after it goes, with the epochs that start there and the producer
+        state past it. Nothing happens at or beyond the log end. An offset below the log start
+        empties the log, which then starts there."""
+        if offset >= self.log_end_offset:
+            return
+        self._truncate(max(offset, 0))
+        self.epochs.truncate_from_end(self.log_end_offset)
+        if self._high_watermark is not None and self._high_watermark > self.log_end_offset:
+            self._high_watermark = self.log_end_offset
+
+    def _truncate(self, offset: int) -> None:
+        """The engine's cut: log_end_offset ends at or below offset, at a batch boundary; the
+        producer state and the aborted transactions indexed are those of what is left."""
+        raise NotImplementedError
 
     def append_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, committed: bool,
                       now_ms: int) -> AppendResult:
@@ -182,13 +252,13 @@ class PartitionLog:
         return None
 
     def _result(self, chunks: list, size: int, next_offset: int) -> ReadResult:
-        end = self.log_end_offset
-        return ReadResult(chunks, size, end, self.log_start_offset, self.last_stable_offset, next_offset)
+        return ReadResult(chunks, size, self.high_watermark, self.log_start_offset, self.last_stable_offset,
+                          next_offset)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         """Whole batches from the one holding ``offset``, up to ``max_bytes`` (at least one
-        batch), and none at or after ``max_offset`` (a batch boundary, such as the LSO for
-        read_committed). OffsetOutOfRangeError outside the log."""
+        batch), and none at or after ``max_offset`` (a batch boundary: the high watermark a
+        consumer may read to, or the LSO for read_committed). OffsetOutOfRangeError outside the log."""
         raise NotImplementedError
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
@@ -252,6 +322,7 @@ class PartitionLog:
         if offset <= self.log_start_offset:
             return False
         self.log_start_offset = offset
+        self.epochs.truncate_from_start(offset)
         return True
 
     # ------------------------------------------------------------ retention (Kafka's UnifiedLog)

@@ -7,16 +7,20 @@ work on the memory engine the same way (whole segments), and a long-running brok
 
 from __future__ import annotations
 
+import struct
 import time
 from array import array
 from bisect import bisect_left, bisect_right
 
 from .config import LogConfig
+from .control import marker_of
 from .log import PartitionLog
-from .producer_state import CompletedTxn
-from .records import ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
+from .producer_state import CompletedTxn, ProducerStateManager
+from .records import ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
 from .results import ReadResult
 from .txn_index import AbortedTxn, TransactionIndex
+
+BASE_OFFSET_FIELD = struct.Struct(">q")   # a follower's batches keep their offsets, which may skip some
 
 
 class MemorySegment:
@@ -88,16 +92,14 @@ class MemoryPartitionLog(PartitionLog):
         active.last_write_ms = now_ms
         if len(batches) == 1:   # a produce: one batch, as front and rest (or as one rewritten batch)
             size, last_offset, max_timestamp = batches[0]
-            active.add(b"".join(iov) if len(iov) > 1 else bytes(iov[0]), self.log_end_offset, last_offset,
-                       max_timestamp)
+            batch = b"".join(iov) if len(iov) > 1 else bytes(iov[0])
+            active.add(batch, BASE_OFFSET_FIELD.unpack_from(batch)[0], last_offset, max_timestamp)
             return
         parts = iter(iov)
-        offset = self.log_end_offset
         for size, last_offset, max_timestamp in batches:
             first = next(parts)
-            batch = first if len(first) == size else b"".join((first, next(parts)))
-            active.add(bytes(batch), offset, last_offset, max_timestamp)
-            offset = last_offset + 1
+            batch = bytes(first if len(first) == size else b"".join((first, next(parts))))
+            active.add(batch, BASE_OFFSET_FIELD.unpack_from(batch)[0], last_offset, max_timestamp)
 
     def _roll(self, now_ms: int = -1) -> MemorySegment:
         segment = MemorySegment(self.log_end_offset, now_ms)
@@ -117,6 +119,48 @@ class MemoryPartitionLog(PartitionLog):
             raise ValueError(f"segments {replaced} are not segments of {self.topic}-{self.partition}")
         self.segments[i : i + len(replaced)] = [cleaned]
         self._base_offsets = array("q", (s.base_offset for s in self.segments))
+
+    def _truncate(self, offset: int) -> None:
+        """Drop the batches that end at or after offset (and segments left empty), then replay
+        the producer state from what is left."""
+        segments = self.segments
+        end = self.log_end_offset
+        while True:
+            segment = segments[-1]
+            kept = list(segment.batches)
+            while kept and read_header(kept[-1]).last_offset >= offset:
+                end = read_header(kept.pop()).base_offset
+            if kept or len(segments) == 1:
+                end = min(end, max(offset, self.log_start_offset)) if not kept else end
+                segments[-1] = MemorySegment.of_batches(segment.base_offset, kept, end)
+                break
+            segments.pop()
+            self._base_offsets.pop()
+        self.log_end_offset = end
+        self.txn_index.truncate_to(end)   # aborts whose marker was cut
+        state = self.producer_state = ProducerStateManager()
+        for segment in segments:
+            for batch in segment.batches:
+                header = read_header(batch)
+                if header.producer_id < 0:
+                    continue
+                marker = marker_of(memoryview(batch)) if header.attributes & ATTR_CONTROL else None
+                if marker is None:
+                    state.update(header, header.base_offset, header.max_timestamp)
+                else:   # its abort, if it was one, is still in the index
+                    state.complete_txn(header.producer_id, header.producer_epoch, marker.coordinator_epoch,
+                                       header.base_offset, header.max_timestamp, marker.committed)
+
+    def truncate_fully(self, start_offset: int) -> None:
+        """Empty the log and start it at start_offset."""
+        self.segments = [MemorySegment(start_offset)]
+        self._base_offsets = array("q", [start_offset])
+        self.log_start_offset = self.log_end_offset = start_offset
+        self.producer_state = ProducerStateManager()
+        self.txn_index.reset()
+        self.epochs.clear()
+        if self._high_watermark is not None:
+            self._high_watermark = start_offset
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
         empty = self._check_read_offset(offset)

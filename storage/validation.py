@@ -190,3 +190,29 @@ def _varint(data: bytes, position: int) -> tuple[int, int]:
         if byte < 0x80:
             return (result >> 1) ^ -(result & 1), position
         shift += 7
+
+
+def validate_replicated(view: memoryview, next_offset: int, name: str) -> list[tuple[int, int, tuple]]:
+    """The whole batches of a follower's fetch, as validate_batches returns them: magic 2,
+    a sane length, a matching CRC, and offsets from next_offset on, ascending (a compacted
+    log has gaps). A trailing partial batch (a fetch cut at its byte limit) is left out."""
+    total = len(view)
+    unpack_from = HEADER.unpack_from
+    batches = []
+    start = 0
+    while total - start >= HEADER_BYTES:
+        header = unpack_from(view, start)
+        end = start + LOG_OVERHEAD + header[BATCH_LENGTH]
+        if end > total:
+            break
+        if header[MAGIC] != CURRENT_MAGIC or header[BATCH_LENGTH] < BATCH_LENGTH_MIN or header[LAST_OFFSET_DELTA] < 0:
+            raise CorruptRecordError(f"{name}: a replicated batch at byte {start} has a bad header")
+        if crc32c(view[start + ATTRIBUTES_POS : end]) != header[CRC]:
+            raise CorruptRecordError(f"{name}: replicated record batch CRC mismatch")
+        if header[0] < next_offset:
+            raise InvalidRecordError(f"{name}: a replicated batch starts at offset {header[0]}, "
+                                     f"below the log end offset {next_offset}")
+        next_offset = header[0] + header[LAST_OFFSET_DELTA] + 1
+        batches.append((start, end, header))
+        start = end
+    return batches

@@ -81,8 +81,11 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
     return responses, readable, errors
 
 
-def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) -> tuple[int, bool]:
-    """Fill every entry from the log; (bytes gathered, whether any partition is in error)."""
+def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool,
+          to_log_end: bool = False) -> tuple[int, bool]:
+    """Fill every entry from the log; (bytes gathered, whether any partition is in error).
+    Consumers read below the high watermark (or last stable offset); a follower's replica
+    fetch (``to_log_end``) to the log end."""
     total, errors = 0, False
     for p in partitions:
         log, entry = p.log, p.entry
@@ -92,12 +95,13 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool) ->
         entry["last_stable_offset"] = last_stable_offset
         entry["log_start_offset"] = log.log_start_offset
         entry["records"] = b""
-        end = last_stable_offset if read_committed else high_watermark
-        if end <= p.offset <= high_watermark and p.offset >= log.log_start_offset:
+        end_offset = log.log_end_offset
+        end = end_offset if to_log_end else last_stable_offset if read_committed else high_watermark
+        if end <= p.offset <= end_offset and p.offset >= log.log_start_offset:
             continue
         limit = min(p.max_bytes, max_bytes - total)
         try:
-            result = log.read(p.offset, max(limit, 1), end if read_committed else None)
+            result = log.read(p.offset, max(limit, 1), end if end < end_offset else None)
         except StorageError as exc:   # below the log start or past the end: offsets unknown, as Kafka answers
             entry.update(error_code=storage_error_code(exc), high_watermark=-1, last_stable_offset=-1,
                          log_start_offset=-1)
@@ -133,11 +137,14 @@ def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
 @handles(FETCH, "0-17", may_wait=True, error_response=_errors)
 async def fetch(ctx, req: dict) -> dict:
     read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
-    responses, partitions, errors = _resolve(ctx, req)
+    replication = ctx.broker.replication   # cluster mode: leadership and replica fetches; None for one broker
+    responses, partitions, errors = (_resolve if replication is None else replication.resolve_fetch)(ctx, req)
     if read_committed:
         for p in partitions:
             p.entry["aborted_transactions"] = []
-    total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+    replica = replication is not None and (req["replica_id"] if ctx.api_version <= 14
+                                           else req["replica_state"]["replica_id"]) >= 0
+    total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
     wait_ms, min_bytes = req["max_wait_ms"], req["min_bytes"]
     if total < min_bytes and wait_ms > 0 and partitions and not (errors or read_errors):
         deadline = anyio.current_time() + wait_ms / 1000
@@ -149,7 +156,7 @@ async def fetch(ctx, req: dict) -> dict:
             await ctx.broker.wait_for_data(keys, remaining)
             if _mark_deleted(ctx, partitions):
                 break   # as Kafka completes a delayed fetch whose partition went away
-            total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+            total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
     if ctx.api_version < 4:
         down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

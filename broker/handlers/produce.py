@@ -87,6 +87,7 @@ def produce(ctx, req: dict) -> dict | None:
     transactional_id = req["transactional_id"]
     broker = ctx.broker
     storage = broker.storage
+    replication = broker.replication   # cluster mode: leadership, ISR and acks=all; None for one broker
     authorizer = broker.authorizer
     if (transactional_id is None or authorizer is not None) and _any_transactional(req):
         # Transactional batches need the request's transactional id, and WRITE on it.
@@ -101,7 +102,7 @@ def produce(ctx, req: dict) -> dict | None:
         topic_error = 0
         if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
             topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-        elif info is None:
+        elif info is None and replication is None:
             try:
                 validate_topic_name(name)
                 if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
@@ -115,11 +116,13 @@ def produce(ctx, req: dict) -> dict | None:
         for part in topic["partition_data"]:
             index = part["index"]
             if topic_error:
-                partitions.append(_partition_error(index, topic_error))
-                failed = True
-                continue
-            if not 0 <= index < info.num_partitions:
-                partitions.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                code = topic_error
+            elif replication is not None:
+                code = replication.produce_error(name, index, acks)
+            else:
+                code = 0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            if code:
+                partitions.append(_partition_error(index, code))
                 failed = True
                 continue
             records = part["records"]
@@ -142,6 +145,8 @@ def produce(ctx, req: dict) -> dict | None:
                 continue
             if not result.duplicate:
                 broker.notify_append(name, index)
+            if replication is not None:
+                replication.appended(name, index, result.last_offset + 1, acks)
             partitions.append({"index": index, "error_code": 0, "base_offset": result.base_offset,
                                "log_append_time_ms": result.log_append_time_ms,
                                "log_start_offset": result.log_start_offset})

@@ -33,7 +33,9 @@ transaction.state.log.replication.factor=3
         transaction_abort_timed_out_transaction_cleanup_interval_ms=500,
         transaction_remove_expired_transaction_cleanup_interval_ms=1000, transaction_state_log_num_partitions=5,
         transaction_partition_verification_enable=False)
-    assert config.extra == {"transaction.state.log.replication.factor": "3"}   # one broker: kept, not acted on
+    assert config.extra == {}
+    # cluster mode's key (the internal topic's replication factor): one broker keeps it, unused
+    assert config.cluster_properties == {"transaction.state.log.replication.factor": "3"}
 
 
 @pytest.mark.parametrize("line", ["transaction.max.timeout.ms=soon", "transaction.state.log.num.partitions=0",

@@ -11,6 +11,7 @@ matters. At start every partition is replayed once and the last record of each i
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from kproto.coordinator_records import (
     decode_transaction_log_key,
@@ -81,20 +82,33 @@ def transit_of(transactional_id: str, value: dict) -> Transit:
         txn_last_update_timestamp_ms=value["transaction_last_update_timestamp_ms"])
 
 
+class NotLeadingState(Exception):
+    """Cluster mode: this broker does not lead the id's partition of ``__transaction_state``
+    (any more), so it may not write there."""
+
+
 class TransactionLog:
-    def __init__(self, storage: Storage, config: TransactionConfig):
+    def __init__(self, storage: Storage, config: TransactionConfig,
+                 owns: Callable[[int], bool] | None = None):
+        """owns: cluster mode's test of a partition of the topic (led here); None: one broker,
+        which owns every partition and makes the topic on first use."""
         self._storage = storage
         self._config = config
+        self._owns = owns
 
     def write(self, transit: Transit, now_ms: int) -> None:
         """Append the transit's record (a tombstone for Dead): durable before it takes effect."""
         value = None if transit.state is TransactionState.DEAD else encode_transaction_log_value(log_value(transit))
         record = Record(timestamp=now_ms, key=encode_transaction_log_key(transit.transactional_id), value=value)
         partition = partition_for(transit.transactional_id, self._ensure_topic())
+        if self._owns is not None and not self._owns(partition):
+            raise NotLeadingState(f"{TRANSACTION_STATE_TOPIC}-{partition} is not led by this broker")
         self._storage.partition(TRANSACTION_STATE_TOPIC, partition).append(build_batch([record]), now_ms)
 
     def _ensure_topic(self) -> int:
         info = self._storage.topic(TRANSACTION_STATE_TOPIC)
+        if info is None and self._owns is not None:   # cluster mode: the controller makes it
+            raise NotLeadingState(f"{TRANSACTION_STATE_TOPIC} does not exist here yet")
         if info is None:
             info = self._storage.create_topic(TRANSACTION_STATE_TOPIC, self._config.transaction_state_log_num_partitions,
                                               topic_configs(self._config), internal=True)
@@ -107,6 +121,8 @@ class TransactionLog:
             return []
         last: dict[str, bytes | None] = {}
         for partition in range(info.num_partitions):
+            if self._owns is not None and not self._owns(partition):
+                continue   # cluster mode: another broker coordinates that partition's ids
             plog = self._storage.partition(TRANSACTION_STATE_TOPIC, partition)
             offset = plog.log_start_offset
             while offset < plog.log_end_offset:

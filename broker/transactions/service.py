@@ -41,7 +41,7 @@ from storage.errors import (
 
 from .config import TransactionConfig
 from .coordinator import MarkerJob, TransactionCoordinator
-from .log import TRANSACTION_STATE_TOPIC, TransactionLog
+from .log import TRANSACTION_STATE_TOPIC, NotLeadingState, TransactionLog
 from .state import Transit
 
 log = logging.getLogger("kbroker.transactions")
@@ -72,6 +72,19 @@ class TransactionPeers:
     offsets_partition: Callable[[str], int]                  # group id -> its __consumer_offsets partition
     offsets_completed: Callable[[int, int, bool], None]      # (producer id, offsets partition, committed)
     notify_append: Callable[[str, int], None]                # (topic, partition): wake waiting fetches
+    # cluster mode's placement (broker.cluster.transactions.TransactionPlacement): which
+    # partitions of __transaction_state and which data partitions are led here, and the
+    # markers sent to the leaders of the others; None for one broker, which has them all
+    placement: object | None = None
+
+
+PENDING = -1   # a marker sent to its partition's leader, not answered yet
+
+
+# A marker written, or given up as Kafka gives it up (the partition is gone, or a newer
+# producer or coordinator has moved on).
+MARKER_SETTLED = frozenset({E.NONE, E.UNKNOWN_TOPIC_OR_PARTITION, E.INVALID_PRODUCER_EPOCH,
+                            E.TRANSACTION_COORDINATOR_FENCED})
 
 
 def _fenced_for(version: int, before: int, code: ErrorCode) -> ErrorCode:
@@ -87,8 +100,11 @@ class TransactionService:
         self._storage = storage
         self._peers = peers
         self._coordinator = TransactionCoordinator(config, new_producer_id=peers.new_producer_id)
-        self._log = TransactionLog(storage, config)
+        placement = peers.placement
+        self._placement = placement
+        self._log = TransactionLog(storage, config, None if placement is None else placement.owns)
         self._marked: dict[MarkerJob, set[tuple[str, int]]] = {}   # partitions of a job already marked
+        self._sent: set[tuple[MarkerJob, str, int]] = set()   # markers sent to other leaders, unanswered
         for transit in self._log.load():
             self._coordinator.load(transit)
         self._settle()
@@ -143,11 +159,11 @@ class TransactionService:
             partitions += [p for p in topic["partitions"] if p not in partitions]
         refused = {}
         for name, partitions in wanted.items():
-            info = self._storage.topic(name)
+            count = self._num_partitions(name)
             for index in partitions:
                 if version < 4 and name in INTERNAL_TOPICS or name in unwritable:
                     refused[(name, index)] = E.TOPIC_AUTHORIZATION_FAILED
-                elif info is None or not 0 <= index < info.num_partitions:
+                elif not 0 <= index < count:
                     refused[(name, index)] = E.UNKNOWN_TOPIC_OR_PARTITION
         pairs = [(name, index) for name, partitions in wanted.items() for index in partitions]
         if refused:
@@ -162,6 +178,14 @@ class TransactionService:
         return [{"name": name, "results_by_partition": [
             {"partition_index": index, "partition_error_code": codes[(name, index)]} for index in partitions]}
             for name, partitions in wanted.items()]
+
+    def _num_partitions(self, topic: str) -> int:
+        """The topic's partitions (0: no such topic): the cluster's view in cluster mode, where
+        this broker need not hold a replica of every topic."""
+        if self._placement is not None:
+            return self._placement.num_partitions(topic)
+        info = self._storage.topic(topic)
+        return 0 if info is None else info.num_partitions
 
     def add_offsets(self, ctx: Caller, req: dict) -> dict:
         """AddOffsetsToTxn 0-4: the group's __consumer_offsets partition joins the transaction,
@@ -193,7 +217,7 @@ class TransactionService:
             for topic in marker["topics"]:
                 partitions = []
                 for index in topic["partition_indexes"]:
-                    code = self._write_marker(topic["name"], index, marker["producer_id"], marker["producer_epoch"],
+                    code = self._append_marker(topic["name"], index, marker["producer_id"], marker["producer_epoch"],
                                               marker["coordinator_epoch"], marker["transaction_result"], now)
                     partitions.append({"partition_index": index, "error_code": code})
                 topics.append({"name": topic["name"], "partitions": partitions})
@@ -219,7 +243,7 @@ class TransactionService:
         """May this transactional batch be written (KIP-890 part 1)? The answer as Produce gives it:
         v11+ clients understand TRANSACTION_ABORTABLE (v12 included: without transaction.version 2
         the broker verifies, it does not add the partition)."""
-        if not self._config.transaction_partition_verification_enable:
+        if not self._verifies(transactional_id):
             return E.NONE
         code = self._coordinator.verify(transactional_id, producer_id, producer_epoch, topic, partition)
         if code == E.TRANSACTION_ABORTABLE and api_version >= 11:
@@ -230,13 +254,20 @@ class TransactionService:
                        group_id: str) -> ErrorCode:
         """May TxnOffsetCommit write the group's offsets in this transaction (its offsets partition
         added by AddOffsetsToTxn)? v4+ clients understand TRANSACTION_ABORTABLE."""
-        if not self._config.transaction_partition_verification_enable:
+        if not self._verifies(transactional_id):
             return E.NONE
         code = self._coordinator.verify(transactional_id, producer_id, producer_epoch, self._peers.offsets_topic,
                                         self._peers.offsets_partition(group_id))
         if code == E.TRANSACTION_ABORTABLE and api_version >= 4:
             return code
         return OFFSETS_VERIFY_ERRORS.get(code, code)
+
+    def _verifies(self, transactional_id: str) -> bool:
+        """Verification is on, and (cluster mode) this broker coordinates the id: a leader whose
+        coordinator is another broker lets the batch through, as Kafka before KIP-890 did."""
+        if not self._config.transaction_partition_verification_enable:
+            return False
+        return self._placement is None or self._placement.coordinates(transactional_id)
 
     # -- the shell: records, then markers ------------------------------------------------
 
@@ -266,6 +297,10 @@ class TransactionService:
     def _write(self, transit: Transit) -> bool:
         try:
             self._log.write(transit, now_ms())
+        except NotLeadingState as exc:
+            log.info("state of transactional id %s not written: %s", transit.transactional_id, exc)
+            self._coordinator.write_failed(transit)
+            return False
         except Exception:
             log.exception("could not write the state of transactional id %s", transit.transactional_id)
             self._coordinator.write_failed(transit)
@@ -277,21 +312,49 @@ class TransactionService:
         """A marker in every partition of the job not yet marked; False if one must be retried."""
         marked = self._marked.setdefault(job, set())
         now = now_ms()
+        done = True
         for topic, partition in job.partitions:
             if (topic, partition) in marked:
                 continue
-            code = self._write_marker(topic, partition, job.producer_id, job.producer_epoch, job.coordinator_epoch,
-                                      job.committed, now)
-            if code in (E.NONE, E.UNKNOWN_TOPIC_OR_PARTITION, E.INVALID_PRODUCER_EPOCH,
-                        E.TRANSACTION_COORDINATOR_FENCED):
+            if (job, topic, partition) in self._sent:
+                done = False
+                continue
+            code = self._write_marker(job, topic, partition, now)
+            if code == PENDING:
+                done = False
+                continue
+            if code in MARKER_SETTLED:
                 marked.add((topic, partition))   # written, or (as Kafka does) given up: the partition is gone
                 continue
+            return False
+        if not done:
             return False
         del self._marked[job]
         return True
 
-    def _write_marker(self, topic: str, partition: int, producer_id: int, producer_epoch: int,
-                      coordinator_epoch: int, committed: bool, now: int) -> ErrorCode:
+    def _write_marker(self, job: MarkerJob, topic: str, partition: int, now: int) -> ErrorCode | int:
+        """Here, or (cluster mode) sent to the partition's leader: PENDING until it answers."""
+        placement = self._placement
+        if placement is not None and not placement.leads(topic, partition):
+            self._sent.add((job, topic, partition))
+            placement.send_marker(job, topic, partition,
+                                  lambda code: self._marker_answered(job, topic, partition, code))
+            return PENDING
+        return self._append_marker(topic, partition, job.producer_id, job.producer_epoch, job.coordinator_epoch,
+                                   job.committed, now)
+
+    def _marker_answered(self, job: MarkerJob, topic: str, partition: int, code: ErrorCode) -> None:
+        """A leader answered a marker sent to it: settled, or to be sent again (the next round)."""
+        self._sent.discard((job, topic, partition))
+        if code in MARKER_SETTLED and job in self._marked:
+            self._marked[job].add((topic, partition))
+        self._settle()
+
+    def _append_marker(self, topic: str, partition: int, producer_id: int, producer_epoch: int,
+                       coordinator_epoch: int, committed: bool, now: int) -> ErrorCode:
+        placement = self._placement
+        if placement is not None and not placement.leads(topic, partition):
+            return E.NOT_LEADER_OR_FOLLOWER
         try:
             plog = self._storage.partition(topic, partition)
             plog.append_marker(producer_id, producer_epoch, coordinator_epoch, committed, now)

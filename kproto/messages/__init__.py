@@ -9,11 +9,13 @@ from kproto.messages.acls import DESCRIBE_ACLS
 from kproto.messages.add_offsets_to_txn import ADD_OFFSETS_TO_TXN
 from kproto.messages.add_partitions_to_txn import ADD_PARTITIONS_TO_TXN
 from kproto.messages.alter_configs import ALTER_CONFIGS
+from kproto.messages.alter_partition import ALTER_PARTITION
 from kproto.messages.alter_partition_reassignments import ALTER_PARTITION_REASSIGNMENTS
 from kproto.messages.alter_replica_log_dirs import ALTER_REPLICA_LOG_DIRS
 from kproto.messages.api_versions import API_VERSIONS
 from kproto.messages.consumer_group_describe import CONSUMER_GROUP_DESCRIBE
 from kproto.messages.consumer_group_heartbeat import CONSUMER_GROUP_HEARTBEAT
+from kproto.messages.controlled_shutdown import CONTROLLED_SHUTDOWN
 from kproto.messages.create_partitions import CREATE_PARTITIONS
 from kproto.messages.create_topics import CREATE_TOPICS
 from kproto.messages.delete_groups import DELETE_GROUPS
@@ -34,6 +36,7 @@ from kproto.messages.heartbeat import HEARTBEAT
 from kproto.messages.incremental_alter_configs import INCREMENTAL_ALTER_CONFIGS
 from kproto.messages.init_producer_id import INIT_PRODUCER_ID
 from kproto.messages.join_group import JOIN_GROUP
+from kproto.messages.leader_and_isr import LEADER_AND_ISR
 from kproto.messages.leave_group import LEAVE_GROUP
 from kproto.messages.list_groups import LIST_GROUPS
 from kproto.messages.list_offsets import LIST_OFFSETS
@@ -56,10 +59,12 @@ from kproto.messages.share_group_heartbeat import SHARE_GROUP_HEARTBEAT
 from kproto.messages.share_group_offsets import ALTER_SHARE_GROUP_OFFSETS
 from kproto.messages.share_group_offsets import DELETE_SHARE_GROUP_OFFSETS
 from kproto.messages.share_group_offsets import DESCRIBE_SHARE_GROUP_OFFSETS
+from kproto.messages.stop_replica import STOP_REPLICA
 from kproto.messages.sync_group import SYNC_GROUP
 from kproto.messages.telemetry import GET_TELEMETRY_SUBSCRIPTIONS
 from kproto.messages.telemetry import PUSH_TELEMETRY
 from kproto.messages.txn_offset_commit import TXN_OFFSET_COMMIT
+from kproto.messages.update_metadata import UPDATE_METADATA
 from kproto.messages.write_txn_markers import WRITE_TXN_MARKERS
 from kproto.schema import Message
 

@@ -1,0 +1,122 @@
+"""Cluster mode's handlers: the controller's APIs, and the handlers that differ from one broker's.
+
+Imported only in cluster mode, so one broker neither serves nor advertises any of this.
+Served here: LeaderAndIsr 5-7, UpdateMetadata 7-8 and StopReplica 3-4 (from the controller),
+ControlledShutdown 1-3 and AlterPartition 0-1 (to the controller). Produce and Fetch keep
+their handlers, which consult ``broker.replication``; they are wrapped to wait for acks=all
+and to add KIP-951's leader endpoints. The admin and metadata handlers that answer from the
+cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``,
+``transactions``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+
+import broker.handlers  # noqa: F401  (one broker's handlers first: some are wrapped below)
+from broker.registry import SERVED, handles
+from kproto.errors import ErrorCode
+from kproto.messages import (ALTER_PARTITION, CONTROLLED_SHUTDOWN, FETCH, LEADER_AND_ISR, PRODUCE, STOP_REPLICA,
+                             UPDATE_METADATA)
+
+log = logging.getLogger("kbroker.cluster")
+
+FULL = 2   # UpdateMetadata's Type for a whole view
+
+
+def replace(message, handler, *, may_wait: bool | None = None, error_response=None):
+    """Serve ``message`` with ``handler`` instead (same versions); returns the one replaced."""
+    served = SERVED[message.api_key]
+    SERVED[message.api_key] = dataclasses.replace(
+        served, handler=handler, is_async=inspect.iscoroutinefunction(handler),
+        may_wait=served.may_wait if may_wait is None else may_wait,
+        error_response=error_response or served.error_response)
+    return served.handler
+
+
+# -- from the controller ---------------------------------------------------------------------------------------
+
+@handles(LEADER_AND_ISR, "5-7", error_response=lambda req, v, code: {"error_code": code, "topics": []})
+async def leader_and_isr(ctx, req: dict) -> dict:
+    return await ctx.broker.cluster.replicas.leader_and_isr(req)
+
+
+@handles(UPDATE_METADATA, "7-8")
+def update_metadata(ctx, req: dict) -> dict:
+    node = ctx.broker.cluster
+    if req["controller_epoch"] < node.replicas.controller_epoch:
+        return {"error_code": ErrorCode.STALE_CONTROLLER_EPOCH}
+    node.replicas.controller_epoch = req["controller_epoch"]
+    for topic in node.metadata.update(req):   # deleted now: what is left of it here goes
+        if node.broker.storage.topic(topic) is not None and not any(
+                key[0] == topic for key in node.replicas.partitions):
+            log.info("topic %s is no longer in the cluster: deleting this broker's copy", topic)
+            node.broker.delete_topic(topic)
+    if req["type"] == FULL:   # the whole view: say which local topics the cluster does not have (kept)
+        stray = sorted(t for t in node.broker.storage.topics() if not node.metadata.has_topic(t))
+        if stray:
+            log.warning("topics in %s that the cluster does not have (deleted while this broker was away, "
+                        "or made before it joined), kept but not served: %s", node.broker.config.data_dir,
+                        ", ".join(stray))
+    return {"error_code": 0}
+
+
+@handles(STOP_REPLICA, "3-4",
+         error_response=lambda req, v, code: {"error_code": code, "partition_errors": []})
+async def stop_replica(ctx, req: dict) -> dict:
+    return await ctx.broker.cluster.replicas.stop_replica(req)
+
+
+# -- to the controller -------------------------------------------------------------------------------------------
+
+@handles(CONTROLLED_SHUTDOWN, "1-3")
+async def controlled_shutdown(ctx, req: dict) -> dict:
+    node = ctx.broker.cluster
+    controller = node.controller
+    if not node.is_controller:
+        return {"error_code": ErrorCode.NOT_CONTROLLER, "remaining_partitions": []}
+    code, remaining = await controller.call(
+        lambda: controller.controlled_shutdown(req["broker_id"], req["broker_epoch"]))
+    return {"error_code": code, "remaining_partitions": [{"topic_name": t, "partition_index": p}
+                                                          for t, p in remaining]}
+
+
+@handles(ALTER_PARTITION, "0-1")
+async def alter_partition(ctx, req: dict) -> dict:
+    node = ctx.broker.cluster
+    controller = node.controller
+    if not node.is_controller:
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.NOT_CONTROLLER, "topics": []}
+    return await controller.call(lambda: controller.alter_partition(req))
+
+
+# -- Produce and Fetch: the shared handlers, waiting for the ISR and hinting at leaders -------------------------
+
+_produce = SERVED[PRODUCE.api_key].handler
+_fetch = SERVED[FETCH.api_key].handler
+
+
+async def produce(ctx, req: dict) -> dict | None:
+    replication = ctx.broker.replication
+    try:
+        response = _produce(ctx, req)
+    except BaseException:
+        replication.drop_pending()
+        raise
+    await replication.complete_produce(response, req["timeout_ms"], ctx.api_version)
+    return response
+
+
+async def fetch(ctx, req: dict) -> dict:
+    response = await _fetch(ctx, req)
+    ctx.broker.replication.fetch_hints(response, ctx.api_version)
+    return response
+
+
+replace(PRODUCE, produce, may_wait=True)
+replace(FETCH, fetch)
+
+# the replaced admin, config, coordinator and transaction handlers
+from broker.cluster import admin, configs, coordinators, transactions  # noqa: E402,F401

@@ -1,0 +1,235 @@
+"""Kafka's ZooKeeper layout: the paths and the JSON of each znode, as Kafka 3.x writes them
+(``kafka.zk.ZkData``). Pure: text in, values out; the ZooKeeper client is elsewhere.
+
+| znode | data |
+|---|---|
+| ``/cluster/id`` | ``{"version":"1","id":"<cluster id>"}`` |
+| ``/controller`` (ephemeral) | ``{"version":1,"brokerid":N,"timestamp":"<ms>"}`` |
+| ``/controller_epoch`` | the epoch, as text |
+| ``/brokers/ids/N`` (ephemeral) | host, port, endpoints, listener map, rack, version 5 |
+| ``/brokers/topics/T`` | ``{"version":3,"partitions":{"0":[1,2]},"topic_id":..}`` and replicas being moved |
+| ``/brokers/topics/T/partitions/P/state`` | ``{"version":1,"leader":N,"leader_epoch":E,"isr":[..],..}`` |
+| ``/config/topics/T`` | ``{"version":1,"config":{..}}`` |
+| ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` |
+| ``/admin/delete_topics/T`` | empty: the topic is to be deleted |
+| ``/latest_producer_id_block`` | ``{"version":1,"broker":N,"block_start":"0","block_end":"999"}`` |
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from storage.topics import kafka_uuid_string, parse_kafka_uuid
+
+CLUSTER_ID = "/cluster/id"
+CONTROLLER = "/controller"
+CONTROLLER_EPOCH = "/controller_epoch"
+BROKER_IDS = "/brokers/ids"
+TOPICS = "/brokers/topics"
+CONFIG_TOPICS = "/config/topics"
+CONFIG_CHANGES = "/config/changes"
+CONFIG_CHANGE_PREFIX = "config_change_"
+DELETE_TOPICS = "/admin/delete_topics"
+PRODUCER_ID_BLOCK = "/latest_producer_id_block"
+# what every broker makes sure exists at start (persistent), as Kafka's KafkaZkClient does
+PERSISTENT_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
+                    "/config/brokers", "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block")
+
+NO_LEADER = -1
+LEADER_DURING_DELETE = -2   # Kafka's leader id in UpdateMetadata for a topic being deleted
+
+
+def broker_path(broker_id: int) -> str:
+    return f"{BROKER_IDS}/{broker_id}"
+
+
+def topic_path(topic: str) -> str:
+    return f"{TOPICS}/{topic}"
+
+
+def partitions_path(topic: str) -> str:
+    return f"{TOPICS}/{topic}/partitions"
+
+
+def partition_path(topic: str, partition: int) -> str:
+    return f"{TOPICS}/{topic}/partitions/{partition}"
+
+
+def partition_state_path(topic: str, partition: int) -> str:
+    return f"{TOPICS}/{topic}/partitions/{partition}/state"
+
+
+def topic_config_path(topic: str) -> str:
+    return f"{CONFIG_TOPICS}/{topic}"
+
+
+def delete_topic_path(topic: str) -> str:
+    return f"{DELETE_TOPICS}/{topic}"
+
+
+def _dumps(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _loads(data: bytes) -> dict:
+    value = json.loads(data.decode())
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+# -- brokers ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    """A broker as its registration znode describes it; ``epoch`` is the znode's czxid."""
+
+    broker_id: int
+    host: str
+    port: int
+    rack: str | None = None
+    epoch: int = -1
+
+
+def encode_broker(info: BrokerInfo) -> bytes:
+    value = {
+        "features": {},
+        "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
+        "endpoints": [f"PLAINTEXT://{info.host}:{info.port}"],
+        "jmx_port": -1,
+        "port": info.port,
+        "host": info.host,
+        "version": 5,
+        "timestamp": str(int(time.time() * 1000)),
+    }
+    if info.rack is not None:
+        value["rack"] = info.rack
+    return _dumps(value)
+
+
+def decode_broker(broker_id: int, data: bytes, epoch: int = -1) -> BrokerInfo:
+    value = _loads(data)
+    host, port = value.get("host"), value.get("port", -1)
+    for endpoint in value.get("endpoints", []):   # the PLAINTEXT endpoint, as versions 2+ list them
+        name, _, address = endpoint.partition("://")
+        if name.upper() == "PLAINTEXT":
+            host, _, port_text = address.rpartition(":")
+            host, port = host.strip("[]"), int(port_text)
+            break
+    return BrokerInfo(broker_id, host or "", int(port), value.get("rack"), epoch)
+
+
+# -- the controller --------------------------------------------------------------------------
+
+def encode_controller(broker_id: int) -> bytes:
+    return _dumps({"version": 1, "brokerid": broker_id, "timestamp": str(int(time.time() * 1000))})
+
+
+def decode_controller(data: bytes) -> int:
+    return int(_loads(data)["brokerid"])
+
+
+def encode_cluster_id(cluster_id: str) -> bytes:
+    return _dumps({"version": "1", "id": cluster_id})
+
+
+def decode_cluster_id(data: bytes) -> str:
+    return str(_loads(data)["id"])
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TopicAssignment:
+    """A topic's replicas per partition (the first is the preferred leader), and a
+    reassignment's replicas being added and removed (KIP-455)."""
+
+    topic_id: uuid.UUID
+    partitions: dict[int, list[int]]
+    adding: dict[int, list[int]] = field(default_factory=dict)
+    removing: dict[int, list[int]] = field(default_factory=dict)
+
+
+def encode_topic(assignment: TopicAssignment) -> bytes:
+    def by_partition(mapping: dict[int, list[int]]) -> dict[str, list[int]]:
+        return {str(p): list(r) for p, r in sorted(mapping.items())}
+
+    return _dumps({"version": 3, "partitions": by_partition(assignment.partitions),
+                   "topic_id": kafka_uuid_string(assignment.topic_id),
+                   "adding_replicas": by_partition(assignment.adding),
+                   "removing_replicas": by_partition(assignment.removing)})
+
+
+def decode_topic(data: bytes) -> TopicAssignment:
+    value = _loads(data)
+
+    def by_partition(key: str) -> dict[int, list[int]]:
+        return {int(p): [int(b) for b in r] for p, r in (value.get(key) or {}).items()}
+
+    topic_id = value.get("topic_id")
+    return TopicAssignment(parse_kafka_uuid(topic_id) if topic_id else uuid.UUID(int=0),
+                           by_partition("partitions"), by_partition("adding_replicas"),
+                           by_partition("removing_replicas"))
+
+
+def encode_topic_config(configs: dict[str, str]) -> bytes:
+    return _dumps({"version": 1, "config": {k: str(v) for k, v in sorted(configs.items())}})
+
+
+def decode_topic_config(data: bytes) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (_loads(data).get("config") or {}).items()}
+
+
+def encode_config_change(entity_path: str) -> bytes:
+    return _dumps({"version": 2, "entity_path": entity_path})
+
+
+def decode_config_change(data: bytes) -> str:
+    return str(_loads(data)["entity_path"])
+
+
+# -- partition state ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LeaderAndIsr:
+    """A partition's state znode; ``zk_version`` is the znode's version (Kafka's partition epoch)."""
+
+    leader: int
+    leader_epoch: int
+    isr: tuple[int, ...]
+    controller_epoch: int
+    zk_version: int = 0
+
+    def with_leader(self, leader: int, isr: list[int] | tuple[int, ...], controller_epoch: int) -> LeaderAndIsr:
+        """A new leadership: the leader epoch goes up."""
+        return LeaderAndIsr(leader, self.leader_epoch + 1, tuple(isr), controller_epoch, self.zk_version)
+
+    def with_isr(self, isr: list[int] | tuple[int, ...], controller_epoch: int) -> LeaderAndIsr:
+        """The same leader and epoch with another ISR (AlterPartition)."""
+        return LeaderAndIsr(self.leader, self.leader_epoch, tuple(isr), controller_epoch, self.zk_version)
+
+
+def encode_partition_state(state: LeaderAndIsr) -> bytes:
+    return _dumps({"controller_epoch": state.controller_epoch, "leader": state.leader, "version": 1,
+                   "leader_epoch": state.leader_epoch, "isr": list(state.isr)})
+
+
+def decode_partition_state(data: bytes, zk_version: int) -> LeaderAndIsr:
+    value = _loads(data)
+    return LeaderAndIsr(int(value["leader"]), int(value["leader_epoch"]), tuple(int(b) for b in value["isr"]),
+                        int(value["controller_epoch"]), zk_version)
+
+
+# -- producer ids ---------------------------------------------------------------------------------
+
+def encode_producer_id_block(broker_id: int, start: int, end: int) -> bytes:
+    return _dumps({"version": 1, "broker": broker_id, "block_start": str(start), "block_end": str(end)})
+
+
+def decode_producer_id_block(data: bytes) -> tuple[int, int]:
+    """(block start, block end), both inclusive, as Kafka writes them."""
+    value = _loads(data)
+    return int(value["block_start"]), int(value["block_end"])

@@ -1,0 +1,162 @@
+"""Three brokers and ZooKeeper: RF=3 topics written with acks=all and idempotence by
+confluent-kafka, kafka-python and aiokafka, read back whole; every broker gives the same view."""
+
+from __future__ import annotations
+
+import pytest
+
+from compat_tests.clients import CLIENTS, Out, consume, produce
+
+
+def create_rf3(cluster, name: str, partitions: int = 3, configs: dict | None = None) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    futures = admin.create_topics([NewTopic(name, partitions, 3, config=configs or {})], operation_timeout=20)
+    futures[name].result(timeout=30)
+
+
+IDEMPOTENT = {
+    "kafka-python": {"acks": "all", "enable_idempotence": True},
+    "confluent": {"acks": "all", "enable.idempotence": True},
+    "aiokafka": {"acks": "all", "enable_idempotence": True},
+}
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_acks_all_idempotent_produce_to_rf3_is_read_back_whole(shared_cluster, topic_name, client):
+    create_rf3(shared_cluster, topic_name)
+    messages = [Out(b"k%d" % i, b"v%d" % i) for i in range(300)]
+    deliveries = produce(client, shared_cluster.bootstrap, topic_name, messages, **IDEMPOTENT[client])
+    assert [d.error for d in deliveries] == [None] * 300
+    received = consume(client, shared_cluster.bootstrap, topic_name, 3, 300)
+    assert sorted(r.value for r in received) == sorted(m.value for m in messages)
+    for partition in range(3):   # each partition in the order it was acknowledged
+        acked = [d.offset for d in deliveries if d.partition == partition]
+        assert [r.offset for r in received if r.partition == partition] == sorted(acked)
+
+
+def test_every_broker_gives_the_same_view_with_replicas_and_isr(shared_cluster, topic_name):
+    create_rf3(shared_cluster, topic_name, partitions=6)
+
+    def same_view():   # the controller tells every broker at once; each applies it when it arrives
+        views = [shared_cluster.metadata(node, [topic_name]) for node in shared_cluster.brokers]
+        return all((v["brokers"], v["controller_id"], v["topics"]) == (views[0]["brokers"], views[0][
+            "controller_id"], views[0]["topics"]) and v["topics"][0]["error_code"] == 0 for v in views) and views
+    views = shared_cluster.wait_for(same_view, what="one view on every broker")
+    partitions = views[0]["topics"][0]["partitions"]
+    assert len(partitions) == 6
+    for p in partitions:
+        assert sorted(p["replica_nodes"]) == [1, 2, 3] and sorted(p["isr_nodes"]) == [1, 2, 3]
+        assert p["leader_id"] == p["replica_nodes"][0] and p["offline_replicas"] == []
+    # leaders are spread: each broker prefers two of the six
+    assert sorted(p["leader_id"] for p in partitions) == [1, 1, 2, 2, 3, 3]
+
+
+def test_the_wrong_broker_names_the_leader_kip_951(shared_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.errors import ErrorCode
+    from kproto.messages import FETCH, PRODUCE
+    from storage import Record, build_batch
+
+    create_rf3(shared_cluster, topic_name, partitions=1)
+    view = shared_cluster.partition(topic_name)
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+        produced = client.request(PRODUCE, 10, {"transactional_id": None, "acks": -1, "timeout_ms": 5000,
+                                                "topic_data": [{"name": topic_name, "partition_data": [{
+                                                    "index": 0, "records": build_batch([Record(value=b"v")])}]}]})
+        fetched = client.request(FETCH, 12, {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0,
+                                             "session_id": 0, "session_epoch": -1, "topics": [{
+                                                 "topic": topic_name, "partitions": [{
+                                                     "partition": 0, "current_leader_epoch": view["leader_epoch"] + 1,
+                                                     "fetch_offset": 0, "partition_max_bytes": 1000}]}],
+                                             "forgotten_topics_data": [], "rack_id": ""})
+    entry = produced["responses"][0]["partition_responses"][0]
+    assert entry["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    assert entry["current_leader"] == {"leader_id": view["leader_id"], "leader_epoch": view["leader_epoch"]}
+    assert [n["node_id"] for n in produced["node_endpoints"]] == [view["leader_id"]]
+    # a follower serves fetches (KIP-392) but not from an epoch it has not seen
+    assert fetched["responses"][0]["partitions"][0]["error_code"] == ErrorCode.UNKNOWN_LEADER_EPOCH
+
+
+def test_a_consumer_reads_from_a_replica_in_its_rack_kip_392(make_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.messages import FETCH
+    from compat_tests.clients import consume
+
+    cluster = make_cluster(3, racks=["a", "b", "c"],
+                           replica_selector_class="org.apache.kafka.common.replica.RackAwareReplicaSelector")
+    create_rf3(cluster, topic_name, partitions=1)
+    produce("confluent", cluster.bootstrap, topic_name, [Out(None, b"%d" % i) for i in range(20)], acks="all")
+    view = cluster.partition(topic_name)
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    rack = "abc"[follower - 1]
+    with RawClient(cluster.brokers[view["leader_id"]].bootstrap) as client:
+        answer = client.request(FETCH, 12, {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0,
+                                            "session_id": 0, "session_epoch": -1, "topics": [{
+                                                "topic": topic_name, "partitions": [{
+                                                    "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
+                                                    "partition_max_bytes": 100000}]}],
+                                            "forgotten_topics_data": [], "rack_id": rack})
+    assert answer["responses"][0]["partitions"][0]["preferred_read_replica"] == follower
+    # librdkafka follows the hint and reads everything from the follower in its rack
+    got = consume("confluent", cluster.bootstrap, topic_name, 1, 20, **{"client.rack": rack})
+    assert [int(r.value) for r in got] == list(range(20))
+
+
+def test_a_topic_config_change_reaches_every_broker(shared_cluster, topic_name):
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+    from broker.testing import RawClient
+    from kproto.messages import DESCRIBE_CONFIGS
+
+    create_rf3(shared_cluster, topic_name, partitions=1, configs={"retention.ms": "1000000"})
+    admin = AdminClient({"bootstrap.servers": shared_cluster.bootstrap})
+    resource = ConfigResource("topic", topic_name, incremental_configs=[
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+        for name, value in (("retention.ms", "2000000"), ("segment.bytes", "1000000"))])
+    admin.incremental_alter_configs([resource])[resource].result(30)
+
+    def described(node: int) -> dict:
+        with RawClient(shared_cluster.brokers[node].bootstrap) as client:
+            answer = client.request(DESCRIBE_CONFIGS, 4, {"resources": [{
+                "resource_type": 2, "resource_name": topic_name, "configuration_keys": ["retention.ms",
+                                                                                         "segment.bytes"]}],
+                "include_synonyms": False, "include_documentation": False})
+        return {c["name"]: c["value"] for c in answer["results"][0]["configs"]}
+    for node in shared_cluster.brokers:
+        shared_cluster.wait_for(lambda: described(node) == {"retention.ms": "2000000", "segment.bytes": "1000000"},
+                                what=f"the configs on broker {node}")
+
+
+def test_delete_records_on_the_leader_moves_every_replicas_log_start(shared_cluster, topic_name):
+    from broker.testing import RawClient
+    from kproto.errors import ErrorCode
+    from kproto.messages import DELETE_RECORDS, FETCH
+
+    create_rf3(shared_cluster, topic_name, partitions=1)
+    produce("confluent", shared_cluster.bootstrap, topic_name, [Out(None, b"%d" % i) for i in range(50)], acks="all")
+    view = shared_cluster.partition(topic_name)
+    request = {"topics": [{"name": topic_name, "partitions": [{"partition_index": 0, "offset": 30}]}],
+               "timeout_ms": 5000}
+    follower = next(b for b in view["replica_nodes"] if b != view["leader_id"])
+    with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+        refused = client.request(DELETE_RECORDS, 2, request)
+    assert refused["topics"][0]["partitions"][0]["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    with RawClient(shared_cluster.brokers[view["leader_id"]].bootstrap) as client:
+        done = client.request(DELETE_RECORDS, 2, request)
+    assert done["topics"][0]["partitions"][0] == {"partition_index": 0, "low_watermark": 30, "error_code": 0}
+    # the followers learn it from their next fetch (a consumer may read a follower, KIP-392)
+    produce("confluent", shared_cluster.bootstrap, topic_name, [Out(None, b"more")], acks="all")
+
+    def follower_start_moved() -> bool:
+        with RawClient(shared_cluster.brokers[follower].bootstrap) as client:
+            answer = client.request(FETCH, 12, {
+                "replica_id": -1, "max_wait_ms": 0, "min_bytes": 0, "isolation_level": 0, "session_id": 0,
+                "session_epoch": -1, "topics": [{"topic": topic_name, "partitions": [{
+                    "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0, "partition_max_bytes": 1000}]}],
+                "forgotten_topics_data": [], "rack_id": ""})
+        return answer["responses"][0]["partitions"][0]["error_code"] == ErrorCode.OFFSET_OUT_OF_RANGE
+    shared_cluster.wait_for(follower_start_moved, what="the follower's log start at 30")
+    got = consume("confluent", shared_cluster.bootstrap, topic_name, 1, 21)
+    assert [r.offset for r in got] == list(range(30, 51))
