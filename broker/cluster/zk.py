@@ -2,7 +2,9 @@
 
 kazoo is thread-based: each blocking call runs in a worker thread (``anyio.to_thread``), and
 its watch and session callbacks, which come on kazoo's own threads, are handed to the event
-loop with ``call_soon_threadsafe``. A chroot in ``zookeeper.connect`` (``host:port/kbroker``)
+loop with ``call_soon_threadsafe``, in the context of the task that connected: a plain loop
+callback has no current task, and anyio (with sniffio installed) could not tell which event
+loop runs it, so ``start_soon`` from a watch failed. A chroot in ``zookeeper.connect`` (``host:port/kbroker``)
 is created if missing and prefixed to every path here, as Kafka does.
 
 Fencing: the controller's writes of partition states go in one multi-op with a check of
@@ -13,6 +15,7 @@ a controller that lost its election cannot overwrite its successor's decisions.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from typing import Callable
@@ -48,6 +51,7 @@ class ZooKeeperCoordination(Coordination):
         self.state = "lost"
         self._client: KazooClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: contextvars.Context | None = None   # the connecting task's, for the callbacks
         self._listeners: list[Callable[[str], None]] = []
         self._controller_epoch_version = -1
 
@@ -57,6 +61,7 @@ class ZooKeeperCoordination(Coordination):
         """Connect (CoordinationError if ZooKeeper does not answer within the connection
         timeout) and make the chroot and Kafka's persistent paths."""
         self._loop = asyncio.get_running_loop()
+        self._context = contextvars.copy_context()
         client = KazooClient(
             hosts=self.hosts, timeout=self.session_timeout_s,
             connection_retry=KazooRetry(max_tries=-1, delay=0.1, backoff=1.5, max_delay=1.0),
@@ -92,7 +97,7 @@ class ZooKeeperCoordination(Coordination):
 
     def _session_changed(self, state) -> None:   # on kazoo's thread
         name = _STATES.get(state, str(state))
-        self._loop.call_soon_threadsafe(self._deliver_state, name)
+        self._loop.call_soon_threadsafe(self._deliver_state, name, context=self._context)
 
     def _deliver_state(self, name: str) -> None:
         self.state = name
@@ -121,10 +126,10 @@ class ZooKeeperCoordination(Coordination):
     def _watcher(self, watch: Watch | None):
         if watch is None:
             return None
-        loop = self._loop
+        loop, context = self._loop, self._context
 
         def fired(event) -> None:   # on kazoo's thread
-            loop.call_soon_threadsafe(watch)
+            loop.call_soon_threadsafe(watch, context=context)
         return fired
 
     async def _children(self, path: str, watch: Watch | None) -> list[str]:
