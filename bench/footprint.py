@@ -8,7 +8,7 @@ import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.workloads import CpuMeter, create_topic, produce, send
+from bench.workloads import CpuMeter, create_topic, produce, send, warm_up
 from broker.testing import RawClient, process_rss_bytes
 from kproto.messages import METADATA
 
@@ -46,6 +46,7 @@ def many_topics(broker, topics: int = 100, partitions: int = 10, count: int = 10
     names = [f"many-{i:03d}" for i in range(topics)]
     for future in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
         future.result(60)
+    warm_up(broker, size)
     single = create_topic(broker.bootstrap)
     with CpuMeter(broker.pid) as one_cpu:
         one = produce(broker.bootstrap, single, count, size)

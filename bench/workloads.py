@@ -130,7 +130,17 @@ class CpuMeter:
         self.seconds = cpu_seconds(self.pid) - self._start
 
 
+def warm_up(broker, size: int = 100, count: int = 20_000) -> None:
+    """A short produce and consume on a topic of its own before a measurement, so that what a
+    broker does once (its first connections, first requests of each kind, a coordinator made
+    on first use, code compiled on first use) is not counted as the cost of the work measured."""
+    topic = create_topic(broker.bootstrap)
+    produce(broker.bootstrap, topic, count, size)
+    consume(broker.bootstrap, topic, count)
+
+
 def produce_throughput(broker, count: int, size: int) -> dict:
+    warm_up(broker, size)
     topic = create_topic(broker.bootstrap)
     with CpuMeter(broker.pid) as cpu:
         elapsed = produce(broker.bootstrap, topic, count, size)
@@ -143,6 +153,7 @@ def produce_throughput(broker, count: int, size: int) -> dict:
 
 
 def consume_throughput(broker, count: int, size: int) -> dict:
+    warm_up(broker, size)
     topic = create_topic(broker.bootstrap)
     produce(broker.bootstrap, topic, count, size)
     with CpuMeter(broker.pid) as cpu:
@@ -160,6 +171,7 @@ def produce_small_requests(broker, count: int = 100_000, size: int = 100, per_re
     The request count comes from librdkafka's own statistics, so it is the same
     measure for every broker.
     """
+    warm_up(broker, size)
     topic = create_topic(broker.bootstrap)
     stats: list[dict] = []
     producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": 1, "linger.ms": 0,
