@@ -15,7 +15,12 @@ Cases:
 - ``produce_small_11``: eleven such requests in one read (librdkafka pipelining);
 - ``produce_spread_11``: eleven requests in one read, each to another of 1,000 partitions;
 - ``produce_1kb_64``: 64 requests of one 1 KB batch per read (the raw ceiling's window);
-- ``metadata_one``: Metadata v12 for one topic, one per read.
+- ``metadata_one``: Metadata v12 for one topic, one per read;
+- ``fetch_small_1``: one Fetch v12 per read that finds one batch of 10 x 100 B (a consumer keeping up);
+- ``fetch_idle_1000``: one Fetch v12 per read over 1,000 partitions (100 topics x 10), none with
+  new data and ``max_wait_ms`` 0 (the poll of a consumer of many quiet partitions);
+- ``produce_wide_1000``: one Produce v9 per read with a batch of 3 x 100 B for each of the 1,000
+  partitions of ``spread`` (librdkafka's request when messages are spread over many partitions).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from broker.connection import Connections
 from broker.core import Broker
 import broker.handlers  # noqa: F401  (registers every handler)
 from kproto.codec import encode_request
-from kproto.messages import METADATA, PRODUCE
+from kproto.messages import FETCH, METADATA, PRODUCE
 from storage import Record, build_batch
 
 PRODUCE_VERSION = 9
@@ -89,6 +94,17 @@ def _produce(topic: str, partition: int, batch: bytes, correlation_id: int = 1) 
     return encode_request(PRODUCE, PRODUCE_VERSION, correlation_id, body, "rdkafka")
 
 
+def _fetch(topics: list[tuple[str, list[tuple[int, int]]]], correlation_id: int = 1) -> bytes:
+    """Fetch v12 of (topic, [(partition, offset)]) with max_wait_ms 0."""
+    body = {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 1, "max_bytes": 52428800, "isolation_level": 0,
+            "session_id": 0, "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "",
+            "topics": [{"topic": name, "partitions": [
+                {"partition": index, "current_leader_epoch": -1, "fetch_offset": offset, "last_fetched_epoch": -1,
+                 "log_start_offset": -1, "partition_max_bytes": 1048576} for index, offset in partitions]}
+                for name, partitions in topics]}
+    return encode_request(FETCH, 12, correlation_id, body, "rdkafka")
+
+
 class Bench:
     """A broker on a temporary data directory and one connection to it, inside a running loop."""
 
@@ -99,8 +115,9 @@ class Bench:
         self.transport = MemoryTransport()
         self.connection.connection_made(self.transport)
 
-    def feed(self, data: bytes) -> None:
-        """One read of ``data``, as the loop hands it over."""
+    async def feed(self, data: bytes) -> None:
+        """One read of ``data``, as the loop hands it over; then the loop runs until the requests an
+        async handler (fetch) took over in a task of the connection are answered."""
         connection = self.connection
         view = memoryview(data)
         while view:
@@ -109,6 +126,8 @@ class Bench:
             buffer[:n] = view[:n]
             connection.buffer_updated(n)
             view = view[n:]
+        while connection._worker is not None:
+            await connection._worker
 
 
 def cases(bench: Bench) -> dict:
@@ -117,8 +136,16 @@ def cases(bench: Bench) -> dict:
     storage.create_topic("one", 1)
     for t in range(100):
         storage.create_topic(f"spread-{t:03d}", 10)
+        storage.create_topic(f"quiet-{t:03d}", 10)
+    storage.create_topic("read", 1)
     small = _batch(10, 100)
     one_kb = _batch(1, 1000)
+    storage.partition("read", 0).append(small, TIMESTAMP, one_batch=True)
+    spread = [(f"spread-{t:03d}", list(range(10))) for t in range(100)]
+    three = _batch(3, 100)
+    wide = {"transactional_id": None, "acks": 1, "timeout_ms": 30000,
+            "topic_data": [{"name": name, "partition_data": [{"index": i, "records": three} for i in indexes]}
+                           for name, indexes in spread]}
     table = {
         "produce_small_1": (_produce("one", 0, small), 1),
         "produce_small_11": (_produce("one", 0, small) * 11, 11),
@@ -127,16 +154,19 @@ def cases(bench: Bench) -> dict:
         "produce_1kb_64": (_produce("one", 0, one_kb) * 64, 64),
         "metadata_one": (encode_request(METADATA, 12, 1, {"topics": [{"topic_id": bytes(16), "name": "one"}],
                                                           "allow_auto_topic_creation": False}, "rdkafka"), 1),
+        "fetch_small_1": (_fetch([("read", [(0, 0)])]), 1),
+        "fetch_idle_1000": (_fetch([(f"quiet-{t:03d}", [(i, 0) for i in range(10)]) for t in range(100)]), 1),
+        "produce_wide_1000": (encode_request(PRODUCE, PRODUCE_VERSION, 1, wide, "rdkafka"), 1),
     }
     return table
 
 
-def per_request_us(bench: Bench, data: bytes, requests: int, seconds: float) -> float:
+async def per_request_us(bench: Bench, data: bytes, requests: int, seconds: float) -> float:
     n = 1
     while True:
         start = time.process_time()
         for _ in range(n):
-            bench.feed(data)
+            await bench.feed(data)
         spent = time.process_time() - start
         if spent >= seconds:
             return spent / n / requests * 1e6
@@ -150,15 +180,15 @@ async def _main(args) -> None:
             table = cases(bench)
             if args.iterations is not None:
                 data, _ = table[args.only]
-                bench.feed(data)   # first-use work outside the counted loop
+                await bench.feed(data)   # first-use work outside the counted loop
                 for _ in range(args.iterations):
-                    bench.feed(data)
+                    await bench.feed(data)
                 return
             for name, (data, requests) in table.items():
                 if args.only and name not in args.only.split(","):
                     continue
-                bench.feed(data)
-                best = min(per_request_us(bench, data, requests, args.seconds) for _ in range(args.rounds))
+                await bench.feed(data)
+                best = min([await per_request_us(bench, data, requests, args.seconds) for _ in range(args.rounds)])
                 print(f"{name:24s} {best:8.2f} us/request   ({requests} per read)")
         finally:
             bench.broker.close()
