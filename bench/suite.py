@@ -58,6 +58,8 @@ SUITE: dict[str, Test] = {
                         lambda b: loadgen.produce_ceiling(b.start(), 1 << 20, 1000)),
     "ceiling_1kb": Test("broker ceiling: pipelined Produce, 1 KB batches", ["requests/s", "MB/s", "broker µs/request"],
                         lambda b: loadgen.produce_ceiling(b.start(), 1024, 50_000)),
+    "fetch_small": Test("fetch: one raw consumer, one request in flight, each returning 10 x 100 B",
+                        ["requests/s", "broker µs/request"], lambda b: loadgen.fetch_small(b.start())),
     "fetch_ceiling": Test("fetch ceiling: one consumer reading a 1 GB partition", ["GB/s", "broker cores"],
                           lambda b: loadgen.fetch_ceiling(b.start())),
     # the log's life, kbroker only: compared with itself without the work

@@ -10,7 +10,8 @@ chunk, such as a 1 MB produce, is decoded without another copy).
 
 Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
 read callback itself, and the responses of one read go out in one write. An ``async``
-handler (a long-polling fetch, a join) runs in a task of this connection; the requests
+handler (a join), or the coroutine a synchronous one returns when it must wait after all
+(a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
 the responses made so far are written (it may wait long). File ranges of a fetch larger
 than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
@@ -43,6 +44,7 @@ import logging
 import os
 import struct
 import traceback
+from types import CoroutineType
 from typing import Awaitable
 
 from kproto.api_keys import ApiKey
@@ -457,6 +459,9 @@ class Connection(asyncio.BufferedProtocol):
             return self._answer(served, api_version, correlation_id, request, served.handler(ctx, request))
         try:
             response = served.handler(ctx, request)
+            if type(response) is CoroutineType:   # it must wait after all (a long poll): a task awaits it
+                self._flush()
+                return self._answer(served, api_version, correlation_id, request, response)
         except KafkaError as exc:
             response = self._error_response(served, request, api_version, exc.code)
         except CloseConnection:

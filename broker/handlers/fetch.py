@@ -107,25 +107,38 @@ def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
 
 
 @handles(FETCH, "0-17", may_wait=True, error_response=_errors)
-async def fetch(ctx, req: dict) -> dict:
+def fetch(ctx, req: dict):
+    """Answered at once when there is enough to return or nothing to wait for (no task, no loop
+    turn); otherwise the coroutine that long-polls, which the connection runs in its task."""
     read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     responses, partitions, errors = _resolve(ctx, req)
     if read_committed:
         for p in partitions:
             p.entry["aborted_transactions"] = []
     total, read_errors = _read(partitions, req["max_bytes"], read_committed)
-    wait_ms, min_bytes = req["max_wait_ms"], req["min_bytes"]
-    if total < min_bytes and wait_ms > 0 and partitions and not (errors or read_errors):
-        deadline = anyio.current_time() + wait_ms / 1000
-        keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
-        while total < min_bytes and not read_errors:
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                break
-            await ctx.broker.wait_for_data(keys, remaining)
-            if _mark_deleted(ctx, partitions):
-                break   # as Kafka completes a delayed fetch whose partition went away
-            total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+    if total < req["min_bytes"] and req["max_wait_ms"] > 0 and partitions and not (errors or read_errors):
+        return _long_poll(ctx, req, responses, partitions, total, read_committed)
+    return _response(ctx, responses, partitions)
+
+
+async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Partition], total: int,
+                     read_committed: bool) -> dict:
+    """Wait until min_bytes are there, max_wait_ms has passed, or a partition went away."""
+    deadline = anyio.current_time() + req["max_wait_ms"] / 1000
+    keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
+    read_errors = False
+    while total < req["min_bytes"] and not read_errors:
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            break
+        await ctx.broker.wait_for_data(keys, remaining)
+        if _mark_deleted(ctx, partitions):
+            break   # as Kafka completes a delayed fetch whose partition went away
+        total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+    return _response(ctx, responses, partitions)
+
+
+def _response(ctx, responses: list[dict], partitions: list[_Partition]) -> dict:
     if ctx.api_version < 4:
         down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

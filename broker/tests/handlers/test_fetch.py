@@ -8,6 +8,7 @@ import pytest
 
 from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, values_of
 from kproto.errors import ErrorCode as E
+from kproto.codec import encode_request
 from kproto.messages import DELETE_TOPICS, FETCH
 from storage import iter_batches, read_header
 
@@ -162,6 +163,25 @@ def test_long_poll_ends_at_max_wait_with_what_there_is(client, topic):
     fill(client, topic, 0, batch(b"a"))
     assert fetch(client, 12, topic, {0: 1}, max_wait_ms=20, min_bytes=1)["partitions"] == [
         entry(0, high_watermark=1, last_stable_offset=1, log_start_offset=0)]
+
+
+def test_fetches_answered_at_once_and_after_a_wait_keep_request_order(served, client, topic):
+    """A fetch with data is answered in the read that brought it; one that must wait is awaited
+    apart: in one read, answered / waiting / answerable come back in the order they were sent."""
+    create_topic(client, topic, partitions=2)
+    fill(client, topic, 0, batch(b"a"))
+    frames = [encode_request(FETCH, 12, correlation_id, fetch_body(topic, offsets, max_wait_ms=60_000, min_bytes=1),
+                             "test")
+              for correlation_id, offsets in [(101, {0: 0}), (102, {1: 0}), (103, {0: 0})]]
+    client.send_raw(b"".join(frames))
+    served.wait_until_waited_on(topic, 1)
+    first = client.receive(FETCH, 12)
+    with served.client() as producer:
+        fill(producer, topic, 1, batch(b"late"))
+    second, third = client.receive(FETCH, 12), client.receive(FETCH, 12)
+    assert [first[0], second[0], third[0]] == [101, 102, 103]
+    assert [decoded(r, 12)["partitions"][0]["records"] for _, r in (first, second, third)] == [
+        [(0, b"a")], [(0, b"late")], [(0, b"a")]]
 
 
 @pytest.mark.parametrize("version,code", [(12, E.UNKNOWN_TOPIC_OR_PARTITION), (13, E.UNKNOWN_TOPIC_ID)])
