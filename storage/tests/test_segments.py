@@ -284,3 +284,15 @@ def test_descriptors_stay_under_the_cap_and_closed_segments_reopen(disk, monkeyp
     disk.reopen()
     again = disk.storage.partition("many", 39)
     assert len(read_all(again)) == 3
+
+
+def test_a_partition_never_written_snapshots_nothing_on_close(disk):
+    """As Kafka takes no snapshot where nothing is new: closing many idle partitions costs no fsyncs."""
+    storage = disk.open(LogConfig())
+    storage.create_topic("idle", 1)
+    storage.create_topic("t", 1)
+    storage.partition("t", 0).append(make_batch(2), now_ms=1)
+    disk.reopen()
+    assert not [n for n in os.listdir(disk.data_dir / "idle-0") if n.endswith(".snapshot")]
+    assert files(disk, ".snapshot") == [f"{2:020d}.snapshot"]
+    assert disk.storage.partition("idle", 0).log_end_offset == 0
