@@ -50,6 +50,7 @@ class Storage:
         self._closed = False
         self.topics_version = 0   # changes whenever topics, partitions or configs change
         self._log_start_checkpoint: dict[tuple[str, int], int] = {}  # as read at open
+        self._topics_file_lines: dict = {}   # each topic's line of the topics file (topics.write_topics_file)
 
     @classmethod
     def open(cls, data_dir: Path | str | None, defaults: LogConfig | None = None) -> Storage:
@@ -241,7 +242,7 @@ class Storage:
         self.topics_version += 1
         if self.data_dir is not None:
             topics = list(self._topics.values()) + ([extra] if extra else [])
-            write_topics_file(self.data_dir, topics)
+            write_topics_file(self.data_dir, topics, self._topics_file_lines)
 
     def _add_topic(self, info: TopicInfo, clean_shutdown: bool) -> None:
         config = self.defaults.with_overrides(info.configs)
