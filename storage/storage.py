@@ -50,6 +50,7 @@ class Storage:
         self._closed = False
         self.topics_version = 0   # changes whenever topics, partitions or configs change
         self._log_start_checkpoint: dict[tuple[str, int], int] = {}  # as read at open
+        self._by_colliding_name: dict[str, str] = {}   # colliding_name(topic) -> topic, for a check in O(1)
         self._topics_file_lines: dict = {}   # each topic's line of the topics file (topics.write_topics_file)
 
     @classmethod
@@ -99,9 +100,9 @@ class Storage:
         validate_topic_name(name)
         if name in self._topics:
             raise TopicExistsError(f"topic {name!r} already exists")
-        for existing in self._topics:
-            if colliding_name(existing) == colliding_name(name):
-                raise InvalidTopicError(f"topic {name!r} collides with existing topic {existing!r}")
+        existing = self._by_colliding_name.get(colliding_name(name))
+        if existing is not None:
+            raise InvalidTopicError(f"topic {name!r} collides with existing topic {existing!r}")
         if not isinstance(num_partitions, int) or num_partitions < 1:
             raise InvalidPartitionsError(f"number of partitions must be at least 1, not {num_partitions}")
         configs = dict(configs or {})
@@ -124,6 +125,7 @@ class Storage:
         logs = self._logs.pop(name)
         del self._topics[name]
         del self._topics_by_id[info.topic_id]
+        del self._by_colliding_name[colliding_name(name)]
         doomed = []
         for log in logs:
             if isinstance(log, DiskPartitionLog):
@@ -247,6 +249,7 @@ class Storage:
     def _add_topic(self, info: TopicInfo, clean_shutdown: bool) -> None:
         config = self.defaults.with_overrides(info.configs)
         logs = [self._open_log(info, partition, config, clean_shutdown) for partition in range(info.num_partitions)]
+        self._by_colliding_name[colliding_name(info.name)] = info.name
         self._topics[info.name] = info
         self._topics_by_id[info.topic_id] = info
         self._logs[info.name] = logs
