@@ -15,7 +15,9 @@ its normal on-disk log. Printed as one table:
 - ``connections``: ``connections`` clients connected at once, each having sent one ApiVersions;
   RSS above the same broker before they came. Then every one sends a Produce in the same
   instant: how long until the last is answered, and the slowest and median answers (fairness:
-  no connection starves while others are served).
+  no connection starves while others are served). Then each long-polls a partition of its own:
+  broker CPU while they all wait, and from a produce (sent by another client, its answer
+  awaited) to the waiting poll's answer.
 - ``churn``: ``churn`` topics of one partition, created and deleted 1,000 at a time: RSS before
   and after, and time per topic.
 """
@@ -182,11 +184,43 @@ def connections(count: int) -> dict:
             answered.append(time.perf_counter() - start)
         rows["all answered ms"] = max(answered) * 1e3
         rows["median answer ms"] = statistics.median(answered) * 1e3
+        rows.update(long_polls(broker, socks))
         return rows
     finally:
         for sock in socks:
             sock.close()
         broker.stop()
+
+
+def long_polls(broker, socks: list[socket.socket], woken: int = 50) -> dict:
+    """Each connection long-polls its own partition of a topic with one per connection (Fetch,
+    max_wait_ms 60 s): broker CPU over 2 s while all wait, then, one partition at a time, a
+    produce from another client and how long until that partition's poll is answered."""
+    pid = broker.pid
+    with RawClient(broker.bootstrap, timeout_s=120) as client:
+        _create(client, ["poll"], len(socks))
+        for index, sock in enumerate(socks):
+            sock.sendall(encode_request(FETCH, 12, 3, {
+                "max_wait_ms": 60_000, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
+                "session_id": 0, "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "",
+                "topics": [{"topic": "poll", "partitions": [
+                    {"partition": index, "fetch_offset": 0, "partition_max_bytes": 1 << 20}]}]}, "scale"))
+        time.sleep(1.0)   # all parked
+        cpu0 = cpu_seconds(pid)
+        time.sleep(2.0)
+        idle_cores = (cpu_seconds(pid) - cpu0) / 2.0
+        batch = batch_of(1000, 100)
+        latencies = []
+        for index in range(0, len(socks), max(1, len(socks) // woken)):
+            start = time.perf_counter()
+            client.request(PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 30_000,
+                                        "topic_data": [{"name": "poll", "partition_data": [
+                                            {"index": index, "records": batch}]}]})
+            _frame_reader(socks[index])
+            latencies.append(time.perf_counter() - start)
+    return {"long polls: idle broker cores": idle_cores,
+            "long polls: produce to poll answered, median ms": statistics.median(latencies) * 1e3,
+            "long polls: max ms": max(latencies) * 1e3}
 
 
 def churn(total: int, step: int = 1000) -> dict:

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .checkpoints import LOG_START_OFFSET_CHECKPOINT, format_checkpoint, read_checkpoint, write_checkpoint_bytes
@@ -36,6 +37,14 @@ logger = logging.getLogger(__name__)
 
 CLEAN_SHUTDOWN_FILE = ".kbroker_clean_shutdown"
 DELETE_SUFFIX = "-delete"
+
+
+CLOSE_THREADS = 16            # partitions closed (their files fsynced) at once on shutdown
+CLOSE_IN_PARALLEL_FROM = 64   # with fewer partitions, one after another
+
+
+def _close_log(log: PartitionLog) -> None:
+    log.close()
 
 
 class Storage:
@@ -210,9 +219,16 @@ class Storage:
         """Flush and close every log, then mark the shutdown clean."""
         if self._closed:
             return
-        for logs in self._logs.values():
+        logs = [log for topic_logs in self._logs.values() for log in topic_logs]
+        if len(logs) < CLOSE_IN_PARALLEL_FROM:
             for log in logs:
                 log.close()
+        else:
+            # Each close fsyncs its partition's files; the file system commits fsyncs that come
+            # together at once, so closing 10,000 written partitions takes seconds, not minutes.
+            with ThreadPoolExecutor(CLOSE_THREADS, thread_name_prefix="kbroker-close") as pool:
+                for _ in pool.map(_close_log, logs):
+                    pass
         self._closed = True
         if self.data_dir is not None:
             self.checkpoint_log_start_offsets()

@@ -296,3 +296,20 @@ def test_a_partition_never_written_snapshots_nothing_on_close(disk):
     assert not [n for n in os.listdir(disk.data_dir / "idle-0") if n.endswith(".snapshot")]
     assert files(disk, ".snapshot") == [f"{2:020d}.snapshot"]
     assert disk.storage.partition("idle", 0).log_end_offset == 0
+
+
+def test_closing_many_partitions_at_once_keeps_every_one(disk):
+    """Enough partitions that close() closes them in parallel threads: each is flushed, snapshotted
+    and reopened whole, and the shutdown is marked clean."""
+    from storage.storage import CLOSE_IN_PARALLEL_FROM
+    storage = disk.open(LogConfig())
+    count = CLOSE_IN_PARALLEL_FROM + 16
+    storage.create_topic("wide", count)
+    for p in range(count):
+        storage.partition("wide", p).append(make_batch(p % 3 + 1, tag=p), now_ms=1)
+    storage.close()
+    assert (disk.data_dir / ".kbroker_clean_shutdown").exists()
+    storage = disk.open(LogConfig())
+    assert [storage.partition("wide", p).log_end_offset for p in range(count)] == [p % 3 + 1 for p in range(count)]
+    assert all(os.listdir(disk.data_dir / f"wide-{p}") and
+               [n for n in os.listdir(disk.data_dir / f"wide-{p}") if n.endswith(".snapshot")] for p in range(count))
