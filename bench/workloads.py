@@ -47,9 +47,14 @@ def produce(bootstrap: str, topic: str, count: int, size: int, **conf) -> float:
     for _ in range(count):
         try:
             send(topic, value)
-        except BufferError:
-            poll(0.001)
-            send(topic, value)
+        except BufferError:   # librdkafka's queue is full: wait for acknowledgements, as long as it takes
+            while True:
+                poll(0.001)
+                try:
+                    send(topic, value)
+                    break
+                except BufferError:
+                    pass
     if producer.flush(120):
         raise RuntimeError("produce did not finish")
     return time.perf_counter() - start
