@@ -269,7 +269,7 @@ class LogSegment:
     # ------------------------------------------------------------ reads
 
     def _header_reader(self) -> _HeaderReader:
-        return _HeaderReader(self.read_fileno(), self.log_path)
+        return _HeaderReader(self.read_file(), self.log_path)
 
     def header_at(self, position: int) -> BatchHeader:
         data = os.pread(self.read_fileno(), HEADER_BYTES, position)
@@ -441,10 +441,11 @@ class _HeaderReader:
     """Batch headers from a log file, one pread per WALK_READ_BYTES: a walk over small
     batches costs one system call per few KB rather than one per batch."""
 
-    __slots__ = ("fd", "path", "start", "buffer")
+    __slots__ = ("file", "fd", "path", "start", "buffer")
 
-    def __init__(self, fd: int, path: str) -> None:
-        self.fd = fd
+    def __init__(self, file, path: str) -> None:
+        self.file = file          # held: the segment may let go of its reader meanwhile (open_files.py)
+        self.fd = file.fileno()
         self.path = path
         self.start = 0
         self.buffer = b""
