@@ -117,24 +117,28 @@ def fetch(ctx, req: dict):
             p.entry["aborted_transactions"] = []
     total, read_errors = _read(partitions, req["max_bytes"], read_committed)
     if total < req["min_bytes"] and req["max_wait_ms"] > 0 and partitions and not (errors or read_errors):
-        return _long_poll(ctx, req, responses, partitions, total, read_committed)
+        return _long_poll(ctx, req, responses, partitions, read_committed)
     return _response(ctx, responses, partitions)
 
 
-async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Partition], total: int,
+async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Partition],
                      read_committed: bool) -> dict:
-    """Wait until min_bytes are there, max_wait_ms has passed, or a partition went away."""
+    """Wait until min_bytes are there, max_wait_ms has passed, or a partition went away.
+
+    This runs in a task that starts a loop turn after the first read: a produce (or a deletion)
+    handled in between woke no one, so the partitions are looked at again before each wait."""
     deadline = anyio.current_time() + req["max_wait_ms"] / 1000
     keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
-    read_errors = False
-    while total < req["min_bytes"] and not read_errors:
+    while True:
+        if _mark_deleted(ctx, partitions):
+            break   # as Kafka completes a delayed fetch whose partition went away
+        total, read_errors = _read(partitions, req["max_bytes"], read_committed)
+        if total >= req["min_bytes"] or read_errors:
+            break
         remaining = deadline - anyio.current_time()
         if remaining <= 0:
             break
         await ctx.broker.wait_for_data(keys, remaining)
-        if _mark_deleted(ctx, partitions):
-            break   # as Kafka completes a delayed fetch whose partition went away
-        total, read_errors = _read(partitions, req["max_bytes"], read_committed)
     return _response(ctx, responses, partitions)
 
 

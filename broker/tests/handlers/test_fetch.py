@@ -4,12 +4,14 @@ partition with data comes back whole whatever the limits; later partitions stop 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, values_of
+from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, produce_body, values_of
 from kproto.errors import ErrorCode as E
 from kproto.codec import encode_request
-from kproto.messages import DELETE_TOPICS, FETCH
+from kproto.messages import DELETE_TOPICS, FETCH, PRODUCE
 from storage import iter_batches, read_header
 
 NO_ID = bytes(16)
@@ -182,6 +184,32 @@ def test_fetches_answered_at_once_and_after_a_wait_keep_request_order(served, cl
     assert [first[0], second[0], third[0]] == [101, 102, 103]
     assert [decoded(r, 12)["partitions"][0]["records"] for _, r in (first, second, third)] == [
         [(0, b"a")], [(0, b"late")], [(0, b"a")]]
+
+
+def test_a_produce_read_in_the_same_loop_turn_as_the_fetch_still_ends_its_wait(served, client, topic):
+    """The fetch finds nothing in its read callback and waits in a task that starts a turn later;
+    a produce read in the same turn, before that task waits, must still end the wait at once (a
+    lost wake-up would leave it for max_wait_ms, beyond the client's 10 s socket timeout)."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:   # runs on the broker's loop: nothing is read meanwhile
+        held.set()
+        release.wait(10)
+
+    with served.client() as producer:
+        create_topic(producer, topic)    # both connections accepted and served once
+        create_topic(client, topic + "-other")
+        holder = threading.Thread(target=served.call, args=(hold_the_loop,))
+        holder.start()
+        assert held.wait(10)
+        client.send(FETCH, 12, fetch_body(topic, {0: 0}, max_wait_ms=600_000, min_bytes=1))
+        producer.send(PRODUCE, 11, produce_body(topic, {0: batch(b"now")}))
+        release.set()     # both are in the broker's socket buffers: one turn reads them
+        holder.join()
+        _, response = client.receive(FETCH, 12)
+        assert decoded(response, 12)["partitions"][0]["records"] == [(0, b"now")]
+        _, produced = producer.receive(PRODUCE, 11)
+        assert produced["responses"][0]["partition_responses"][0]["error_code"] == 0
 
 
 @pytest.mark.parametrize("version,code", [(12, E.UNKNOWN_TOPIC_OR_PARTITION), (13, E.UNKNOWN_TOPIC_ID)])
