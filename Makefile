@@ -24,7 +24,7 @@ COMPILE  := $(BIN)/python -m compileall -q kproto storage broker bench >/dev/nul
 KAFKAJS  := compat_tests/kafkajs
 UNIT     := kproto/tests storage/tests broker/tests
 
-.PHONY: serve cluster unit test soak bench system-deps clean
+.PHONY: serve cluster unit test soak bench bench-scale system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ soak: $(VENV)/.test system-deps
 bench: $(VENV)/.bench
 	$(COMPILE)
 	$(BIN)/python -m bench
+
+# 10,000 partitions, 1,000 connections, 20,000 topics created and deleted (bench/scale.py)
+bench-scale: $(VENV)/.bench
+	$(COMPILE)
+	$(BIN)/python -m bench.scale --churn 20000
 
 clean:
 	rm -rf $(VENV) data kbroker-cluster *.egg-info

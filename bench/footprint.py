@@ -8,7 +8,7 @@ import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.workloads import create_topic, produce, send
+from bench.workloads import CpuMeter, create_topic, produce, send, warm_up
 from broker.testing import RawClient, process_rss_bytes
 from kproto.messages import METADATA
 
@@ -46,18 +46,21 @@ def many_topics(broker, topics: int = 100, partitions: int = 10, count: int = 10
     names = [f"many-{i:03d}" for i in range(topics)]
     for future in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
         future.result(60)
+    warm_up(broker, size)
     single = create_topic(broker.bootstrap)
-    one = produce(broker.bootstrap, single, count, size)
+    with CpuMeter(broker.pid) as one_cpu:
+        one = produce(broker.bootstrap, single, count, size)
     producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": 1})
     value = b"x" * size
     targets = [(n, p) for n in names for p in range(partitions)]
-    start = time.perf_counter()
-    for i in range(count):
-        name, partition = targets[i % len(targets)]
-        send(producer, name, value, partition=partition)
-    if producer.flush(120):
-        raise RuntimeError("produce did not finish")
-    spread = time.perf_counter() - start
+    with CpuMeter(broker.pid) as spread_cpu:
+        start = time.perf_counter()
+        for i in range(count):
+            name, partition = targets[i % len(targets)]
+            send(producer, name, value, partition=partition)
+        if producer.flush(120):
+            raise RuntimeError("produce did not finish")
+        spread = time.perf_counter() - start
     samples = []
     with RawClient(broker.bootstrap) as client:
         for _ in range(50):
@@ -67,4 +70,6 @@ def many_topics(broker, topics: int = 100, partitions: int = 10, count: int = 10
         if len(response["topics"]) < topics:
             raise RuntimeError(f"Metadata listed {len(response['topics'])} topics")
     return {"spread msgs/s": count / spread, "one-partition msgs/s": count / one,
-            "spread / one": one / spread, "Metadata p50 ms": statistics.median(samples) * 1e3}
+            "spread / one": one / spread, "Metadata p50 ms": statistics.median(samples) * 1e3,
+            "spread broker µs/msg": spread_cpu.seconds / count * 1e6,
+            "one broker µs/msg": one_cpu.seconds / count * 1e6}

@@ -9,7 +9,7 @@ import uuid
 
 from confluent_kafka import Consumer
 
-from bench.workloads import create_topic
+from bench.workloads import CpuMeter, create_topic
 
 
 def group_assignment(broker, members: int, protocol: str = "classic") -> dict:
@@ -102,6 +102,7 @@ def share_throughput(broker, consumers: int = 4, count: int = 200_000, size: int
         member.commit_sync()
 
     threads = [threading.Thread(target=drain, args=(i,)) for i in range(consumers)]
+    cpu = CpuMeter(broker.pid).__enter__()
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -109,6 +110,7 @@ def share_throughput(broker, consumers: int = 4, count: int = 200_000, size: int
     while sum(received) < count and time.perf_counter() < deadline:
         time.sleep(0.01)
     elapsed = time.perf_counter() - start
+    cpu.__exit__()
     stop.set()
     for thread in threads:
         thread.join()
@@ -116,4 +118,5 @@ def share_throughput(broker, consumers: int = 4, count: int = 200_000, size: int
         member.close()
     if sum(received) < count:
         raise RuntimeError(f"only {sum(received)} of {count} records delivered")
-    return {"msgs/s": count / elapsed, "busiest share": max(received) / count}
+    return {"msgs/s": count / elapsed, "busiest share": max(received) / count,
+            "broker µs/msg": cpu.seconds / count * 1e6}

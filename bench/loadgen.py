@@ -184,3 +184,38 @@ def _next_offset(records: memoryview) -> int:
     if next_offset is None:
         raise RuntimeError("no whole batch in the fetch response")
     return next_offset
+
+
+def fetch_small(broker, requests: int = 20_000) -> dict:
+    """A raw consumer that keeps up: one Fetch v13 in flight at a time, each returning the same
+    batch of 10 x 100 B (what a consumer polling a partition written in small batches asks):
+    requests/s and broker CPU per request."""
+    topic = create_topic(broker.bootstrap)
+    batch = batch_of(1000, record_bytes=100)
+    pipelined_produce(broker.bootstrap, topic, batch, 1)
+    host, _, port = broker.bootstrap.rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    topic_id = _topic_id(sock, topic)
+    body = {"replica_id": -1, "max_wait_ms": 500, "min_bytes": 1, "max_bytes": 1 << 20,
+            "isolation_level": 0, "session_id": 0, "session_epoch": -1,
+            "topics": [{"topic_id": topic_id, "partitions": [{"partition": 0, "fetch_offset": 0,
+                                                              "partition_max_bytes": 1 << 20}]}]}
+    frame = encode_request(FETCH, FETCH_VERSION, 1, body, "kbroker-loadgen")
+    view = memoryview(bytearray(1 << 20))
+
+    def one() -> None:
+        sock.sendall(frame)
+        size = int.from_bytes(_recv_exactly(sock, view, 4), "big")
+        if not len(_records_of(_recv_exactly(sock, view, size))):
+            raise RuntimeError("fetch returned no records")
+
+    for _ in range(200):   # warm up
+        one()
+    with CpuMeter(broker.pid) as cpu:
+        start = time.perf_counter()
+        for _ in range(requests):
+            one()
+        elapsed = time.perf_counter() - start
+    sock.close()
+    return {"requests/s": requests / elapsed, "broker µs/request": cpu.seconds / requests * 1e6}

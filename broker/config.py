@@ -37,6 +37,8 @@ class BrokerConfig:
     # network
     socket_request_max_bytes: int = 104857600
     queued_max_request_bytes: int = -1      # request bytes held across connections; <= 0: no limit
+    max_connections: int = 2147483647       # connections at once; a new one beyond is closed at once
+    max_connections_per_ip: int = 2147483647   # the same, from one client address
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
@@ -149,6 +151,8 @@ PROPERTIES = {
     "http.lag.sample.interval.ms": ("http_lag_sample_ms", _int),
     "telemetry.push.interval.ms": ("telemetry_push_interval_ms", _int),
     "telemetry.max.bytes": ("telemetry_max_bytes", _int),
+    "max.connections": ("max_connections", _int),
+    "max.connections.per.ip": ("max_connections_per_ip", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.

@@ -324,6 +324,10 @@ broker_config("auto.create.topics.enable", BOOLEAN, "Whether a topic is created 
 broker_config("delete.topic.enable", BOOLEAN, "Whether topics may be deleted.", default="true")
 broker_config("socket.request.max.bytes", INT, "The largest request the broker reads; a larger one closes "
               "the connection.", low=1, value_of=lambda config: str(config.socket_request_max_bytes))
+broker_config("max.connections", INT, "The most client connections at once; a new one beyond it is closed at "
+              "once.", low=0, value_of=lambda config: str(config.max_connections))
+broker_config("max.connections.per.ip", INT, "The most connections at once from one client address; a new one "
+              "beyond it is closed at once.", low=0, value_of=lambda config: str(config.max_connections_per_ip))
 broker_config("message.max.bytes", INT, "The largest record batch a topic accepts unless it sets "
               "max.message.bytes.", default="1048588", dynamic=True, low=0)
 

@@ -10,7 +10,8 @@ chunk, such as a 1 MB produce, is decoded without another copy).
 
 Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
 read callback itself, and the responses of one read go out in one write. An ``async``
-handler (a long-polling fetch, a join) runs in a task of this connection; the requests
+handler (a join), or the coroutine a synchronous one returns when it must wait after all
+(a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
 the responses made so far are written (it may wait long). File ranges of a fetch larger
 than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
@@ -42,6 +43,13 @@ until the connection has authenticated (and, with a session lifetime, after): on
 ApiVersions and the SASL requests are served before, and a frame larger than
 ``sasl.server.max.receive.size`` closes the connection. A PLAINTEXT connection never takes
 that path: its requests cost what they cost before.
+
+Connection limits. As Kafka's ``max.connections.per.ip``, a new connection from an address that
+already holds that many is closed at once; ``max.connections`` closes a new one the same way
+when the broker holds that many in all (Kafka's acceptor waits for a free slot instead, leaving
+the new connection in the listen backlog). What was refused is logged once per
+REFUSED_LOG_INTERVAL_S, with the count, so a client that connects without limit cannot flood
+the log.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ import logging
 import os
 import struct
 import traceback
+from types import CoroutineType
 from typing import Awaitable
 
 from kproto.api_keys import ApiKey
@@ -70,6 +79,7 @@ FLUSH_BYTES = 64 << 10              # responses are written once this much is pe
 SENDFILE_MIN_BYTES = 64 << 10       # smaller file ranges are read and sent with the rest of the response
 REQUESTS_PER_TURN = 256             # then the loop serves others before this connection goes on
 LOGGED_REASON_CHARS = 300           # of why a connection is closed: bounded, whatever the client sent
+REFUSED_LOG_INTERVAL_S = 10.0       # connections refused over a limit: one log line per interval
 
 _size = struct.Struct(">i").unpack_from
 _header = struct.Struct(">hh").unpack_from     # api_key, api_version
@@ -112,6 +122,9 @@ class Connections:
         self.receive_view = memoryview(bytearray(RECEIVE_BYTES))
         self.budget = RequestBudget(broker.config.queued_max_request_bytes)
         self.live: set[Connection] = set()
+        self.per_host: dict[str, int] = {}     # live connections by client address
+        self.refused = 0                       # since the last log line about it
+        self._refused_logged_at = float("-inf")
         self.draining = False
         self._all_closed: asyncio.Event | None = None
 
@@ -123,8 +136,40 @@ class Connections:
         """The protocol factory of one listener's socket."""
         return lambda: Connection(self.broker, self, listener)
 
+    def admit(self, connection: "Connection") -> bool:
+        """Count ``connection`` in, or refuse it (False) when a connection limit is reached."""
+        config = self.broker.config
+        host = connection.client_host
+        held = self.per_host.get(host, 0)
+        if held >= config.max_connections_per_ip:
+            self._refuse(f"{host} already holds the maximum of {config.max_connections_per_ip} connections "
+                         "(max.connections.per.ip)")
+            return False
+        if len(self.live) >= config.max_connections:
+            self._refuse(f"the broker holds the maximum of {config.max_connections} connections (max.connections)")
+            return False
+        self.per_host[host] = held + 1
+        self.live.add(connection)
+        return True
+
+    def _refuse(self, reason: str) -> None:
+        self.refused += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._refused_logged_at >= REFUSED_LOG_INTERVAL_S:
+            log.warning("refused %d connection(s) in the last %.0f s; the latest because %s",
+                        self.refused, min(now - self._refused_logged_at, 1e9), reason)
+            self.refused = 0
+            self._refused_logged_at = now
+
     def closed(self, connection: "Connection") -> None:
-        self.live.discard(connection)
+        if connection in self.live:
+            self.live.remove(connection)
+            host = connection.client_host
+            left = self.per_host[host] - 1
+            if left:
+                self.per_host[host] = left
+            else:
+                del self.per_host[host]
         if not self.live and self._all_closed is not None:
             self._all_closed.set()
 
@@ -241,7 +286,10 @@ class Connection(asyncio.BufferedProtocol):
             self.client_host, self.peer = remote[0], f"{remote[0]}:{remote[1]}"
         elif remote:
             self.client_host = self.peer = str(remote)
-        self.connections.live.add(self)
+        if not self.connections.admit(self):
+            self._closed = True
+            transport.close()
+            return
         if self.listener.security_protocol != "PLAINTEXT":
             try:
                 self._secure(transport)
@@ -585,6 +633,9 @@ class Connection(asyncio.BufferedProtocol):
             return self._answer(served, api_version, correlation_id, request, served.handler(ctx, request))
         try:
             response = served.handler(ctx, request)
+            if type(response) is CoroutineType:   # it must wait after all (a long poll): a task awaits it
+                self._flush()
+                return self._answer(served, api_version, correlation_id, request, response)
         except KafkaError as exc:
             response = self._error_response(served, request, api_version, exc.code)
         except CloseConnection:

@@ -2,7 +2,10 @@
 
 ApiVersions is answered from this registry, so what we advertise is exactly what
 we serve. A handler is ``def handler(ctx, request) -> response dict | None`` (None:
-no response, as for acks=0 produce), or ``async def`` when it may wait.
+no response, as for acks=0 produce), or ``async def`` when it may wait. A synchronous
+handler may also return a coroutine (a long poll that must wait after all): the connection
+then awaits it as it would an ``async def`` handler's, so the requests that need not wait
+are answered in the read callback, without a task.
 """
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ class DiskPartitionLog(PartitionLog):
     def _write_snapshot(self) -> None:
         """Snapshot producer state at log_end_offset; keep the newest SNAPSHOTS_TO_KEEP."""
         offset = self.log_end_offset
-        if offset == self._snapshot_offset:
+        if offset == self._snapshot_offset or offset == 0:   # at 0 nothing was ever appended: no state
             return
         atomic_write(self._snapshot_path(offset), self.producer_state.to_snapshot())
         self._snapshot_offset = offset

@@ -33,43 +33,61 @@ def _non_decreasing(values: array) -> bool:
 
 
 class _IndexFile:
-    """Append-only file of fixed-size entries with a buffer of entries not yet written."""
+    """Append-only file of fixed-size entries with a buffer of entries not yet written.
+
+    No descriptor is held: the buffer is written (every _PENDING_FLUSH_BYTES of entries, and on
+    a flush) through a descriptor opened for that write, so an index costs no open file while
+    its partition idles, however many partitions there are."""
 
     entry_bytes = 0
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = -1
+        self._appending = False
         self._pending = bytearray()
 
     def open_for_append(self) -> None:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._appending = True
 
     def _add(self, entry: bytes) -> None:
         self._pending += entry
-        if len(self._pending) >= _PENDING_FLUSH_BYTES and self._fd >= 0:
+        if len(self._pending) >= _PENDING_FLUSH_BYTES and self._appending:
             self._write_pending()
 
     def _write_pending(self) -> None:
-        if self._pending and self._fd >= 0:
-            view = memoryview(self._pending)
-            written = 0
-            while written < len(view):
-                written += os.write(self._fd, view[written:])
-            view.release()
+        if self._pending and self._appending:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(self._pending)
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+                view.release()
+            finally:
+                os.close(fd)
             self._pending.clear()
 
     def flush(self, fsync: bool) -> None:
         self._write_pending()
-        if fsync and self._fd >= 0:
-            os.fsync(self._fd)
+        if fsync and self._appending:
+            fd = self.fd_for_fsync()
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def fd_for_fsync(self) -> int:
+        """A new descriptor of the file, for an fsync (the caller closes it)."""
+        return os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+
+    @property
+    def appending(self) -> bool:
+        return self._appending
 
     def close(self) -> None:
-        if self._fd >= 0:
+        if self._appending:
             self._write_pending()
-            os.close(self._fd)
-            self._fd = -1
+            self._appending = False
 
     def _read_file(self) -> bytes | None:
         """The file's bytes; None if missing or not a whole number of entries."""
@@ -84,7 +102,7 @@ class _IndexFile:
 
     def _rewrite(self, data: bytes) -> None:
         """Replace the file with data (keeps it open for append if it was)."""
-        reopen = self._fd >= 0
+        reopen = self._appending
         self.close()
         self._pending.clear()
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -2,7 +2,9 @@
 
 The log file holds RecordBatches exactly as on the wire. It is written through an O_APPEND
 descriptor and read through a separate read-only file object (the one FileSlices carry),
-so a sendfile that moves the reader's position cannot move the writer's.
+so a sendfile that moves the reader's position cannot move the writer's. Both are opened when
+first needed and closed again when the segment is among the least recently used beyond a cap
+(open_files.py), so idle partitions hold no descriptors.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from array import array
 from typing import Iterator
 
 from .index import OffsetIndex, TimeIndex
+from .open_files import OPEN_FILES
 from .records import (
     ATTR_TIMESTAMP_TYPE,
     BASE_OFFSET,
@@ -64,6 +67,7 @@ class LogSegment:
         self.rolling_base_ms = -1  # wall time of the first append; time-based roll counts from it
         self.bytes_since_last_index_entry = 0
         self._write_fd = -1
+        self._appending = False   # open for append: the writer is opened on the next append
         self._read_file = None
         self._dirty = False
         self._read_next_offset = -1  # the end of the last read, for sequential consumers
@@ -93,10 +97,24 @@ class LogSegment:
         return segment
 
     def open_for_append(self) -> None:
-        if self._write_fd < 0:
-            self._write_fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._appending = True
         self.offset_index.open_for_append()
         self.time_index.open_for_append()
+
+    def _open_writer(self) -> int:
+        self._write_fd = fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        OPEN_FILES.opened(self)
+        return fd
+
+    def release_descriptors(self) -> None:
+        """Idle among too many open segments: close the writer (what it wrote is in the page cache;
+        an fsync still due opens the file again) and let go of the reader."""
+        if self._write_fd >= 0:
+            os.close(self._write_fd)
+            self._write_fd = -1
+        self._read_file = None
+        self.txn_index.close()   # its entries stay known; a flush due opens it again
+        OPEN_FILES.closed(self)
 
     def read_fileno(self) -> int:
         return self.read_file().fileno()
@@ -105,6 +123,9 @@ class LogSegment:
         """The read-only file object of the log (opened on first use)."""
         if self._read_file is None:
             self._read_file = open(self.log_path, "rb", buffering=0)
+            OPEN_FILES.opened(self)
+        else:
+            OPEN_FILES.used(self)
         return self._read_file
 
     def flush(self) -> None:
@@ -112,6 +133,12 @@ class LogSegment:
         fsync = self._dirty
         if fsync and self._write_fd >= 0:
             os.fsync(self._write_fd)
+        elif fsync and self._appending:   # the writer was closed while idle, its writes not yet synced
+            fd = os.open(self.log_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         self.offset_index.flush(fsync)
         self.time_index.flush(fsync)
         self.txn_index.flush(fsync)
@@ -123,10 +150,12 @@ class LogSegment:
         fds = []
         if self._dirty and self._write_fd >= 0:
             fds.append(os.dup(self._write_fd))
+        elif self._dirty and self._appending:
+            fds.append(os.open(self.log_path, os.O_RDONLY))
         for index in (self.offset_index, self.time_index):
             index.flush(False)
-            if self._dirty and index._fd >= 0:
-                fds.append(os.dup(index._fd))
+            if self._dirty and index.appending:
+                fds.append(index.fd_for_fsync())
         self._dirty = False
         return fds
 
@@ -141,6 +170,9 @@ class LogSegment:
         if self._write_fd >= 0:
             os.close(self._write_fd)
             self._write_fd = -1
+        self._appending = False
+        if self._read_file is None:
+            OPEN_FILES.closed(self)
         self.offset_index.close()
         self.time_index.close()
         self.txn_index.close()
@@ -152,6 +184,7 @@ class LogSegment:
         if self._read_file is not None:
             self._read_file.close()
             self._read_file = None
+        OPEN_FILES.closed(self)
 
     def rename_to_deleted(self) -> list[str]:
         """Rename the files `<name>.deleted`, to be removed after file.delete.delay.ms; returns
@@ -159,6 +192,7 @@ class LogSegment:
         of it (a sendfile under way) still reads it, and it closes when the last one is dropped."""
         self.close_writers()
         self._read_file = None
+        OPEN_FILES.closed(self)
         paths = []
         for index in (self.offset_index, self.time_index, self.txn_index):
             index.rename(index.path + DELETED_SUFFIX)
@@ -192,6 +226,10 @@ class LogSegment:
         if position == 0:
             self.rolling_base_ms = now_ms
         fd = self._write_fd
+        if fd < 0:
+            fd = self._open_writer()
+        else:
+            OPEN_FILES.used(self)
         try:
             if len(iov) > _IOV_MAX or os.writev(fd, iov) != total:
                 _write_rest(fd, iov, total, position)
@@ -238,7 +276,7 @@ class LogSegment:
     # ------------------------------------------------------------ reads
 
     def _header_reader(self) -> _HeaderReader:
-        return _HeaderReader(self.read_fileno(), self.log_path)
+        return _HeaderReader(self.read_file(), self.log_path)
 
     def header_at(self, position: int) -> BatchHeader:
         data = os.pread(self.read_fileno(), HEADER_BYTES, position)
@@ -391,6 +429,7 @@ class DeferredLogSegment(LogSegment):
 
     def rename_to_deleted(self) -> list[str]:
         self._read_file = None  # left open for the reads under way, as LogSegment's
+        OPEN_FILES.closed(self)
         paths = []
         for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LOG_SUFFIX):
             path = self._path(suffix)
@@ -409,10 +448,11 @@ class _HeaderReader:
     """Batch headers from a log file, one pread per WALK_READ_BYTES: a walk over small
     batches costs one system call per few KB rather than one per batch."""
 
-    __slots__ = ("fd", "path", "start", "buffer")
+    __slots__ = ("file", "fd", "path", "start", "buffer")
 
-    def __init__(self, fd: int, path: str) -> None:
-        self.fd = fd
+    def __init__(self, file, path: str) -> None:
+        self.file = file          # held: the segment may let go of its reader meanwhile (open_files.py)
+        self.fd = file.fileno()
         self.path = path
         self.start = 0
         self.buffer = b""

@@ -104,21 +104,25 @@ def atomic_write(path: str, data: bytes, durable: bool = True) -> None:
         fsync_dir(directory)
 
 
-def write_topics_file(data_dir: str, topics: list[TopicInfo]) -> None:
-    document = {
-        "version": TOPICS_FILE_VERSION,
-        "topics": [
-            {
-                "name": info.name,
-                "topic_id": str(info.topic_id),
-                "num_partitions": info.num_partitions,
-                "configs": dict(info.configs),
-                "internal": info.internal,
-            }
-            for info in topics
-        ],
-    }
-    atomic_write(os.path.join(data_dir, TOPICS_FILE), json.dumps(document, indent=1, sort_keys=True).encode())
+def write_topics_file(data_dir: str, topics: list[TopicInfo], cache: dict | None = None) -> None:
+    """Write the topics file, one topic a line. ``cache`` (kept by the caller between writes) holds
+    each topic's line by its TopicInfo, which is replaced, never changed, when the topic changes:
+    a write then encodes only the topics that are new, not all of them again (with thousands of
+    topics, encoding all of them cost more than the rest of a topic's creation)."""
+    cache = {} if cache is None else cache
+    lines, kept = [], {}
+    for info in topics:
+        hit = cache.get(id(info))
+        if hit is None or hit[0] is not info:
+            hit = (info, json.dumps({"name": info.name, "topic_id": str(info.topic_id),
+                                     "num_partitions": info.num_partitions, "configs": dict(info.configs),
+                                     "internal": info.internal}, sort_keys=True))
+        kept[id(info)] = hit
+        lines.append(hit[1])
+    cache.clear()
+    cache.update(kept)   # only the topics of this write: the cache does not outgrow them
+    text = '{"topics": [\n' + ",\n".join(lines) + f'\n], "version": {TOPICS_FILE_VERSION}}}\n'
+    atomic_write(os.path.join(data_dir, TOPICS_FILE), text.encode())
 
 
 def read_topics_file(data_dir: str) -> list[TopicInfo]:

@@ -44,6 +44,7 @@ class TransactionIndex:
         self._entries: list[AbortedTxn] | None = None if path is not None else []
         self._last_offsets = array("q")
         self._fd = -1
+        self._unsynced = False   # written since the last fsync
 
     # ------------------------------------------------------------ files
 
@@ -88,10 +89,16 @@ class TransactionIndex:
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]
+        self._unsynced = True
 
     def flush(self, fsync: bool = True) -> None:
-        if fsync and self._fd >= 0:
+        """fsync what was written since the last flush (opening the file again if it was closed
+        meanwhile: a segment idle among too many open ones lets go of its descriptors)."""
+        if fsync and self._unsynced and self.path is not None:
+            if self._fd < 0:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             os.fsync(self._fd)
+            self._unsynced = False
 
     def close(self) -> None:
         """Close the file (the entries read stay known)."""

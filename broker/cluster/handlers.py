@@ -110,7 +110,9 @@ async def produce(ctx, req: dict) -> dict | None:
 
 
 async def fetch(ctx, req: dict) -> dict:
-    response = await _fetch(ctx, req)
+    response = _fetch(ctx, req)     # the answer, or the long poll's coroutine when it must wait
+    if not isinstance(response, dict):
+        response = await response
     ctx.broker.replication.fetch_hints(response, ctx.api_version)
     return response
 

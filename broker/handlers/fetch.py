@@ -135,7 +135,9 @@ def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:
 
 
 @handles(FETCH, "0-17", may_wait=True, error_response=_errors)
-async def fetch(ctx, req: dict) -> dict:
+def fetch(ctx, req: dict):
+    """Answered at once when there is enough to return or nothing to wait for (no task, no loop
+    turn); otherwise the coroutine that long-polls, which the connection runs in its task."""
     read_committed = req["isolation_level"] == IsolationLevel.READ_COMMITTED
     replication = ctx.broker.replication   # cluster mode: leadership and replica fetches; None for one broker
     responses, partitions, errors = (_resolve if replication is None else replication.resolve_fetch)(ctx, req)
@@ -145,18 +147,33 @@ async def fetch(ctx, req: dict) -> dict:
     replica = replication is not None and (req["replica_id"] if ctx.api_version <= 14
                                            else req["replica_state"]["replica_id"]) >= 0
     total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
-    wait_ms, min_bytes = req["max_wait_ms"], req["min_bytes"]
-    if total < min_bytes and wait_ms > 0 and partitions and not (errors or read_errors):
-        deadline = anyio.current_time() + wait_ms / 1000
-        keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
-        while total < min_bytes and not read_errors:
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                break
-            await ctx.broker.wait_for_data(keys, remaining)
-            if _mark_deleted(ctx, partitions):
-                break   # as Kafka completes a delayed fetch whose partition went away
-            total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
+    if total < req["min_bytes"] and req["max_wait_ms"] > 0 and partitions and not (errors or read_errors):
+        return _long_poll(ctx, req, responses, partitions, read_committed, replica)
+    return _response(ctx, responses, partitions)
+
+
+async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Partition],
+                     read_committed: bool, replica: bool) -> dict:
+    """Wait until min_bytes are there, max_wait_ms has passed, or a partition went away.
+
+    This runs in a task that starts a loop turn after the first read: a produce (or a deletion)
+    handled in between woke no one, so the partitions are looked at again before each wait."""
+    deadline = anyio.current_time() + req["max_wait_ms"] / 1000
+    keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
+    while True:
+        if _mark_deleted(ctx, partitions):
+            break   # as Kafka completes a delayed fetch whose partition went away
+        total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
+        if total >= req["min_bytes"] or read_errors:
+            break
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            break
+        await ctx.broker.wait_for_data(keys, remaining)
+    return _response(ctx, responses, partitions)
+
+
+def _response(ctx, responses: list[dict], partitions: list[_Partition]) -> dict:
     if ctx.api_version < 4:
         down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

@@ -252,3 +252,64 @@ def test_a_failed_write_leaves_nothing(disk, monkeypatch):
     assert os.path.getsize(disk.data_dir / "t-0" / f"{0:020d}.log") == len(make_batch(1))
     assert log.append(make_batch(2, tag=2), now_ms=1).base_offset == 1
     assert [read_header(b).base_offset for b in read_all(log)] == [0, 1]
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_descriptors_stay_under_the_cap_and_closed_segments_reopen(disk, monkeypatch):
+    """Partitions hold no descriptor until used; beyond the cap the least recently used segments
+    close theirs, and each reopens on its next append or read with nothing lost."""
+    from storage.open_files import OPEN_FILES
+    monkeypatch.setattr(OPEN_FILES, "cap", 8)
+    storage = disk.open(LogConfig())
+    before = _open_descriptors()
+    storage.create_topic("many", 40)
+    assert _open_descriptors() == before   # created: nothing open
+    logs = [storage.partition("many", p) for p in range(40)]
+    written = {p: [] for p in range(40)}
+    for round_ in range(3):
+        for p, log in enumerate(logs):
+            batch = make_batch(2, tag=round_ * 100 + p)
+            log.append(batch, now_ms=1)
+            written[p].append(batch)
+            assert len(OPEN_FILES) <= 8
+            assert _open_descriptors() - before <= 2 * 8
+    for p, log in enumerate(logs):   # reads reopen what the cap closed
+        stored = read_all(log)
+        assert [same_batch(a, b, 2 * i) for i, (a, b) in enumerate(zip(stored, written[p]))] == [True] * 3
+        assert _open_descriptors() - before <= 2 * 8
+    storage.flush()   # an fsync of a segment whose writer was closed opens it for that
+    disk.reopen()
+    again = disk.storage.partition("many", 39)
+    assert len(read_all(again)) == 3
+
+
+def test_a_partition_never_written_snapshots_nothing_on_close(disk):
+    """As Kafka takes no snapshot where nothing is new: closing many idle partitions costs no fsyncs."""
+    storage = disk.open(LogConfig())
+    storage.create_topic("idle", 1)
+    storage.create_topic("t", 1)
+    storage.partition("t", 0).append(make_batch(2), now_ms=1)
+    disk.reopen()
+    assert not [n for n in os.listdir(disk.data_dir / "idle-0") if n.endswith(".snapshot")]
+    assert files(disk, ".snapshot") == [f"{2:020d}.snapshot"]
+    assert disk.storage.partition("idle", 0).log_end_offset == 0
+
+
+def test_closing_many_partitions_at_once_keeps_every_one(disk):
+    """Enough partitions that close() closes them in parallel threads: each is flushed, snapshotted
+    and reopened whole, and the shutdown is marked clean."""
+    from storage.storage import CLOSE_IN_PARALLEL_FROM
+    storage = disk.open(LogConfig())
+    count = CLOSE_IN_PARALLEL_FROM + 16
+    storage.create_topic("wide", count)
+    for p in range(count):
+        storage.partition("wide", p).append(make_batch(p % 3 + 1, tag=p), now_ms=1)
+    storage.close()
+    assert (disk.data_dir / ".kbroker_clean_shutdown").exists()
+    storage = disk.open(LogConfig())
+    assert [storage.partition("wide", p).log_end_offset for p in range(count)] == [p % 3 + 1 for p in range(count)]
+    assert all(os.listdir(disk.data_dir / f"wide-{p}") and
+               [n for n in os.listdir(disk.data_dir / f"wide-{p}") if n.endswith(".snapshot")] for p in range(count))

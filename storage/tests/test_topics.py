@@ -181,3 +181,18 @@ def test_deleting_a_topic_with_the_longest_legal_name(tmp_path):
     storage.create_topic(name, 1)
     assert storage.partition(name, 0).log_end_offset == 0
     storage.close()
+
+
+def test_topics_file_follows_every_change_one_topic_a_line(disk):
+    """The file is written from each topic's line, encoded once per change: a changed or deleted
+    topic never leaves its old line behind."""
+    storage = disk.open()
+    for name in ("x", "y", "z"):
+        storage.create_topic(name, 1)
+    storage.alter_topic_configs("y", {"segment.ms": "5000"})
+    storage.delete_topic("x")
+    storage.create_partitions("z", 3)
+    text = (disk.data_dir / "kbroker-topics.json").read_text()
+    assert len(text.splitlines()) == 4   # the opening, a line per topic, the closing
+    assert {t["name"]: (t["num_partitions"], t["configs"]) for t in json.loads(text)["topics"]} == {
+        "y": (1, {"segment.ms": "5000"}), "z": (3, {})}

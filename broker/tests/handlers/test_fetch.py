@@ -4,11 +4,14 @@ partition with data comes back whole whatever the limits; later partitions stop 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, values_of
+from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, produce_body, values_of
 from kproto.errors import ErrorCode as E
-from kproto.messages import DELETE_TOPICS, FETCH
+from kproto.codec import encode_request
+from kproto.messages import DELETE_TOPICS, FETCH, PRODUCE
 from storage import iter_batches, read_header
 
 NO_ID = bytes(16)
@@ -162,6 +165,51 @@ def test_long_poll_ends_at_max_wait_with_what_there_is(client, topic):
     fill(client, topic, 0, batch(b"a"))
     assert fetch(client, 12, topic, {0: 1}, max_wait_ms=20, min_bytes=1)["partitions"] == [
         entry(0, high_watermark=1, last_stable_offset=1, log_start_offset=0)]
+
+
+def test_fetches_answered_at_once_and_after_a_wait_keep_request_order(served, client, topic):
+    """A fetch with data is answered in the read that brought it; one that must wait is awaited
+    apart: in one read, answered / waiting / answerable come back in the order they were sent."""
+    create_topic(client, topic, partitions=2)
+    fill(client, topic, 0, batch(b"a"))
+    frames = [encode_request(FETCH, 12, correlation_id, fetch_body(topic, offsets, max_wait_ms=60_000, min_bytes=1),
+                             "test")
+              for correlation_id, offsets in [(101, {0: 0}), (102, {1: 0}), (103, {0: 0})]]
+    client.send_raw(b"".join(frames))
+    served.wait_until_waited_on(topic, 1)
+    first = client.receive(FETCH, 12)
+    with served.client() as producer:
+        fill(producer, topic, 1, batch(b"late"))
+    second, third = client.receive(FETCH, 12), client.receive(FETCH, 12)
+    assert [first[0], second[0], third[0]] == [101, 102, 103]
+    assert [decoded(r, 12)["partitions"][0]["records"] for _, r in (first, second, third)] == [
+        [(0, b"a")], [(0, b"late")], [(0, b"a")]]
+
+
+def test_a_produce_read_in_the_same_loop_turn_as_the_fetch_still_ends_its_wait(served, client, topic):
+    """The fetch finds nothing in its read callback and waits in a task that starts a turn later;
+    a produce read in the same turn, before that task waits, must still end the wait at once (a
+    lost wake-up would leave it for max_wait_ms, beyond the client's 10 s socket timeout)."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:   # runs on the broker's loop: nothing is read meanwhile
+        held.set()
+        release.wait(10)
+
+    with served.client() as producer:
+        create_topic(producer, topic)    # both connections accepted and served once
+        create_topic(client, topic + "-other")
+        holder = threading.Thread(target=served.call, args=(hold_the_loop,))
+        holder.start()
+        assert held.wait(10)
+        client.send(FETCH, 12, fetch_body(topic, {0: 0}, max_wait_ms=600_000, min_bytes=1))
+        producer.send(PRODUCE, 11, produce_body(topic, {0: batch(b"now")}))
+        release.set()     # both are in the broker's socket buffers: one turn reads them
+        holder.join()
+        _, response = client.receive(FETCH, 12)
+        assert decoded(response, 12)["partitions"][0]["records"] == [(0, b"now")]
+        _, produced = producer.receive(PRODUCE, 11)
+        assert produced["responses"][0]["partition_responses"][0]["error_code"] == 0
 
 
 @pytest.mark.parametrize("version,code", [(12, E.UNKNOWN_TOPIC_OR_PARTITION), (13, E.UNKNOWN_TOPIC_ID)])
