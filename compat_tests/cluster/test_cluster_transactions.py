@@ -159,5 +159,6 @@ def test_offsets_sent_to_a_transaction_are_committed_with_it(txn_cluster, topic_
     committed = consumer.committed(consumer.assignment(), timeout=10)
     consumer.close()
     assert copied == 30
-    assert sum(tp.offset for tp in committed) == 30
+    # a partition the unkeyed records missed has no committed offset (OFFSET_INVALID, negative)
+    assert sum(max(tp.offset, 0) for tp in committed) == 30
     assert sorted(read_committed(cluster.bootstrap, target, 30)) == sorted(b"%d" % i for i in range(30))
