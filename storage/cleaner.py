@@ -4,8 +4,8 @@
 `<base>.log.cleaned`, `<base>.index.cleaned` and `<base>.timeindex.cleaned` (fsynced); the log
 swaps them in (`.swap`, then the final names) and keeps the old files as `.deleted` for
 file.delete.delay.ms. It takes plain values and returns plain values and touches no open log, so
-it runs in a worker process, off the event loop: records are decoded here and nowhere else on
-the way in or out.
+it runs in a worker process, off the event loop: records are decoded here (their bytes in
+cleaner_records.py) and nowhere else on the way in or out.
 
 A round, as Kafka's:
 1. The offset map: key -> offset of its newest record, over the dirty section
@@ -41,12 +41,23 @@ import mmap
 import os
 import struct
 import time
-from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
-from .codecs import compress, decompress
-from .crc import crc32c
+from .cleaner_records import (
+    ATTR_DELETE_HORIZON,
+    all_records,
+    empty_batch,
+    filter_dense_records,
+    filter_records,
+    kept_max_timestamp,
+    map_dense_records,
+    map_records,
+    rebuild,
+    records_of,
+    varint,
+)
+from .codecs import decompress
 from .errors import CorruptRecordError
 from .records import (
     ATTR_COMPRESSION_MASK,
@@ -55,7 +66,6 @@ from .records import (
     ATTR_TRANSACTIONAL,
     ATTRIBUTES,
     BASE_OFFSET,
-    BASE_SEQUENCE,
     BASE_TIMESTAMP,
     BATCH_LENGTH,
     HEADER,
@@ -63,16 +73,13 @@ from .records import (
     HEADER_PREFIX,
     LAST_OFFSET_DELTA,
     LOG_OVERHEAD,
-    MAGIC,
     MAX_TIMESTAMP,
-    PARTITION_LEADER_EPOCH,
     PRODUCER_EPOCH,
     PRODUCER_ID,
     RECORDS_COUNT,
 )
 
 CLEANED_SUFFIX = ".cleaned"
-ATTR_DELETE_HORIZON = 0x40  # base_timestamp holds the delete horizon (KIP-534)
 CONTROL_ABORT, CONTROL_COMMIT = 0, 1
 INT32_MAX = 2**31 - 1
 # Memory of one offset-map entry in this process (a dict slot, a key of ~16 bytes, an int):
@@ -81,9 +88,6 @@ MAP_ENTRY_BYTES = 128
 
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
-_BODY = struct.Struct(">hiqqqhii")  # attributes .. records_count
-_FRONT = struct.Struct(">qiib")  # base_offset, batch_length, partition_leader_epoch, magic
-_CRC = struct.Struct(">I")
 _CONTROL_KEY = struct.Struct(">hh")
 _WRITE_BUFFER_BYTES = 1 << 20
 
@@ -226,11 +230,11 @@ def _control_type(batch: bytes) -> int | None:
     codec = header[ATTRIBUTES] & ATTR_COMPRESSION_MASK
     if codec:
         data = decompress(codec, data)
-    _, p = _varint(data, 0)  # record length
+    _, p = varint(data, 0)  # record length
     p += 1  # attributes
-    _, p = _varint(data, p)  # timestamp delta
-    _, p = _varint(data, p)  # offset delta
-    key_length, p = _varint(data, p)
+    _, p = varint(data, p)  # timestamp delta
+    _, p = varint(data, p)  # offset delta
+    key_length, p = varint(data, p)
     if key_length < _CONTROL_KEY.size:
         return None
     return _CONTROL_KEY.unpack_from(data, p)[1]
@@ -389,37 +393,6 @@ class _SegmentReader:
         self.close()
 
 
-def _records_of(header: tuple, batch: bytes) -> bytes:
-    """The records section of a batch, decompressed."""
-    codec = header[ATTRIBUTES] & ATTR_COMPRESSION_MASK
-    if codec:
-        return decompress(codec, memoryview(batch)[HEADER_BYTES:])
-    return batch[HEADER_BYTES:]
-
-
-def _varint(data: bytes, p: int) -> tuple[int, int]:
-    """A zigzag varint (up to 10 bytes) at p: (value, position after it)."""
-    result = 0
-    shift = 0
-    while True:
-        byte = data[p]
-        p += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return (result >> 1) ^ -(result & 1), p
-        shift += 7
-        if shift > 63:
-            raise CorruptRecordError("varint longer than 10 bytes")
-
-
-def _write_varint(out: bytearray, value: int) -> None:
-    value = (value << 1) ^ (value >> 63)
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
 # ---------------------------------------------------------------- the offset map
 
 
@@ -446,12 +419,12 @@ def _build_offset_map(plan: CleanJob, segments: list[SegmentToClean], upper: int
                     result.map_records_read += header[RECORDS_COUNT]
                 elif (header[RECORDS_COUNT] == header[LAST_OFFSET_DELTA] + 1 and header[BASE_OFFSET] >= start
                       and len(offset_map) + header[RECORDS_COUNT] <= limit):
-                    _map_dense_records(_records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET],
+                    map_dense_records(records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET],
                                        offset_map)
                     result.map_records_read += header[RECORDS_COUNT]
                 else:
-                    full = _map_records(
-                        _records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET], start, offset_map, limit
+                    full = map_records(
+                        records_of(header, batch), header[RECORDS_COUNT], header[BASE_OFFSET], start, offset_map, limit
                     )
                     result.map_records_read += header[RECORDS_COUNT]
                     if full:
@@ -460,100 +433,6 @@ def _build_offset_map(plan: CleanJob, segments: list[SegmentToClean], upper: int
                     latest = max(latest, last_offset)
         latest = max(latest, min(segment.next_offset, upper) - 1)
     return offset_map, latest
-
-
-def _map_dense_records(data: bytes, count: int, base_offset: int, offset_map: dict) -> None:
-    """_map_records for the common batch: as produced (record i at base_offset + i, so offset
-    deltas need no reading), all at or after the dirty start, and room in the map for all."""
-    p = 0
-    try:
-        for offset in range(base_offset, base_offset + count):
-            b = data[p]
-            if b < 0x80:
-                length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    length = (raw >> 1) ^ -(raw & 1)
-                    p += 2
-                else:
-                    length, p = _varint(data, p)
-            end = p + length
-            p += 1  # attributes
-            while data[p] & 0x80:  # timestamp delta
-                p += 1
-            p += 1
-            while data[p] & 0x80:  # offset delta
-                p += 1
-            b = data[p + 1]
-            if b < 0x80:
-                if not b & 1:  # a key (an odd zigzag is negative: -1, none)
-                    offset_map[data[p + 2 : p + 2 + (b >> 1)]] = offset
-            else:
-                key_length, q = _varint(data, p + 1)
-                if key_length >= 0:
-                    offset_map[data[q : q + key_length]] = offset
-            p = end
-    except IndexError:
-        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
-
-
-def _map_records(data: bytes, count: int, base_offset: int, start: int, offset_map: dict, limit: int) -> bool:
-    """Put the keyed records of one batch at or after start in the map; True once it is full
-    (a new key finds no room: Kafka also stops at a key it holds already; this one updates it).
-
-    The hot loop of a round: varints of one and two bytes are read inline, the timestamp
-    delta is skipped unread.
-    """
-    p = 0
-    try:
-        for _ in range(count):
-            b = data[p]
-            if b < 0x80:
-                length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    length = (raw >> 1) ^ -(raw & 1)
-                    p += 2
-                else:
-                    length, p = _varint(data, p)
-            end = p + length
-            p += 1  # attributes
-            while data[p] & 0x80:  # timestamp delta
-                p += 1
-            p += 1
-            b = data[p]
-            if b < 0x80:
-                delta = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    delta = (raw >> 1) ^ -(raw & 1)
-                    p += 2
-                else:
-                    delta, p = _varint(data, p)
-            b = data[p]
-            if b < 0x80:
-                key_length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                key_length, p = _varint(data, p)
-            if key_length >= 0 and base_offset + delta >= start:
-                key = data[p : p + key_length]
-                if len(offset_map) >= limit and key not in offset_map:
-                    return True
-                offset_map[key] = base_offset + delta
-            p = end
-    except IndexError:
-        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
-    return False
 
 
 # ---------------------------------------------------------------- cleaning
@@ -718,15 +597,15 @@ def _clean_batch(plan, header, batch, offset_map, latest_offset, upper, group_en
     if discard_records or count == 0:
         kept, all_kept, tombstones, max_timestamp = [], count == 0, False, -1
     elif is_control:
-        data = _records_of(header, batch)
-        kept, all_kept, tombstones, max_timestamp = _all_records(data, count), True, False, header[MAX_TIMESTAMP]
+        data = records_of(header, batch)
+        kept, all_kept, tombstones, max_timestamp = all_records(data, count), True, False, header[MAX_TIMESTAMP]
     else:
-        data = _records_of(header, batch)
+        data = records_of(header, batch)
         retain_deletes = not has_horizon or now < header[BASE_TIMESTAMP]
         if count == header[LAST_OFFSET_DELTA] + 1 and last_offset <= latest_offset:
-            kept, tombstones = _filter_dense_records(data, count, base_offset, offset_map, retain_deletes)
+            kept, tombstones = filter_dense_records(data, count, base_offset, offset_map, retain_deletes)
         else:
-            kept, tombstones = _filter_records(data, count, base_offset, offset_map, latest_offset, retain_deletes)
+            kept, tombstones = filter_records(data, count, base_offset, offset_map, latest_offset, retain_deletes)
         all_kept = len(kept) == count
         max_timestamp = -1
     if attributes & ATTR_TIMESTAMP_TYPE or is_control:
@@ -741,219 +620,16 @@ def _clean_batch(plan, header, batch, offset_map, latest_offset, upper, group_en
         return
     if kept:
         if max_timestamp < 0:
-            max_timestamp = _max_timestamp(data, kept, header[BASE_TIMESTAMP])
+            max_timestamp = kept_max_timestamp(data, kept, header[BASE_TIMESTAMP])
         horizon = now + plan.delete_retention_ms if set_horizon else (header[BASE_TIMESTAMP] if has_horizon else None)
-        rebuilt = _rebuild(header, data, kept, horizon, max_timestamp)
+        rebuilt = rebuild(header, data, kept, horizon, max_timestamp)
         writer.append(rebuilt, last_offset, max_timestamp)
         result.records_kept += len(kept)
         result.bytes_written += len(rebuilt)
     elif retain_empty:
-        empty = _empty_batch(header)
+        empty = empty_batch(header)
         writer.append(empty, last_offset, header[MAX_TIMESTAMP])
         result.bytes_written += len(empty)
-
-
-def _filter_records(data: bytes, count: int, base_offset: int, offset_map: dict, latest_offset: int,
-                    retain_deletes: bool) -> tuple[list, bool]:
-    """The records of one batch that stay: ([(start, end, timestamp delta start)] byte ranges
-    with their length prefix, whether a tombstone is among them).
-
-    The other hot loop: varints of one and two bytes inline, as in _map_records.
-    """
-    kept = []
-    tombstones = False
-    get = offset_map.get
-    p = 0
-    try:
-        for _ in range(count):
-            start = p
-            b = data[p]
-            if b < 0x80:
-                length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    length = (raw >> 1) ^ -(raw & 1)
-                    p += 2
-                else:
-                    length, p = _varint(data, p)
-            end = p + length
-            p += 1  # attributes
-            ts_start = p
-            while data[p] & 0x80:  # timestamp delta
-                p += 1
-            p += 1
-            b = data[p]
-            if b < 0x80:
-                offset = base_offset + ((b >> 1) ^ -(b & 1))
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    offset = base_offset + ((raw >> 1) ^ -(raw & 1))
-                    p += 2
-                else:
-                    delta, p = _varint(data, p)
-                    offset = base_offset + delta
-            b = data[p]
-            if b < 0x80:
-                key_length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                key_length, p = _varint(data, p)
-            if key_length < 0:
-                if offset <= latest_offset:
-                    p = end
-                    continue  # no key: it goes (Kafka counts it invalid)
-                tombstone = data[p] == 1
-            else:
-                tombstone = data[p + key_length] == 1  # value length -1
-                if offset <= latest_offset and (
-                    offset < get(data[p : p + key_length], -1) or (tombstone and not retain_deletes)
-                ):
-                    p = end
-                    continue
-            kept.append((start, end, ts_start))
-            if tombstone:
-                tombstones = True
-            p = end
-    except IndexError:
-        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
-    return kept, tombstones
-
-
-def _filter_dense_records(data: bytes, count: int, base_offset: int, offset_map: dict,
-                          retain_deletes: bool) -> tuple[list, bool]:
-    """_filter_records for the common batch: as produced (record i at base_offset + i, so
-    offset deltas need no reading) and wholly within the map."""
-    kept = []
-    tombstones = False
-    get = offset_map.get
-    p = 0
-    try:
-        for offset in range(base_offset, base_offset + count):
-            start = p
-            b = data[p]
-            if b < 0x80:
-                length = (b >> 1) ^ -(b & 1)
-                p += 1
-            else:
-                c = data[p + 1]
-                if c < 0x80:
-                    raw = (b & 0x7F) | (c << 7)
-                    length = (raw >> 1) ^ -(raw & 1)
-                    p += 2
-                else:
-                    length, p = _varint(data, p)
-            end = p + length
-            ts_start = p + 1  # after the attributes
-            p = ts_start
-            while data[p] & 0x80:  # timestamp delta
-                p += 1
-            p += 1
-            while data[p] & 0x80:  # offset delta
-                p += 1
-            b = data[p + 1]
-            if b < 0x80:
-                if b & 1:
-                    p = end
-                    continue  # no key: it goes (Kafka counts it invalid)
-                key_start = p + 2
-                key_end = key_start + (b >> 1)
-            else:
-                key_length, key_start = _varint(data, p + 1)
-                if key_length < 0:
-                    p = end
-                    continue
-                key_end = key_start + key_length
-            tombstone = data[key_end] == 1  # value length -1
-            if offset < get(data[key_start:key_end], -1) or (tombstone and not retain_deletes):
-                p = end
-                continue
-            kept.append((start, end, ts_start))
-            if tombstone:
-                tombstones = True
-            p = end
-    except IndexError:
-        raise CorruptRecordError(f"malformed record in the batch at offset {base_offset}") from None
-    return kept, tombstones
-
-
-def _max_timestamp(data: bytes, kept: list, base_timestamp: int) -> int:
-    """The largest timestamp of the kept records (CreateTime)."""
-    return base_timestamp + max(_varint(data, ts_start)[0] for _, _, ts_start in kept)
-
-
-def _all_records(data: bytes, count: int) -> list:
-    """The byte ranges of every record, as _filter_records gives the kept ones."""
-    ranges = []
-    p = 0
-    for _ in range(count):
-        length, body = _varint(data, p)
-        ranges.append((p, body + length, body + 1))
-        p = body + length
-    return ranges
-
-
-def _rebuild(header: tuple, data: bytes, kept: list, horizon: int | None, max_timestamp: int) -> bytes:
-    """The batch again with only the kept records, in its own codec; base offset, last offset
-    delta, producer id, epoch and base sequence as they were; base_timestamp = the delete
-    horizon if there is one (attribute bit 0x40), else as it was."""
-    attributes = header[ATTRIBUTES] & ~ATTR_DELETE_HORIZON
-    base_timestamp = header[BASE_TIMESTAMP]
-    if horizon is not None:
-        attributes |= ATTR_DELETE_HORIZON
-    if horizon is None or horizon == base_timestamp:
-        records = b"".join(data[start:end] for start, end, _ in kept)
-    else:
-        out = bytearray()
-        for start, end, ts_start in kept:
-            ts_delta, after_ts = _varint(data, ts_start)
-            body = bytearray(data[ts_start - 1 : ts_start])  # attributes
-            _write_varint(body, base_timestamp + ts_delta - horizon)
-            body += data[after_ts:end]
-            _write_varint(out, len(body))
-            out += body
-        records = bytes(out)
-        base_timestamp = horizon
-    codec = attributes & ATTR_COMPRESSION_MASK
-    if codec:
-        records = compress(codec, records)
-    if attributes & ATTR_TIMESTAMP_TYPE:
-        max_timestamp = header[MAX_TIMESTAMP]
-    body = _BODY.pack(
-        attributes,
-        header[LAST_OFFSET_DELTA],
-        base_timestamp,
-        max_timestamp,
-        header[PRODUCER_ID],
-        header[PRODUCER_EPOCH],
-        header[BASE_SEQUENCE],
-        len(kept),
-    ) + records
-    front = _FRONT.pack(header[BASE_OFFSET], len(body) + 9, header[PARTITION_LEADER_EPOCH], 2)
-    return front + _CRC.pack(crc32c(body)) + body
-
-
-def _empty_batch(header: tuple) -> bytes:
-    """Kafka's writeEmptyHeader: the batch's header without records (codec none, base
-    timestamp -1, max timestamp kept), for a batch that must stay for its offsets or producer."""
-    attributes = header[ATTRIBUTES] & (ATTR_TIMESTAMP_TYPE | ATTR_TRANSACTIONAL | ATTR_CONTROL)
-    body = _BODY.pack(
-        attributes,
-        header[LAST_OFFSET_DELTA],
-        -1,
-        header[MAX_TIMESTAMP],
-        header[PRODUCER_ID],
-        header[PRODUCER_EPOCH],
-        header[BASE_SEQUENCE],
-        0,
-    )
-    front = _FRONT.pack(header[BASE_OFFSET], len(body) + 9, header[PARTITION_LEADER_EPOCH], 2)
-    return front + _CRC.pack(crc32c(body)) + body
 
 
 __all__ = [
