@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from broker.config import BrokerConfig
-from broker.connection import Connections
+from broker.connections import Connections
 from broker.core import Broker
 import broker.handlers  # noqa: F401  (registers every handler)
 from kproto.codec import encode_request

@@ -18,7 +18,7 @@ import argparse
 import random
 import time
 from broker.config import BrokerConfig
-from broker.connection import RequestContext
+from broker.context import RequestContext
 from broker.core import Broker
 from broker.handlers.fetch import fetch
 from broker.handlers.produce import produce

@@ -44,12 +44,9 @@ ApiVersions and the SASL requests are served before, and a frame larger than
 ``sasl.server.max.receive.size`` closes the connection. A PLAINTEXT connection never takes
 that path: its requests cost what they cost before.
 
-Connection limits. As Kafka's ``max.connections.per.ip``, a new connection from an address that
-already holds that many is closed at once; ``max.connections`` closes a new one the same way
-when the broker holds that many in all (Kafka's acceptor waits for a free slot instead, leaving
-the new connection in the listen backlog). What was refused is logged once per
-REFUSED_LOG_INTERVAL_S, with the count, so a client that connects without limit cannot flood
-the log.
+What the connections of a server share (the receive buffer, the request budget, connection
+limits, the drain) is broker/connections.py; what a handler is given (``RequestContext``, with
+its authorization calls) is broker/context.py.
 """
 
 from __future__ import annotations
@@ -60,15 +57,19 @@ import os
 import struct
 import traceback
 from types import CoroutineType
-from typing import Awaitable
+from typing import TYPE_CHECKING, Awaitable
 
 from kproto.api_keys import ApiKey
 from kproto.codec import decode_request, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
-from broker.errors import AUTHORIZATION_FAILED, CloseConnection
+from broker.context import RequestContext
+from broker.errors import CloseConnection
 from broker.registry import SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
+
+if TYPE_CHECKING:
+    from broker.connections import Connections
 
 log = logging.getLogger("kbroker.connection")
 
@@ -79,7 +80,6 @@ FLUSH_BYTES = 64 << 10              # responses are written once this much is pe
 SENDFILE_MIN_BYTES = 64 << 10       # smaller file ranges are read and sent with the rest of the response
 REQUESTS_PER_TURN = 256             # then the loop serves others before this connection goes on
 LOGGED_REASON_CHARS = 300           # of why a connection is closed: bounded, whatever the client sent
-REFUSED_LOG_INTERVAL_S = 10.0       # connections refused over a limit: one log line per interval
 
 _size = struct.Struct(">i").unpack_from
 _header = struct.Struct(">hh").unpack_from     # api_key, api_version
@@ -87,164 +87,6 @@ _header = struct.Struct(">hh").unpack_from     # api_key, api_version
 
 class _ShuttingDown(Exception):
     """A request that may wait comes up while the broker shuts down: the connection closes before it."""
-
-
-class RequestBudget:
-    """Kafka's ``queued.max.request.bytes``: request bytes held by all connections (<= 0: no limit)."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.used = 0
-        self._muted: dict[Connection, None] = {}    # waiting for room, in order
-
-    def has_room(self) -> bool:
-        return self.limit <= 0 or self.used < self.limit
-
-    def wait_for_room(self, connection: "Connection") -> None:
-        self._muted[connection] = None
-
-    def forget(self, connection: "Connection") -> None:
-        self._muted.pop(connection, None)
-
-    def change(self, delta: int) -> None:
-        self.used += delta
-        if delta < 0 and self._muted and self.has_room():
-            muted, self._muted = self._muted, {}
-            for connection in muted:
-                connection.update_reading()
-
-
-class Connections:
-    """What the connections of one server share: the receive buffer, the request budget, the live set."""
-
-    def __init__(self, broker):
-        self.broker = broker
-        self.receive_view = memoryview(bytearray(RECEIVE_BYTES))
-        self.budget = RequestBudget(broker.config.queued_max_request_bytes)
-        self.live: set[Connection] = set()
-        self.per_host: dict[str, int] = {}     # live connections by client address
-        self.refused = 0                       # since the last log line about it
-        self._refused_logged_at = float("-inf")
-        self.draining = False
-        self._all_closed: asyncio.Event | None = None
-
-    def new(self) -> "Connection":
-        """The protocol factory of the first listener's socket."""
-        return Connection(self.broker, self)
-
-    def factory(self, listener):
-        """The protocol factory of one listener's socket."""
-        return lambda: Connection(self.broker, self, listener)
-
-    def admit(self, connection: "Connection") -> bool:
-        """Count ``connection`` in, or refuse it (False) when a connection limit is reached."""
-        config = self.broker.config
-        host = connection.client_host
-        held = self.per_host.get(host, 0)
-        if held >= config.max_connections_per_ip:
-            self._refuse(f"{host} already holds the maximum of {config.max_connections_per_ip} connections "
-                         "(max.connections.per.ip)")
-            return False
-        if len(self.live) >= config.max_connections:
-            self._refuse(f"the broker holds the maximum of {config.max_connections} connections (max.connections)")
-            return False
-        self.per_host[host] = held + 1
-        self.live.add(connection)
-        return True
-
-    def _refuse(self, reason: str) -> None:
-        self.refused += 1
-        now = asyncio.get_running_loop().time()
-        if now - self._refused_logged_at >= REFUSED_LOG_INTERVAL_S:
-            log.warning("refused %d connection(s) in the last %.0f s; the latest because %s",
-                        self.refused, min(now - self._refused_logged_at, 1e9), reason)
-            self.refused = 0
-            self._refused_logged_at = now
-
-    def closed(self, connection: "Connection") -> None:
-        if connection in self.live:
-            self.live.remove(connection)
-            host = connection.client_host
-            left = self.per_host[host] - 1
-            if left:
-                self.per_host[host] = left
-            else:
-                del self.per_host[host]
-        if not self.live and self._all_closed is not None:
-            self._all_closed.set()
-
-    async def drain(self) -> None:
-        """Every connection answers what it has received and says goodbye; returns when all are closed."""
-        self.draining = True
-        self._all_closed = asyncio.Event()
-        for connection in list(self.live):
-            connection.drain()
-        if self.live:
-            await self._all_closed.wait()
-
-    def abort(self) -> None:
-        for connection in list(self.live):
-            connection.abort()
-
-
-class RequestContext:
-    """What a handler knows of the request beyond its body, and who asks (``authorize``)."""
-
-    __slots__ = ("broker", "api_version", "correlation_id", "client_id", "client_host", "connection")
-
-    def __init__(self, broker, api_version: int, correlation_id: int, client_id: str | None, client_host: str,
-                 connection: "Connection"):
-        self.broker = broker
-        self.api_version = api_version
-        self.correlation_id = correlation_id
-        self.client_id = client_id
-        self.client_host = client_host
-        self.connection = connection
-
-    # -- who asks, and what they may do (every answer is yes while the authorizer is off) -------------
-
-    @property
-    def principal(self) -> str:
-        return self.connection.principal
-
-    @property
-    def listener(self):
-        """The listener the request came in on: Metadata and its kin answer with its endpoint."""
-        return self.connection.listener
-
-    def authorize(self, operation: int, resource_type: int, name: str) -> bool:
-        """May the client do ``operation`` (AclOperation) on the resource (ResourceType, name)?"""
-        authorizer = self.broker.authorizer
-        return authorizer is None or authorizer.authorize(self.connection.principal, self.client_host,
-                                                          operation, resource_type, name)
-
-    def require(self, operation: int, resource_type: int, name: str) -> None:
-        """Refuse the whole request (KafkaError: TOPIC_/GROUP_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        in the API's error shape) unless the client may do ``operation`` on the resource."""
-        if not self.authorize(operation, resource_type, name):
-            raise KafkaError(AUTHORIZATION_FAILED[resource_type])
-
-    def authorized(self, operation: int, resource_type: int, names) -> set:
-        """Those of ``names`` the client may do ``operation`` on."""
-        authorizer = self.broker.authorizer
-        if authorizer is None:
-            return set(names)
-        principal, host = self.connection.principal, self.client_host
-        return {name for name in names if authorizer.authorize(principal, host, operation, resource_type, name)}
-
-    def authorize_any(self, operation: int, resource_type: int) -> bool:
-        """May the client do ``operation`` on some resource of the type (Kafka's authorizeByResourceType)?"""
-        authorizer = self.broker.authorizer
-        return authorizer is None or authorizer.authorize_any(self.connection.principal, self.client_host,
-                                                              operation, resource_type)
-
-    def authorized_operations(self, resource_type: int, name: str) -> int:
-        """The ``*_authorized_operations`` bit set of a resource for this client."""
-        authorizer = self.broker.authorizer
-        if authorizer is None:
-            from broker.security.authorizer import SUPPORTED_OPERATIONS
-            return sum(1 << op for op in SUPPORTED_OPERATIONS[resource_type])
-        return authorizer.authorized_operations(self.connection.principal, self.client_host, resource_type, name)
 
 
 class Connection(asyncio.BufferedProtocol):

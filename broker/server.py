@@ -19,7 +19,7 @@ import anyio
 
 import broker.handlers  # noqa: F401  (registers every handler)
 from broker.config import BrokerConfig
-from broker.connection import Connections
+from broker.connections import Connections
 from broker.core import Broker, StartRefused
 
 log = logging.getLogger("kbroker")

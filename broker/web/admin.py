@@ -64,7 +64,7 @@ class ListenerControl:
             if listen is not None:          # a Server that can listen again by itself
                 await listen()
             else:
-                from broker.connection import Connections
+                from broker.connections import Connections
 
                 server.connections = Connections(server.broker)
                 loop = asyncio.get_running_loop()
