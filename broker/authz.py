@@ -8,8 +8,11 @@ While the authorizer is off every item is allowed and nothing is looked up.
 
 from __future__ import annotations
 
+from broker.errors import storage_error_code
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType
 from kproto.errors import ErrorCode
+from storage import validate_topic_name
+from storage.errors import StorageError
 
 # Kafka's Errors messages, which some APIs answer beside the code (ApiError(Errors.X) carries them)
 TOPIC_AUTHORIZATION_FAILED_MESSAGE = "Topic authorization failed."
@@ -84,3 +87,24 @@ def topic_reader(ctx):
     if ctx.broker.authorizer is None:
         return None
     return lambda name: ctx.authorize(Op.READ, ResourceType.TOPIC, name)
+
+
+def writable_topic(ctx, name: str, may_create: bool = True):
+    """(TopicInfo or None, topic error) for a produce to ``name``: WRITE on the topic, then an
+    unknown topic auto-created (``may_create``) when the client may CREATE it (on the cluster or
+    the topic), as Kafka's produce path does; else UNKNOWN_TOPIC_OR_PARTITION, or the storage's
+    refusal of the name."""
+    broker = ctx.broker
+    if broker.authorizer is not None and not ctx.authorize(Op.WRITE, ResourceType.TOPIC, name):
+        return None, ErrorCode.TOPIC_AUTHORIZATION_FAILED
+    info = broker.storage.topic(name)
+    if info is not None or not may_create:
+        return info, 0
+    try:
+        validate_topic_name(name)
+        if broker.authorizer is None or ctx.authorize(Op.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) \
+                or ctx.authorize(Op.CREATE, ResourceType.TOPIC, name):
+            info = broker.auto_create(name)
+    except StorageError as exc:
+        return None, storage_error_code(exc)
+    return info, 0 if info is not None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

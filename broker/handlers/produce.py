@@ -28,15 +28,16 @@ client that broke that contract there would have its partition added under the t
 protocol v2's rules, which kbroker's coordinator does not implement.)
 """
 
+from broker.authz import writable_topic
 from broker.clock import now_ms
 from broker.errors import CloseConnection, storage_error_code
 from broker.handlers.produce_legacy import produce_message_sets
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
-from storage import read_header, validate_topic_name
+from storage import read_header
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
-from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
+from kproto.constants import AclOperation as Op, ResourceType as Resource
 from storage.records import ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
 
 _ATTRIBUTES_LOW_BYTE = ATTRIBUTES_POS + 1   # the transactional bit is in the low byte of the int16
@@ -98,20 +99,7 @@ def produce(ctx, req: dict) -> dict | None:
     responses = []
     for topic in req["topic_data"]:
         name = topic["name"]
-        info = storage.topic(name)
-        topic_error = 0
-        if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
-            topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-        elif info is None and replication is None:
-            try:
-                validate_topic_name(name)
-                if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
-                        or ctx.authorize(Op.CREATE, Resource.TOPIC, name):
-                    info = broker.auto_create(name)
-            except StorageError as exc:
-                topic_error = storage_error_code(exc)
-            if info is None and not topic_error:
-                topic_error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        info, topic_error = writable_topic(ctx, name, may_create=replication is None)
         partitions = []
         for part in topic["partition_data"]:
             index = part["index"]

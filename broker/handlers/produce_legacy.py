@@ -13,12 +13,11 @@ auto-create it. acks=0 gets no response; a failure then closes the connection.
 Only these versions decode records; Produce v3+ (produce.py) never does.
 """
 
+from broker.authz import writable_topic
 from broker.clock import now_ms
 from broker.errors import CloseConnection
 from broker.errors import storage_error_code
-from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
-from storage import validate_topic_name
 from storage.errors import StorageError
 from storage.legacy_records import MAGIC_POS, to_record_batch
 from storage.records import ATTR_TRANSACTIONAL, ATTRIBUTES_POS, CURRENT_MAGIC, HEADER_BYTES
@@ -50,26 +49,12 @@ def produce_message_sets(ctx, req: dict) -> dict | None:
         return _everywhere(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     broker = ctx.broker
     storage = broker.storage
-    authorizer = broker.authorizer
     now = now_ms()
     failed = False
     responses = []
     for topic in req["topic_data"]:
         name = topic["name"]
-        info = storage.topic(name)
-        topic_error = 0
-        if authorizer is not None and not ctx.authorize(Op.WRITE, Resource.TOPIC, name):
-            topic_error = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-        elif info is None:
-            try:
-                validate_topic_name(name)
-                if authorizer is None or ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) \
-                        or ctx.authorize(Op.CREATE, Resource.TOPIC, name):
-                    info = broker.auto_create(name)
-            except StorageError as exc:
-                topic_error = storage_error_code(exc)
-            if info is None and not topic_error:
-                topic_error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        info, topic_error = writable_topic(ctx, name)
         partitions = []
         for part in topic["partition_data"]:
             index = part["index"]
