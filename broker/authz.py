@@ -63,12 +63,22 @@ def any_undescribable(ctx, topic_names) -> bool:
 HIDDEN_TOPICS_MESSAGE = "The group has described topic(s) that the client is not authorized to describe."
 
 
-def hide_groups_with_undescribable_topics(ctx, groups: list[dict], assignment_keys: tuple[str, ...]) -> list[dict]:
-    """ConsumerGroupDescribe and ShareGroupDescribe (Kafka 4): a group whose members' assignments
-    (under ``assignment_keys``) name a topic the client may not DESCRIBE is answered
-    TOPIC_AUTHORIZATION_FAILED, without its members."""
+def describe_groups(ctx, req: dict, describe, assignment_keys: tuple[str, ...]) -> dict:
+    """ConsumerGroupDescribe and ShareGroupDescribe with Kafka 4's checks: DESCRIBE on each group
+    (else GROUP_AUTHORIZATION_FAILED, after the groups described), authorized operations for the
+    groups described without error, and a group whose members' assignments (under
+    ``assignment_keys``) name a topic the client may not DESCRIBE answered
+    TOPIC_AUTHORIZATION_FAILED, without its members. ``describe(ctx, req)`` is the group door's."""
+    allowed, refused = split(ctx, Op.DESCRIBE, ResourceType.GROUP, [{"name": g} for g in req["group_ids"]])
+    response = describe(ctx, {**req, "group_ids": [g["name"] for g in allowed]} if refused else req)
+    groups = response["groups"]
+    if req["include_authorized_operations"]:
+        for group in groups:
+            if not group.get("error_code"):
+                group["authorized_operations"] = ctx.authorized_operations(ResourceType.GROUP, group["group_id"])
+    groups += [{"group_id": g["name"], "error_code": ErrorCode.GROUP_AUTHORIZATION_FAILED} for g in refused]
     if ctx.broker.authorizer is None:
-        return groups
+        return response
 
     def topics(group: dict) -> set:
         return {tp["topic_name"] for member in group.get("members") or () for key in assignment_keys
@@ -76,10 +86,11 @@ def hide_groups_with_undescribable_topics(ctx, groups: list[dict], assignment_ke
 
     named = [topics(group) for group in groups]
     describable = ctx.authorized(Op.DESCRIBE, ResourceType.TOPIC, set().union(*named))
-    return [group if names <= describable else
-            {"group_id": group["group_id"], "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-             "error_message": HIDDEN_TOPICS_MESSAGE, "members": []}
-            for group, names in zip(groups, named)]
+    response["groups"] = [group if names <= describable else
+                          {"group_id": group["group_id"], "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                           "error_message": HIDDEN_TOPICS_MESSAGE, "members": []}
+                          for group, names in zip(groups, named)]
+    return response
 
 
 def topic_reader(ctx):

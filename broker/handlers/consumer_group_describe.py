@@ -6,9 +6,7 @@ DESCRIBE is TOPIC_AUTHORIZATION_FAILED, without its members."""
 
 from broker.registry import handles
 from kproto.messages import CONSUMER_GROUP_DESCRIBE
-from kproto.constants import AclOperation as Op, ResourceType as Resource
-from broker.authz import hide_groups_with_undescribable_topics, split
-from kproto.errors import ErrorCode
+from broker.authz import describe_groups
 
 
 def _error(req: dict, api_version: int, code: int) -> dict:
@@ -17,15 +15,4 @@ def _error(req: dict, api_version: int, code: int) -> dict:
 
 @handles(CONSUMER_GROUP_DESCRIBE, "0-1", error_response=_error)
 def consumer_group_describe(ctx, req: dict) -> dict:
-    allowed, refused = split(ctx, Op.DESCRIBE, Resource.GROUP, [{"name": g} for g in req["group_ids"]])
-    response = ctx.broker.groups.consumer.describe(ctx, {**req, "group_ids": [g["name"] for g in allowed]}
-                                                 if refused else req)
-    if req["include_authorized_operations"]:
-        for group in response["groups"]:
-            if not group.get("error_code"):
-                group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
-    response["groups"] += _error({"group_ids": [g["name"] for g in refused]}, ctx.api_version,
-                                 ErrorCode.GROUP_AUTHORIZATION_FAILED)["groups"]
-    response["groups"] = hide_groups_with_undescribable_topics(ctx, response["groups"],
-                                                               ("assignment", "target_assignment"))
-    return response
+    return describe_groups(ctx, req, ctx.broker.groups.consumer.describe, ("assignment", "target_assignment"))
