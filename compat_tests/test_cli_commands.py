@@ -20,7 +20,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from broker.cli import main
-from broker.commands.produce import murmur2
+from broker.partitioner import murmur2
 from broker.testing import KafkaBroker, RawClient, free_port
 from kproto.messages import METADATA
 

@@ -17,39 +17,9 @@ from storage import Record, build_batch
 
 from broker.commands.client import CommandError, KafkaClient, kafka_error
 from broker.commands.common import add_common, connect, emit, key_values, run
+from broker.partitioner import partition_for_key
 
 ACKS = {"all": -1, "-1": -1, "1": 1, "0": 0}
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (Utils.murmur2), as its default partitioner hashes keys."""
-    m, r = 0x5BD1E995, 24
-    length = len(data)
-    h = (0x9747B28C ^ length) & 0xFFFFFFFF
-    for i in range(0, length - length % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * m) & 0xFFFFFFFF
-        k ^= k >> r
-        k = (k * m) & 0xFFFFFFFF
-        h = (h * m) & 0xFFFFFFFF
-        h ^= k
-    rest = length % 4
-    tail = length - rest
-    if rest == 3:
-        h ^= data[tail + 2] << 16
-    if rest >= 2:
-        h ^= data[tail + 1] << 8
-    if rest >= 1:
-        h ^= data[tail]
-        h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 15
-    return h
-
-
-def partition_for_key(key: bytes, partitions: int) -> int:
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ import itertools
 import json
 
 from broker.clock import now_ms
+from broker.partitioner import partition_for_key
 from broker.web.calls import call, error_name, http_status, request_for
 from broker.web.httpserver import HttpError, Request
 from broker.web.topics import _topic_info, partition_log
@@ -145,33 +146,6 @@ def _decode(value, encoding: str, what: str) -> bytes | None:
     raise HttpError(400, f"unknown encoding {encoding!r}: text, json, hex or base64")
 
 
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (the Java client's default partitioner), as a signed 32-bit int."""
-    length = len(data)
-    m, r = 0x5BD1E995, 24
-    h = (0x9747B28C ^ length) & 0xFFFFFFFF
-    for i in range(0, length - length % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * m) & 0xFFFFFFFF
-        k ^= k >> r
-        k = (k * m) & 0xFFFFFFFF
-        h = (h * m) & 0xFFFFFFFF
-        h ^= k
-    tail = length % 4
-    base = length - tail
-    if tail >= 3:
-        h ^= data[base + 2] << 16
-    if tail >= 2:
-        h ^= data[base + 1] << 8
-    if tail >= 1:
-        h ^= data[base]
-        h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 15
-    return h - (1 << 32) if h >= 1 << 31 else h
-
-
 def produce(broker, request: Request, name: str) -> dict:
     """``{"partition": n|null, "key": .., "value": .., "headers": [{"key": .., "value": ..}],
     "encoding": "text"|"json"|"hex"|"base64"}``: one record, acks=all."""
@@ -190,7 +164,7 @@ def produce(broker, request: Request, name: str) -> dict:
     partition = body.get("partition")
     if partition is None:
         if key is not None:
-            partition = (murmur2(key) & 0x7FFFFFFF) % info.num_partitions
+            partition = partition_for_key(key, info.num_partitions)
         else:
             partition = next(_round_robin) % info.num_partitions
     if not isinstance(partition, int) or isinstance(partition, bool) or not 0 <= partition < info.num_partitions:

@@ -111,7 +111,7 @@ def test_a_message_produced_from_the_page_is_fetched_by_clients(client, http, to
     create_topic(client, topic, 4)
     made = http.ok("POST", f"/api/topics/{topic}/messages",
                    {"key": "user-7", "value": '{"a": 1}', "headers": [{"key": "h", "value": "v"}]})
-    from broker.web.messages import murmur2
+    from broker.partitioner import murmur2
 
     assert made["partition"] == (murmur2(b"user-7") & 0x7FFFFFFF) % 4   # where Java's default partitioner puts it
     fetched = client.request(FETCH, 12, {
