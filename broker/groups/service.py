@@ -239,7 +239,7 @@ class GroupService:
             group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
         elif group_id in self.consumer_coordinator.groups:
             group_error = self.consumer_coordinator.validate_commit(
-                now, group_id, req["member_id"], req["generation_id_or_member_epoch"])
+                now, group_id, req["member_id"], req["generation_id_or_member_epoch"], version)
         else:
             group_error = self._settle(self._coordinator.validate_commit(
                 now, group_id, req["generation_id_or_member_epoch"], req["member_id"], req["group_instance_id"],
@@ -298,7 +298,9 @@ class GroupService:
         elif group_id in self.consumer_coordinator.groups:
             # Kafka's ConsumerGroup.validateOffsetCommit, transactional: the member and its epoch,
             # a stale epoch answered as ILLEGAL_GENERATION (validateTransactionalOffsetCommit)
-            error = self.consumer_coordinator.validate_commit(now, group_id, req["member_id"], req["generation_id"])
+            error = self.consumer_coordinator.validate_commit(
+                now, group_id, req["member_id"], req["generation_id"], transactional=True,
+                group_instance_id=req["group_instance_id"])
             if error == ErrorCode.STALE_MEMBER_EPOCH:
                 error = ErrorCode.ILLEGAL_GENERATION
         else:

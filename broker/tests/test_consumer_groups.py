@@ -235,6 +235,10 @@ def test_commits_check_the_member_epoch():
     assert g.c.validate_commit(g.now, "g", "m1", 0) == E.STALE_MEMBER_EPOCH
     assert g.c.validate_commit(g.now, "g", "zz", 1) == E.UNKNOWN_MEMBER_ID
     assert g.c.validate_commit(g.now, "g", "", -1) == E.UNKNOWN_MEMBER_ID   # admin commit to a live group
+    assert g.c.validate_commit(g.now, "g", "m1", 1, api_version=8) == E.UNSUPPORTED_VERSION
+    assert g.c.validate_commit(g.now, "g", "m1", 1, api_version=8, transactional=True) == E.NONE
+    assert g.c.validate_commit(g.now, "g", "", -1, transactional=True) == E.NONE   # a TxnOffsetCommit naming no member
+    assert g.c.validate_commit(g.now, "g", "", -1, transactional=True, group_instance_id="i") == E.UNKNOWN_MEMBER_ID
 
 
 def test_records_rebuild_the_group_after_a_restart():

@@ -415,18 +415,27 @@ class ConsumerGroupCoordinator:
 
     # -- offsets ------------------------------------------------------------------------
 
-    def validate_commit(self, now_ms: int, group_id: str, member_id: str, member_epoch: int) -> ErrorCode:
-        """OffsetCommit into a consumer group (Kafka's ConsumerGroup.validateOffsetCommit):
-        a commit with epoch < 0 goes into an empty group (an admin's, or a consumer's without
-        group management), whatever member id it names; otherwise the member must be known
-        (UNKNOWN_MEMBER_ID) at its current epoch (STALE_MEMBER_EPOCH)."""
+    def validate_commit(self, now_ms: int, group_id: str, member_id: str, member_epoch: int,
+                        api_version: int = 9, transactional: bool = False,
+                        group_instance_id: str | None = None) -> ErrorCode:
+        """OffsetCommit (or TxnOffsetCommit) into a consumer group (Kafka's
+        ConsumerGroup.validateOffsetCommit): a commit with epoch < 0 goes into an empty group (an
+        admin's, or a consumer's without group management), whatever member id it names; a
+        transactional commit naming no member, epoch or instance is not checked (TxnOffsetCommit
+        makes them optional); otherwise the member must be known (UNKNOWN_MEMBER_ID), must commit
+        with OffsetCommit v9 or later when not transactional (UNSUPPORTED_VERSION: the member
+        epoch only travels from v9), and at its current epoch (STALE_MEMBER_EPOCH)."""
         self._advance(now_ms)
         group = self.groups[group_id]
         if member_epoch < 0 and not group.members:
             return ErrorCode.NONE   # an admin's or a group-less consumer's commit, with or without a member id
+        if transactional and member_epoch == -1 and member_id == "" and group_instance_id is None:
+            return ErrorCode.NONE   # a TxnOffsetCommit that names no member
         member = group.members.get(member_id)
         if member is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
+        if not transactional and api_version < 9:
+            return ErrorCode.UNSUPPORTED_VERSION
         if member_epoch != member.member_epoch:
             return ErrorCode.STALE_MEMBER_EPOCH
         return ErrorCode.NONE

@@ -73,6 +73,8 @@ def test_a_consumer_group_over_the_wire(client, topic):
     [[code]] = [[p["error_code"] for p in t["partitions"]] for t in client.request(OFFSET_COMMIT, 9, commit)["topics"]]
     assert code == E.STALE_MEMBER_EPOCH
     commit["generation_id_or_member_epoch"] = 1
+    # a KIP-848 member commits with v9 or later: older versions cannot carry its epoch
+    assert client.request(OFFSET_COMMIT, 8, commit)["topics"][0]["partitions"][0]["error_code"] == E.UNSUPPORTED_VERSION
     assert client.request(OFFSET_COMMIT, 9, commit)["topics"][0]["partitions"][0]["error_code"] == E.NONE
     fetched = client.request(OFFSET_FETCH, 9, {"groups": [{"group_id": group, "member_id": "m1", "member_epoch": 1,
                                                            "topics": None}], "require_stable": False})

@@ -162,7 +162,8 @@ def test_txn_offset_commit_to_a_share_group_is_refused_as_offset_commit_is(clien
 def test_txn_offset_commit_into_a_consumer_group_checks_the_member_epoch(client, topic):
     """Kafka 4's ConsumerGroup.validateOffsetCommit for a transactional commit: the member must
     be known; its epoch must be the current one, else ILLEGAL_GENERATION (the stale epoch error
-    translated, as validateTransactionalOffsetCommit does); no OffsetCommit v9 rule."""
+    translated, as validateTransactionalOffsetCommit does); no OffsetCommit v9 rule; a commit that
+    names no member, epoch or instance is taken unchecked."""
     from broker.tests.handlers.test_new_groups import cg_beat
     create_topic(client, topic)
     group = f"cg-{topic}"
@@ -170,7 +171,8 @@ def test_txn_offset_commit_into_a_consumer_group_checks_the_member_epoch(client,
     txn = Txn(client, topic)
     assert txn.add_offsets(group) == 0
     assert txn_commit(txn, group, topic, {0: 1}, generation_id=1, member_id="ghost") == [(0, E.UNKNOWN_MEMBER_ID)]
-    assert txn_commit(txn, group, topic, {0: 1}) == [(0, E.UNKNOWN_MEMBER_ID)]   # no member, members present
+    # a commit naming no member is not checked (Kafka 4.2: TxnOffsetCommit makes them optional)
+    assert txn_commit(txn, group, topic, {0: 1}) == [(0, E.NONE)]
     assert txn_commit(txn, group, topic, {0: 1}, generation_id=0, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
     assert txn_commit(txn, group, topic, {0: 1}, generation_id=2, member_id="m1") == [(0, E.ILLEGAL_GENERATION)]
     assert txn_commit(txn, group, topic, {0: 4}, generation_id=1, member_id="m1") == [(0, E.NONE)]
