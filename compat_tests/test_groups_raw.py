@@ -228,3 +228,45 @@ def test_offset_commit_v2_to_v4_retention_time_sets_an_expire_timestamp(own_brok
     wait_until(lambda: (topic_name, 0) not in committed_offsets(bootstrap, group, None), 10,
                "the expire timestamp was lost in the restart")
     assert committed_offsets(bootstrap, group, None) == {(topic_name, 1): (11, "r"), (topic_name, 2): (12, "r")}
+
+
+def test_offset_expiry_in_consumer_and_share_groups(own_broker, topic_name):
+    """KIP-848 consumer groups: offsets of topics the group does not subscribe to expire after
+    offsets.retention.minutes from their commit; those of subscribed topics stay while the
+    group subscribes; an empty group without offsets goes. Share groups never expire."""
+    from broker.tests.handlers.test_new_groups import cg_beat, sg_beat
+    own_broker.overrides.update({"offsets.retention.minutes": "0", "offsets.retention.check.interval.ms": "100"})
+    own_broker.start()
+    bootstrap = own_broker.bootstrap
+    subscribed, other = f"{topic_name}-sub", f"{topic_name}-other"
+    create_topic("confluent", bootstrap, subscribed, 1)
+    create_topic("confluent", bootstrap, other, 1)
+    group, share = f"cg-{topic_name}", f"sg-{topic_name}"
+
+    def listed():
+        with RawClient(bootstrap) as raw:
+            return {g["group_id"] for g in raw.request(LIST_GROUPS, 5, {"states_filter": [],
+                                                                        "types_filter": []})["groups"]}
+
+    with RawClient(bootstrap) as raw:
+        assert cg_beat(raw, group, "m1", 0, [subscribed])["member_epoch"] == 1
+        assert sg_beat(raw, share, "s1", 0, [subscribed])["error_code"] == NONE
+        response = raw.request(OFFSET_COMMIT, 9, {
+            "group_id": group, "generation_id_or_member_epoch": 1, "member_id": "m1", "group_instance_id": None,
+            "topics": [{"name": t, "partitions": [{"partition_index": 0, "committed_offset": o,
+                                                   "committed_leader_epoch": -1, "committed_metadata": ""}]}
+                       for t, o in ((subscribed, 3), (other, 4))]})
+        assert [p["error_code"] for t in response["topics"] for p in t["partitions"]] == [NONE, NONE]
+        wait_until(lambda: committed_offsets(bootstrap, group, None) == {(subscribed, 0): (3, "")}, 10,
+                   lambda: f"consumer group: {committed_offsets(bootstrap, group, None)}")
+        for _ in range(3):   # several checks later, the subscribed topic's offset is still there
+            time.sleep(0.2)
+            assert cg_beat(raw, group, "m1", 1)["error_code"] == NONE
+        assert committed_offsets(bootstrap, group, None) == {(subscribed, 0): (3, "")}
+        assert group in listed()
+        assert cg_beat(raw, group, "m1", -1)["member_epoch"] == -1     # leaves: nothing subscribed any more
+        assert sg_beat(raw, share, "s1", -1)["error_code"] == NONE
+    wait_until(lambda: committed_offsets(bootstrap, group, None) == {}, 10, "empty consumer group's offsets kept")
+    wait_until(lambda: group not in listed(), 10, "expired empty consumer group not deleted")
+    time.sleep(0.5)
+    assert share in listed()

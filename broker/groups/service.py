@@ -544,12 +544,21 @@ class GroupService:
             self._expire_offsets()
 
     def _expire_offsets(self) -> int:
-        """Kafka's offset retention: offsets of empty groups go after offsets.retention.minutes;
-        a group left without offsets goes too. Returns how many offsets went."""
+        """Kafka's offset retention: offsets of empty classic groups go after
+        offsets.retention.minutes; a consumer group's (KIP-848) offsets of topics it does not
+        subscribe to go that long after their commit; a group left empty and without offsets
+        goes too. Share groups keep their state (Kafka's ShareGroup.shouldExpire is false).
+        Returns how many offsets went."""
         now = now_ms()
         coordinator = self._coordinator
+        consumer = self.consumer_coordinator
+        share_groups = self.share_coordinator.groups
 
         def expires_from(group_id: str, topic: str) -> int | None:
+            if group_id in consumer.groups:
+                return None if consumer.is_subscribed_to_topic(group_id, topic) else COMMIT_TIME
+            if group_id in share_groups:
+                return None
             condition = coordinator.offset_expiration(group_id)
             if condition is None:
                 return None
@@ -564,6 +573,12 @@ class GroupService:
         for group_id in coordinator.group_ids():
             if not self._offsets.group_offsets(group_id) and not self._offsets.has_pending(group_id):
                 self._settle(coordinator.maybe_delete_group(now_ms(), group_id))
+        emptied = [g for g in consumer.groups
+                   if not self._offsets.group_offsets(g) and not self._offsets.has_pending(g)]
+        if emptied:
+            for group_id in emptied:
+                consumer.delete(now_ms(), group_id)   # NON_EMPTY_GROUP while it has members: kept
+            self.write_consumer_changes()
         if removed:
             log.info("expired %d committed offsets", removed)
         return removed
