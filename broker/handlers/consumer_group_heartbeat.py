@@ -2,7 +2,7 @@
 
 With the authorizer on, as Kafka 4 checks: READ on the group (else GROUP_AUTHORIZATION_FAILED),
 then DESCRIBE on every topic the subscription names (else TOPIC_AUTHORIZATION_FAILED, the
-heartbeat not handled)."""
+heartbeat not handled). A regex subscription resolves only to topics the client may DESCRIBE."""
 
 from broker.authz import any_undescribable
 from kproto.errors import ErrorCode
@@ -22,4 +22,8 @@ def consumer_group_heartbeat(ctx, req: dict) -> dict:
     if any_undescribable(ctx, req["subscribed_topic_names"]):
         return {"throttle_time_ms": 0, "error_code": ErrorCode.TOPIC_AUTHORIZATION_FAILED, "member_epoch": 0,
                 "heartbeat_interval_ms": 0}
-    return ctx.broker.groups.consumer.heartbeat(ctx, req)
+    describable = None
+    if ctx.broker.authorizer is not None:
+        def describable(names: set[str]) -> set[str]:
+            return ctx.authorized(Op.DESCRIBE, Resource.TOPIC, names)
+    return ctx.broker.groups.consumer.heartbeat(ctx, req, describable)

@@ -86,6 +86,11 @@ class ConsumerGroupCoordinator:
         self._topics: Mapping = {}
         self._topics_version = -1
         self._regex_cache: dict[str, frozenset[str]] = {}
+        # While a heartbeat is handled: which of some topics its client may DESCRIBE (None:
+        # no authorizer, all). Regexes are resolved through it, as Kafka resolves them with
+        # the context of the heartbeat that refreshes them.
+        self._describable: Callable[[set[str]], set[str]] | None = None
+        self._in_heartbeat = False
         self._deleted: list[str] = []
 
     # -- clock -------------------------------------------------------------------------
@@ -125,9 +130,13 @@ class ConsumerGroupCoordinator:
     # -- ConsumerGroupHeartbeat -------------------------------------------------------
 
     def heartbeat(self, now_ms: int, req: dict, client_id: str, client_host: str, api_version: int,
-                  topics: Mapping, topics_version: int) -> dict:
-        """A ConsumerGroupHeartbeat response (error_code NONE or the request's error)."""
+                  topics: Mapping, topics_version: int,
+                  describable: Callable[[set[str]], set[str]] | None = None) -> dict:
+        """A ConsumerGroupHeartbeat response (error_code NONE or the request's error).
+        ``describable`` filters the topics a regex subscription resolves to (Kafka 4 keeps
+        those the heartbeating client may DESCRIBE); None when there is no authorizer."""
         self._advance(now_ms, topics, topics_version)
+        self._describable, self._in_heartbeat = describable, True
         try:
             self._validate(req, api_version)
             if req["member_epoch"] in (LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH):
@@ -136,6 +145,8 @@ class ConsumerGroupCoordinator:
         except ApiError as exc:
             return {"error_code": exc.code, "error_message": exc.message, "member_id": None,
                     "member_epoch": -1, "heartbeat_interval_ms": 0, "assignment": None}
+        finally:
+            self._describable, self._in_heartbeat = None, False
 
     def _validate(self, req: dict, api_version: int) -> None:
         def invalid(message: str) -> ApiError:
@@ -323,7 +334,8 @@ class ConsumerGroupCoordinator:
 
     # -- epochs, target assignment, reconciliation -----------------------------------
 
-    def _resolve_regex(self, pattern: str) -> frozenset[str]:
+    def _matching(self, pattern: str) -> frozenset[str]:
+        """The (non-internal) topics a regex matches, cached until the topics change."""
         names = self._regex_cache.get(pattern)
         if names is None:
             compiled = compile_regex(pattern)
@@ -332,8 +344,22 @@ class ConsumerGroupCoordinator:
             self._regex_cache[pattern] = names
         return names
 
+    def _resolve_regex(self, group: ConsumerGroup, pattern: str) -> frozenset[str]:
+        """A regex subscription's topics. In a heartbeat: the matching topics its client may
+        DESCRIBE, kept on the group; between heartbeats (a session timing out): what the last
+        heartbeat resolved, so a timer never shows a group topics no member's client may see."""
+        if self._in_heartbeat or pattern not in group.resolved_regex:
+            names = self._matching(pattern)
+            if self._describable is not None and names:
+                names = frozenset(self._describable(set(names)))
+            group.resolved_regex[pattern] = names
+        return group.resolved_regex[pattern]
+
     def _subscription_metadata(self, group: ConsumerGroup) -> tuple:
-        names = group.subscribed_topic_names(self._resolve_regex)
+        in_use = {m.subscribed_topic_regex for m in group.members.values() if m.subscribed_topic_regex}
+        for pattern in [p for p in group.resolved_regex if p not in in_use]:
+            del group.resolved_regex[pattern]
+        names = group.subscribed_topic_names(lambda pattern: self._resolve_regex(group, pattern))
         out = []
         for name in sorted(names):
             info = self._topics.get(name)
@@ -360,7 +386,7 @@ class ConsumerGroupCoordinator:
         for m in group.members.values():
             names = set(m.subscribed_topic_names)
             if m.subscribed_topic_regex:
-                names |= self._resolve_regex(m.subscribed_topic_regex)
+                names |= self._resolve_regex(group, m.subscribed_topic_regex)
             subscriptions[m.member_id] = frozenset(topic_ids[n] for n in names if n in topic_ids)
         assignor = ASSIGNORS[self._assignor_name(group)]
         target = assignor(subscriptions, partitions, group.target)

@@ -24,8 +24,10 @@ class ConsumerGroupDoor:
         self._service = service
         self._coordinator = service.consumer_coordinator
 
-    def heartbeat(self, ctx: Caller, req: dict) -> dict:
-        """ConsumerGroupHeartbeat 0-1 (v1: the client makes its member id; a topic regex)."""
+    def heartbeat(self, ctx: Caller, req: dict, describable=None) -> dict:
+        """ConsumerGroupHeartbeat 0-1 (v1: the client makes its member id; a topic regex).
+        ``describable(names)``: those of the topics the client may DESCRIBE, which is all a
+        regex subscription resolves to (None: no authorizer)."""
         service = self._service
         group_id = req["group_id"]
         now = now_ms()
@@ -37,7 +39,8 @@ class ConsumerGroupDoor:
                 return _error(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group.")
         storage = service.storage
         response = self._coordinator.heartbeat(now, req, ctx.client_id or "", "/" + ctx.client_host,
-                                               ctx.api_version, storage.topics(), storage.topics_version)
+                                               ctx.api_version, storage.topics(), storage.topics_version,
+                                               describable)
         service.write_consumer_changes()
         response["throttle_time_ms"] = 0
         return response

@@ -37,6 +37,9 @@ class ConsumerGroup:
         self.partition_epochs: dict[tuple[uuid.UUID, int], int] = {}
         # (topic name, topic id, partitions) of the subscribed topics the target was made for
         self.subscription_metadata: tuple = ()
+        # regex -> the topics it resolved to when last refreshed in a member's heartbeat, as
+        # that member may see them (DESCRIBE): what timers use between heartbeats
+        self.resolved_regex: dict[str, frozenset[str]] = {}
         self.created_ms = now_ms
 
     # -- views -------------------------------------------------------------------

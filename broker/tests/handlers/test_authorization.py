@@ -297,6 +297,29 @@ def test_consumer_group_heartbeat_and_describe(admin, login, topic):
         "The group has described topic(s) that the client is not authorized to describe.", [])
 
 
+def test_a_regex_subscription_resolves_only_to_topics_the_member_may_describe(admin, login, topic):
+    """Kafka 4 filters what a KIP-848 regex resolves to by the heartbeating client's DESCRIBE
+    rights: the hidden topic is neither assigned nor described, until alice may see it."""
+    group, seen, hidden = f"cg-{topic}", f"{topic}-seen", f"{topic}-hidden"
+    topic_id = create_topic(admin, seen)
+    hidden_id = create_topic(admin, hidden)
+    allow(admin, R.GROUP, group, Op.READ, Op.DESCRIBE)
+    allow(admin, R.TOPIC, seen, Op.DESCRIBE)
+    alice = login("alice")
+    joined = cg_beat(alice, group, "m1", 0, regex=f"{topic}-.*")
+    assert joined["error_code"] == E.NONE
+    assert joined["assignment"] == {"topic_partitions": [{"topic_id": topic_id, "partitions": [0]}]}
+    [described] = alice.request(CONSUMER_GROUP_DESCRIBE, 1, {"group_ids": [group],
+                                                            "include_authorized_operations": False})["groups"]
+    assert described["error_code"] == E.NONE
+    assert [t["topic_name"] for t in described["members"][0]["target_assignment"]["topic_partitions"]] == [seen]
+    allow(admin, R.TOPIC, hidden, Op.DESCRIBE)   # now she may see it: the next heartbeat resolves it too
+    beat = cg_beat(alice, group, "m1", 1, owned=[{"topic_id": topic_id, "partitions": [0]}])
+    assigned = beat["assignment"] or cg_beat(alice, group, "m1", beat["member_epoch"],
+                                             owned=[{"topic_id": topic_id, "partitions": [0]}])["assignment"]
+    assert sorted(t["topic_id"] for t in assigned["topic_partitions"]) == sorted([topic_id, hidden_id])
+
+
 def share_fetch(client, group: str, member: str, epoch: int, topic_ids: list[bytes], acks=None) -> dict:
     """ShareFetch v1 of partition 0 of each topic; {topic id: (error, acknowledge error, records)} or the
     top-level error code."""
