@@ -83,6 +83,9 @@ class ShareGroupDoor:
     def _max_locks(self, group_id: str) -> int:
         return int(self._configs.value(group_id, "share.partition.max.record.locks"))
 
+    def _read_committed(self, group_id: str) -> bool:
+        return self._configs.value(group_id, "share.isolation.level") == "read_committed"
+
     # -- ShareGroupHeartbeat / ShareGroupDescribe --------------------------------------
 
     def heartbeat(self, ctx: Caller, req: dict) -> dict:
@@ -295,6 +298,7 @@ class ShareGroupDoor:
         total = 0
         budget_bytes = max_bytes if max_bytes > 0 else 2**31 - 1
         limit, max_locks = self._limit(group_id), self._max_locks(group_id)
+        read_committed = self._read_committed(group_id)
         for topic_id, index, name in wanted:
             if total >= max_records or budget_bytes <= 0:
                 break
@@ -307,7 +311,9 @@ class ShareGroupDoor:
                     sp.reset(log.log_start_offset)
                 available = next((r.first for r in sp.ranges() if r.state == 0), None)
                 position = available if available is not None else sp.end_offset
-                if position >= log.high_watermark:
+                # read_committed (share.isolation.level): nothing at or past the last stable offset
+                visible_end = log.last_stable_offset if read_committed else log.high_watermark
+                if position >= visible_end:
                     continue
                 chunk = log.read(max(position, log.log_start_offset), budget_bytes).read_bytes()
             except StorageError as exc:
@@ -315,15 +321,27 @@ class ShareGroupDoor:
                 e["error_code"] = storage_error_code(exc)
                 continue
             spans = []   # (base, last, start, end) of each whole batch
+            aborted_spans = []   # (base, last) of read_committed's aborted transactional batches
+            aborted = (_aborted_by_producer(log.aborted_transactions(position, visible_end))
+                       if read_committed else {})
             pos = 0
             for header in iter_headers(chunk):
+                if header.base_offset >= visible_end:
+                    break
                 end = pos + header.size
                 spans.append((header.base_offset, header.last_offset, pos, end))
                 pos = end
+                if (header.is_transactional and not header.is_control
+                        and any(first <= header.base_offset <= last
+                                for first, last in aborted.get(header.producer_id, ()))):
+                    aborted_spans.append((header.base_offset, header.last_offset))
             new_batches = [(b, l) for b, l, _, _ in spans if l >= sp.end_offset]
             if strict and new_batches:
                 new_batches = _cut(new_batches, sp.end_offset, max_records - total)
             acquired, changed = sp.acquire(now, member_id, lock_ms, limit, max_records - total, max_locks, new_batches)
+            if aborted_spans and acquired:
+                acquired, archived = _archive_aborted(sp, acquired, aborted_spans)
+                changed += archived
             self._persist(key, sp, changed, now)
             if not acquired:
                 continue
@@ -512,3 +530,30 @@ def _cut(batches: list[tuple[int, int]], end_offset: int, budget: int) -> list[t
         out.append((first, last))
         budget -= last - first + 1
     return out
+
+
+def _aborted_by_producer(aborted) -> dict[int, list[tuple[int, int]]]:
+    """The aborted transactions' offset spans (first offset to abort marker), per producer."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for txn in aborted:
+        out.setdefault(txn.producer_id, []).append((txn.first_offset, txn.last_offset))
+    return out
+
+
+def _archive_aborted(sp: SharePartition, acquired: list[tuple[int, int, int]],
+                     aborted_spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int, int]], list]:
+    """Take the aborted batches out of what was acquired, archived for good (Kafka's
+    filterAbortedTransactionalAcquiredRecords): the records acquired that remain, and the
+    durable changes."""
+    changes = []
+    for first, last, _ in acquired:
+        for base, end in aborted_spans:
+            if base <= last and first <= end:
+                changes += sp.archive(max(first, base), min(last, end))
+    remaining = []
+    for first, last, count in acquired:
+        pieces = [(first, last)]
+        for base, end in aborted_spans:
+            pieces = [p for f, l in pieces for p in ((f, min(l, base - 1)), (max(f, end + 1), l)) if p[0] <= p[1]]
+        remaining += [(f, l, count) for f, l in pieces]
+    return remaining, changes

@@ -191,6 +191,18 @@ class SharePartition:
             out.append((r.first, r.last, int(r.state), r.delivery_count))
         return out
 
+    def archive(self, first: int, last: int) -> list[StateBatch]:
+        """Records never to be delivered (a read_committed group's aborted transactions, as
+        Kafka's share partition archives them once acquired): ARCHIVED, whoever held them."""
+        out = []
+        for r in self._cut(first, last):
+            if r.state is not RecordState.ARCHIVED:
+                r.state, r.member_id = RecordState.ARCHIVED, None
+                out.append((r.first, r.last, int(r.state), r.delivery_count))
+        self._advance_start()
+        self._merge()
+        return out
+
     def release_member(self, member_id: str, limit: int) -> list[StateBatch]:
         """A member left (or closed its share session): its acquired records go back."""
         out = []

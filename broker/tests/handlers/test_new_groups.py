@@ -262,3 +262,40 @@ def test_group_configs_door(own_broker):
             topic_id = create_topic(client, "cfg")
             sg_beat(client, "sg", "a", 0, ["cfg"])
             assert share_fetch(client, "sg", "a", 0, topic_id)["acquisition_lock_timeout_ms"] == 15000
+
+
+@pytest.mark.parametrize("isolation", ["read_committed", "read_uncommitted"])
+def test_share_isolation_level(client, topic, isolation):
+    """share.isolation.level: a read_committed share group gets nothing of an open transaction
+    (the last stable offset bounds it) and never an aborted one's records (archived, as Kafka's
+    share partition does); read_uncommitted gets everything as written."""
+    from broker.tests.handlers.test_alter_configs import incremental, ok
+    from broker.tests.handlers.txn_requests import Txn
+    topic_id = create_topic(client, topic)
+    group = f"sg-{topic}"
+    assert ok(incremental(client, 32, group, ("share.auto.offset.reset", 0, "earliest"),
+                          ("share.isolation.level", 0, isolation)))
+    assert sg_beat(client, group, "a", 0, [topic])["member_epoch"] == 1
+    produce(client, topic, batch(b"plain"))                         # 0
+    txn = Txn(client, f"tx-{topic}-{isolation}")
+    assert txn.add(topic, 0) == [(0, E.NONE)]
+    assert txn.produce(topic, 0, b"aborted-1", b"aborted-2")["error_code"] == E.NONE   # 1-2
+    assert txn.end(False) == E.NONE                                  # marker 3
+    assert txn.add(topic, 0) == [(0, E.NONE)]
+    assert txn.produce(topic, 0, b"committed")["error_code"] == E.NONE               # 4, open
+
+    def delivered(epoch: int) -> tuple[list, list]:
+        [part] = share_fetch(client, group, "a", epoch, topic_id)["responses"][0]["partitions"]
+        ranges = [(r["first_offset"], r["last_offset"]) for r in part["acquired_records"]]
+        values = [v for offset, v in values_of(part["records"])
+                  if any(f <= offset <= l for f, l in ranges) and offset not in (3, 5)]   # not the markers
+        return ranges, values
+
+    ranges, values = delivered(0)
+    if isolation == "read_committed":
+        assert values == [b"plain"] and all(l < 4 for _, l in ranges) and not any(f <= 1 <= l for f, l in ranges)
+        assert txn.end(True) == E.NONE                               # marker 5: 4 is committed now
+        assert delivered(1)[1] == [b"committed"]
+    else:
+        assert values == [b"plain", b"aborted-1", b"aborted-2", b"committed"]
+    assert sg_beat(client, group, "a", -1)["member_epoch"] == -1
