@@ -1,6 +1,7 @@
 """Transactions with confluent-kafka, kafka-python and aiokafka: what read_committed and
 read_uncommitted consumers see, consume-transform-produce, fencing, a SIGKILLed producer whose
-transaction times out, and a broker restarted with a transaction open.
+transaction times out, a broker restarted with a transaction open, and a broker killed while
+transactions commit.
 
 The brokers here abort timed-out transactions every 100 ms (Kafka's default is 10 s), so a
 killed producer's transaction ends soon after its own short timeout.
@@ -170,3 +171,66 @@ def test_delete_records_past_an_open_transaction(txn_broker, topic_name):
     for client in CLIENTS:
         seen = consume(client, bootstrap, topic_name, 1, 3, **isolation(client, True))
         assert [(r.offset, r.value) for r in seen] == [(8 + i, b"later-%d" % i) for i in range(3)], client
+
+
+def test_a_broker_killed_as_transactions_commit_keeps_each_one_whole(own_broker, topic_name):
+    """SIGKILL at a different moment of EndTxn in each round: before the commit decision is
+    written, between it and the markers (the records' and the offsets'), or after it was
+    answered (the last round, which must then be committed). After the
+    restart every transaction is whole or absent: its records on both partitions and its
+    offset commit together, and nothing committed in an earlier round is lost."""
+    from broker.testing import RawClient
+    from broker.tests.handlers.test_txn_offsets import txn_commit
+    from broker.tests.handlers.txn_requests import Txn, consumed, fetch
+    from kproto.errors import ErrorCode
+    from kproto.messages import END_TXN
+
+    own_broker.overrides.update(TXN_OVERRIDES)
+    own_broker.start()
+    bootstrap = own_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, 2)
+    group, transactional_id = f"g-{topic_name}", f"{topic_name}-tx"
+
+    def producer(raw) -> Txn:
+        """InitProducerId, retried while the broker ends what the kill left open."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return Txn(raw, transactional_id)
+            except AssertionError:
+                assert time.monotonic() < deadline, "InitProducerId never succeeded after the restart"
+                time.sleep(0.05)
+
+    def state() -> tuple[list[bytes], list[bytes], int]:
+        with RawClient(bootstrap) as raw:
+            producer(raw)   # fences the last round's producer: its transaction is over, one way or the other
+            p0, p1 = (consumed(fetch(raw, topic_name, p)) for p in (0, 1))
+        offset = committed_offsets(bootstrap, group, None).get((topic_name, 0), (-1, ""))[0]
+        return p0, p1, offset
+
+    committed: list[bytes] = []
+    for round_, delay_s in enumerate((0, 0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.05, None)):
+        value = b"txn-%d" % round_
+        with RawClient(bootstrap) as raw:
+            txn = producer(raw)
+            assert txn.add(topic_name, 0, 1) == [(0, 0), (1, 0)]
+            assert txn.produce(topic_name, 0, value)["error_code"] == 0
+            assert txn.produce(topic_name, 1, value)["error_code"] == 0
+            assert txn.add_offsets(group) == 0
+            assert txn_commit(txn, group, topic_name, {0: round_ + 1}) == [(0, ErrorCode.NONE)]
+            raw.send(END_TXN, 3, {"transactional_id": transactional_id, "producer_id": txn.producer_id,
+                                  "producer_epoch": txn.epoch, "committed": True})
+            if delay_s is None:   # the last round: killed once the commit is answered
+                assert raw.receive(END_TXN, 3)[1]["error_code"] == 0
+            else:
+                time.sleep(delay_s)
+            own_broker.kill()
+        own_broker.start()
+        p0, p1, offset = state()
+        assert p0 == p1, f"round {round_}: a transaction is visible on one partition only"
+        if p0 == committed + [value]:
+            committed.append(value)
+        assert p0 == committed, f"round {round_}: {p0} after {committed}"
+        assert offset == (len(committed) and int(committed[-1].split(b"-")[1]) + 1 or -1), \
+            f"round {round_}: offset {offset} does not match the transactions visible, {committed}"
+    assert committed[-1] == value, "the last round's commit, answered before the kill, was lost"
