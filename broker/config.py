@@ -39,6 +39,9 @@ class BrokerConfig:
     queued_max_request_bytes: int = -1      # request bytes held across connections; <= 0: no limit
     max_connections: int = 2147483647       # connections at once; a new one beyond is closed at once
     max_connections_per_ip: int = 2147483647   # the same, from one client address
+    # client quotas (broker.quotas): the rate a byte quota is measured over, as Kafka's keys
+    quota_window_num: int = 11              # samples kept
+    quota_window_size_seconds: int = 1      # the span of one sample
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
@@ -153,6 +156,8 @@ PROPERTIES = {
     "telemetry.max.bytes": ("telemetry_max_bytes", _int),
     "max.connections": ("max_connections", _int),
     "max.connections.per.ip": ("max_connections_per_ip", _int),
+    "quota.window.num": ("quota_window_num", _int),
+    "quota.window.size.seconds": ("quota_window_size_seconds", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.

@@ -328,6 +328,10 @@ broker_config("max.connections", INT, "The most client connections at once; a ne
               "once.", low=0, value_of=lambda config: str(config.max_connections))
 broker_config("max.connections.per.ip", INT, "The most connections at once from one client address; a new one "
               "beyond it is closed at once.", low=0, value_of=lambda config: str(config.max_connections_per_ip))
+broker_config("quota.window.num", INT, "The number of samples a client quota's rate is measured over.", low=1,
+              value_of=lambda config: str(config.quota_window_num))
+broker_config("quota.window.size.seconds", INT, "The time span of each sample of a client quota's rate.", low=1,
+              value_of=lambda config: str(config.quota_window_size_seconds))
 broker_config("message.max.bytes", INT, "The largest record batch a topic accepts unless it sets "
               "max.message.bytes.", default="1048588", dynamic=True, low=0)
 

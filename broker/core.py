@@ -20,6 +20,7 @@ from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from broker.telemetry import ClientTelemetry
+from broker.quotas import FETCH as FETCH_RATE, PRODUCE as PRODUCE_RATE, ByteRateQuotas, ClientQuotas
 from broker.security.authorizer import Authorizer
 from broker.security.credentials import ScramCredentials
 from broker.security.settings import SecuritySettings
@@ -66,6 +67,12 @@ class Broker:
         # security: the settings, SCRAM credentials, and the authorizer (None: off, everything allowed)
         self.security = SecuritySettings(config)
         self.scram = ScramCredentials(config.data_dir, self.security.file_users)
+        # client quotas: kept per entity; produce and fetch byte rates enforced per client
+        self.client_quotas = ClientQuotas(config.data_dir)
+        self.produce_quotas = ByteRateQuotas(self.client_quotas, PRODUCE_RATE, config.quota_window_num,
+                                             config.quota_window_size_seconds)
+        self.fetch_quotas = ByteRateQuotas(self.client_quotas, FETCH_RATE, config.quota_window_num,
+                                           config.quota_window_size_seconds)
         self.authorizer: Authorizer | None = None
         if self.security.authorizer_enabled:
             self.authorizer = Authorizer(config.data_dir, self.security.super_users,

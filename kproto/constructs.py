@@ -40,6 +40,7 @@ INT8 = Primitive("int8", fixed="b")
 INT16 = Primitive("int16", fixed="h")
 INT32 = Primitive("int32", fixed="i")
 INT64 = Primitive("int64", fixed="q")
+FLOAT64 = Primitive("float64", fixed="d")   # IEEE 754 binary64, big-endian
 BOOL = Primitive("bool", fixed="?")   # written 0 or 1 (from truth); read as a byte that must be 0 or 1
 UUID = Primitive("uuid")              # not fixed: built from a UUID object or 16 bytes, checked
 

@@ -8,6 +8,7 @@ from broker.handlers import (  # noqa: F401
     alter_partition_reassignments,
     alter_replica_log_dirs,
     api_versions,
+    client_quotas,
     consumer_group_describe,
     consumer_group_heartbeat,
     create_partitions,

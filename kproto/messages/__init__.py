@@ -13,6 +13,8 @@ from kproto.messages.alter_partition import ALTER_PARTITION
 from kproto.messages.alter_partition_reassignments import ALTER_PARTITION_REASSIGNMENTS
 from kproto.messages.alter_replica_log_dirs import ALTER_REPLICA_LOG_DIRS
 from kproto.messages.api_versions import API_VERSIONS
+from kproto.messages.client_quotas import ALTER_CLIENT_QUOTAS
+from kproto.messages.client_quotas import DESCRIBE_CLIENT_QUOTAS
 from kproto.messages.consumer_group_describe import CONSUMER_GROUP_DESCRIBE
 from kproto.messages.consumer_group_heartbeat import CONSUMER_GROUP_HEARTBEAT
 from kproto.messages.controlled_shutdown import CONTROLLED_SHUTDOWN

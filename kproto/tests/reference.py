@@ -15,7 +15,7 @@ from typing import Any
 
 from kproto import constructs as c
 
-FIXED = {"int8": ">b", "int16": ">h", "int32": ">i", "int64": ">q"}
+FIXED = {"int8": ">b", "int16": ">h", "int32": ">i", "int64": ">q", "float64": ">d"}
 
 
 def build(node, value) -> bytes:

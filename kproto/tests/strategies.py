@@ -38,6 +38,7 @@ INTEGER_RANGES = {
 }
 PRIMITIVES: dict[str, st.SearchStrategy] = {
     **{name: st.integers(low, high) for name, (low, high) in INTEGER_RANGES.items()},
+    "float64": st.floats(allow_nan=False),   # NaN is never equal to itself after a round trip
     "bool": st.booleans(),
     "uuid": st.binary(min_size=16, max_size=16),
     "string": _TEXT,

@@ -268,6 +268,23 @@ def test_describe_and_list_transactions_and_describe_producers(admin, login, top
     assert txn.end(False) == 0
 
 
+# -- client quotas ------------------------------------------------------------------------------------
+
+def test_client_quotas_need_describe_configs_and_alter_configs_on_the_cluster(admin, login, topic):
+    from kproto.messages import ALTER_CLIENT_QUOTAS, DESCRIBE_CLIENT_QUOTAS
+    bob = login("bob")
+    describe = {"components": [{"entity_type": "client-id", "match_type": 0, "match": topic}], "strict": False}
+    alter = {"entries": [{"entity": [{"entity_type": "client-id", "entity_name": topic}],
+                          "ops": [{"key": "request_percentage", "value": 50.0, "remove": False}]}],
+             "validate_only": False}
+    refused = bob.request(DESCRIBE_CLIENT_QUOTAS, 1, describe)
+    assert (refused["error_code"], refused["entries"]) == (E.CLUSTER_AUTHORIZATION_FAILED, None)
+    assert [e["error_code"] for e in bob.request(ALTER_CLIENT_QUOTAS, 1, alter)["entries"]] == [
+        E.CLUSTER_AUTHORIZATION_FAILED]
+    assert [e["error_code"] for e in admin.request(ALTER_CLIENT_QUOTAS, 1, alter)["entries"]] == [E.NONE]
+    assert [v["value"] for v in admin.request(DESCRIBE_CLIENT_QUOTAS, 1, describe)["entries"][0]["values"]] == [50.0]
+
+
 # -- KIP-848 and share groups ----------------------------------------------------------------------
 
 def test_consumer_group_heartbeat_and_describe(admin, login, topic):

@@ -1,0 +1,314 @@
+"""Client quotas, as Kafka keeps and enforces them.
+
+Quotas are set on entities: a user (the principal's name, "ANONYMOUS" on a plaintext
+listener), a client id, both together, or an IP; a null name is that type's default.
+``ClientQuotas`` keeps them (``<data_dir>/kbroker-client-quotas.json``, replaced atomically
+on each change) and answers DescribeClientQuotas and AlterClientQuotas with Kafka's
+validation and filter rules.
+
+``ByteRateQuotas`` enforces ``producer_byte_rate`` and ``consumer_byte_rate``: each request's
+bytes are recorded in a rate over ``quota.window.num`` samples of ``quota.window.size.seconds``
+(Kafka's Rate: at least the span of all samples but one), and when the rate goes over the
+quota the client is told to wait (``throttle_time_ms``) as long as the rate needs to come back
+to it, and its connection is muted that long. Which quota applies, and which clients share
+it, follows Kafka's order: <user, client-id>, <user, default client-id>, <user>, <default
+user, client-id>, <default user, default client-id>, <default user>, <client-id>, <default
+client-id>.
+
+``request_percentage``, ``controller_mutation_rate`` and ``connection_creation_rate`` are
+kept and described but not enforced.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from pathlib import Path
+
+from broker.security import persist
+from kproto.errors import ErrorCode
+
+FILE = "kbroker-client-quotas.json"
+USER, CLIENT_ID, IP = "user", "client-id", "ip"
+PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
+
+# key -> its type, for user and client-id entities, and for IP entities (Kafka's QuotaConfig)
+USER_CLIENT_KEYS = {PRODUCE: "long", FETCH: "long", "request_percentage": "double",
+                    "controller_mutation_rate": "double"}
+IP_KEYS = {"connection_creation_rate": "int"}
+_LIMITS = {"int": 2**31 - 1, "long": 2**63 - 1}
+MATCH_EXACT, MATCH_DEFAULT, MATCH_SPECIFIED = 0, 1, 2
+
+Entity = tuple[tuple[str, str | None], ...]   # sorted (type, name) pairs
+
+
+class QuotaError(Exception):
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _entity(pairs: list[dict]) -> tuple[Entity, dict[str, str | None]]:
+    """A request's entity, validated (Kafka's ClientQuotaControlManager.validateEntity)."""
+    if not pairs:
+        raise QuotaError(ErrorCode.INVALID_REQUEST, "Invalid empty client quota entity")
+    names: dict[str, str | None] = {}
+    for pair in pairs:
+        kind, name = pair["entity_type"], pair["entity_name"]
+        if kind in names:
+            raise QuotaError(ErrorCode.INVALID_REQUEST, f"Invalid client quota entity, duplicate entity entry {kind}")
+        if kind not in (USER, CLIENT_ID, IP):
+            raise QuotaError(ErrorCode.INVALID_REQUEST, f"Unhandled client quota entity type: {kind}")
+        if name is not None and not name:
+            raise QuotaError(ErrorCode.INVALID_REQUEST, f"Empty {kind} not supported")
+        names[kind] = name
+    return tuple(sorted(names.items(), key=lambda kv: kv[0])), names
+
+
+def _keys_for(names: dict[str, str | None]) -> dict[str, str]:
+    if IP in names:
+        if len(names) > 1:
+            raise QuotaError(ErrorCode.INVALID_REQUEST,
+                             "Invalid quota entity combination, IP entity should not be combined with User or ClientId")
+        if names[IP] is not None:
+            try:
+                ipaddress.ip_address(names[IP])
+            except ValueError:
+                raise QuotaError(ErrorCode.INVALID_REQUEST,
+                                 f"{names[IP]} is not a valid IP or resolvable host.") from None
+        return IP_KEYS
+    return USER_CLIENT_KEYS
+
+
+def _check_value(keys: dict[str, str], key: str, value: float) -> None:
+    kind = keys.get(key)
+    if kind is None:
+        raise QuotaError(ErrorCode.INVALID_REQUEST, f"Invalid configuration key {key}")
+    if not value > 0.0:
+        raise QuotaError(ErrorCode.INVALID_REQUEST, f"Quota {key} must be greater than 0")
+    if kind in _LIMITS:
+        if value > _LIMITS[kind]:
+            raise QuotaError(ErrorCode.INVALID_REQUEST,
+                             f"Proposed value for {key} is too large for {'an INT' if kind == 'int' else 'a LONG'}.")
+        if abs(math.fmod(value, 1.0)) > 1e-6:
+            raise QuotaError(ErrorCode.INVALID_REQUEST, f"{key} cannot be a fractional value.")
+
+
+class ClientQuotas:
+    """Every quota set, by entity, kept on disk."""
+
+    def __init__(self, data_dir: Path | None):
+        self.path = None if data_dir is None else Path(data_dir) / FILE
+        self.quotas: dict[Entity, dict[str, float]] = {}
+        self.version = 0   # moves on every change: enforcement looks quotas up again
+        for entry in (persist.load(self.path) or {}).get("quotas", []):
+            entity = tuple((kind, name) for kind, name in entry["entity"])
+            self.quotas[entity] = {key: float(value) for key, value in entry["values"].items()}
+
+    def _save(self) -> None:
+        persist.save(self.path, {"quotas": [{"entity": [list(pair) for pair in entity], "values": values}
+                                            for entity, values in self.quotas.items()]})
+
+    def get(self, entity: Entity, key: str) -> float | None:
+        values = self.quotas.get(entity)
+        return None if values is None else values.get(key)
+
+    # -- DescribeClientQuotas ---------------------------------------------------------------------
+
+    def describe(self, components: list[dict], strict: bool) -> list[dict]:
+        """The entries matching a filter (Kafka's ClientQuotasImage.describe); QuotaError for a bad one."""
+        exact: dict[str, str | None] = {}
+        specified: set[str] = set()
+        for c in components:
+            kind, match = c["entity_type"], c["match"]
+            if not kind:
+                raise QuotaError(ErrorCode.INVALID_REQUEST, "Invalid empty entity type.")
+            if kind in exact or kind in specified:
+                raise QuotaError(ErrorCode.INVALID_REQUEST,
+                                 f"Entity type {kind} cannot appear more than once in the filter.")
+            if kind not in (USER, CLIENT_ID, IP):
+                raise QuotaError(ErrorCode.UNSUPPORTED_VERSION, f"Unsupported entity type {kind}")
+            if c["match_type"] == MATCH_EXACT:
+                if match is None:
+                    raise QuotaError(ErrorCode.INVALID_REQUEST,
+                                     "Request specified MATCH_TYPE_EXACT, but set match string to null.")
+                exact[kind] = match
+            elif c["match_type"] == MATCH_DEFAULT:
+                if match is not None:
+                    raise QuotaError(ErrorCode.INVALID_REQUEST,
+                                     "Request specified MATCH_TYPE_DEFAULT, but also specified a match string.")
+                exact[kind] = None
+            elif c["match_type"] == MATCH_SPECIFIED:
+                if match is not None:
+                    raise QuotaError(ErrorCode.INVALID_REQUEST,
+                                     "Request specified MATCH_TYPE_SPECIFIED, but also specified a match string.")
+                specified.add(kind)
+            else:
+                raise QuotaError(ErrorCode.INVALID_REQUEST, f"Unknown match type {c['match_type']}")
+        if (IP in exact or IP in specified) and ({USER, CLIENT_ID} & (set(exact) | specified)):
+            raise QuotaError(ErrorCode.INVALID_REQUEST, "Invalid entity filter component combination. IP filter "
+                             "component should not be used with user or clientId filter component.")
+        out = []
+        for entity, values in self.quotas.items():
+            names = dict(entity)
+            if strict and len(names) != len(exact) + len(specified):
+                continue
+            if any(kind not in names or names[kind] != name for kind, name in exact.items()):
+                continue
+            if any(kind not in names for kind in specified):
+                continue
+            out.append({"entity": [{"entity_type": kind, "entity_name": name} for kind, name in entity],
+                        "values": [{"key": key, "value": value} for key, value in sorted(values.items())]})
+        return out
+
+    # -- AlterClientQuotas ------------------------------------------------------------------------
+
+    def alter(self, entries: list[dict], validate_only: bool) -> list[dict]:
+        """Apply each entry's ops (all of an entry or none of it); the per-entry results."""
+        results, changed, seen = [], False, set()
+        for entry in entries:
+            result = {"error_code": ErrorCode.NONE, "error_message": None, "entity": entry["entity"]}
+            results.append(result)
+            try:
+                entity, names = _entity(entry["entity"])
+                if entity in seen:
+                    raise QuotaError(ErrorCode.INVALID_REQUEST, f"Ignoring duplicate entity {dict(entity)}")
+                seen.add(entity)
+                keys = _keys_for(names)
+                ops: dict[str, float | None] = {}
+                for op in entry["ops"]:
+                    if op["key"] in ops:
+                        raise QuotaError(ErrorCode.INVALID_REQUEST, f"Duplicate quota key {op['key']} not "
+                                         f"updating quota for this entity {dict(entity)}")
+                    ops[op["key"]] = None if op["remove"] else op["value"]
+                for key, value in ops.items():
+                    if value is not None:
+                        _check_value(keys, key, value)
+            except QuotaError as exc:
+                result.update(error_code=exc.code, error_message=str(exc))
+                continue
+            if validate_only:
+                continue
+            values = dict(self.quotas.get(entity, {}))
+            for key, value in ops.items():
+                if value is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = float(value)
+            if values != self.quotas.get(entity, {}):
+                changed = True
+                if values:
+                    self.quotas[entity] = values
+                else:
+                    self.quotas.pop(entity, None)
+        if changed:
+            self._save()
+            self.version += 1
+        return results
+
+
+# -- enforcement ----------------------------------------------------------------------------------
+
+class Rate:
+    """Kafka's sampled Rate: the sum over the kept samples, per second of the window they span."""
+
+    __slots__ = ("samples", "sample_ms", "count")
+
+    def __init__(self, samples: int, sample_ms: int):
+        self.samples: list[list[float]] = []   # [window start ms, value], oldest first
+        self.sample_ms = sample_ms
+        self.count = samples
+
+    def record(self, value: float, now_ms: int) -> None:
+        if not self.samples or now_ms - self.samples[-1][0] >= self.sample_ms:
+            self.samples.append([now_ms, 0.0])
+            del self.samples[:-self.count]
+        self.samples[-1][1] += value
+
+    def window_ms(self, now_ms: int) -> float:
+        self._purge(now_ms)
+        elapsed = now_ms - (self.samples[0][0] if self.samples else now_ms)
+        full = int(elapsed // self.sample_ms)
+        if full < self.count - 1:
+            elapsed += (self.count - 1 - full) * self.sample_ms
+        return elapsed
+
+    def per_second(self, now_ms: int) -> float:
+        window_ms = self.window_ms(now_ms)
+        return sum(value for _, value in self.samples) * 1000 / window_ms if window_ms > 0 else 0.0
+
+    def _purge(self, now_ms: int) -> None:
+        expire_age = self.count * self.sample_ms
+        while self.samples and now_ms - self.samples[0][0] >= expire_age:
+            self.samples.pop(0)
+
+
+class ByteRateQuotas:
+    """One quota key (produce or fetch bytes) enforced per Kafka's entity order."""
+
+    def __init__(self, store: ClientQuotas, key: str, samples: int = 11, sample_s: int = 1):
+        self._store = store
+        self._key = key
+        self._samples, self._sample_ms = samples, sample_s * 1000
+        self._rates: dict[tuple[str, str], Rate] = {}
+        self._resolved: dict[tuple[str, str], tuple[tuple[str, str], float | None]] = {}
+        self._version = -1
+
+    def _quota(self, user: str, client_id: str) -> tuple[tuple[str, str], float | None]:
+        """The (user tag, client-id tag) clients share a rate under, and the quota (None: none)."""
+        if self._version != self._store.version:
+            self._resolved.clear()
+            self._version = self._store.version
+        found = self._resolved.get((user, client_id))
+        if found is not None:
+            return found
+        get, key = self._store.get, self._key
+        levels = (  # (entity, the clients sharing one rate): Kafka's DefaultQuotaCallback
+            ((("client-id", client_id), ("user", user)), (user, client_id)),
+            ((("client-id", None), ("user", user)), (user, client_id)),
+            ((("user", user),), (user, "")),
+            ((("client-id", client_id), ("user", None)), (user, client_id)),
+            ((("client-id", None), ("user", None)), (user, client_id)),
+            ((("user", None),), (user, "")),
+            ((("client-id", client_id),), ("", client_id)),
+            ((("client-id", None),), ("", client_id)),
+        )
+        found = (("", client_id), None)
+        for entity, tags in levels:
+            quota = get(entity, key)
+            if quota is not None:
+                found = (tags, quota)
+                break
+        self._resolved[(user, client_id)] = found
+        return found
+
+    @property
+    def active(self) -> bool:
+        return bool(self._store.quotas)
+
+    def max_bytes_in_window(self, user: str, client_id: str) -> int | None:
+        """The most one request may take without being throttled for sure (Kafka's
+        getMaxValueInQuotaWindow): a fetch's bytes are bounded by it. None: no quota."""
+        _, quota = self._quota(user, client_id)
+        return None if quota is None else int(quota * (self._samples - 1) * self._sample_ms / 1000)
+
+    def record(self, user: str, client_id: str, size: int, now_ms: int) -> int:
+        """Record ``size`` bytes; the throttle time in ms (0 within the quota)."""
+        tags, quota = self._quota(user, client_id)
+        if quota is None:
+            return 0
+        rate = self._rates.get(tags)
+        if rate is None:
+            rate = self._rates[tags] = Rate(self._samples, self._sample_ms)
+        rate.record(size, now_ms)
+        observed = rate.per_second(now_ms)
+        if observed <= quota:
+            return 0
+        return round((observed - quota) / quota * rate.window_ms(now_ms))
+
+    def unrecord(self, user: str, client_id: str, size: int, now_ms: int) -> None:
+        """Take back bytes recorded for an answer that is not sent (a throttled fetch is empty)."""
+        tags, quota = self._quota(user, client_id)
+        rate = self._rates.get(tags)
+        if rate is not None:
+            rate.record(-size, now_ms)
