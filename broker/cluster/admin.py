@@ -10,6 +10,17 @@ through ZooKeeper and the controller, as Kafka's ZooKeeper mode does.
   ZooKeeper and the answer waits (up to the request's timeout) until every broker's view has
   them led, or gone.
 - DescribeCluster, ListOffsets and OffsetForLeaderEpoch answer from the leader's state.
+
+With the authorizer on, each makes the checks of its one-broker counterpart, in Kafka's
+order (KafkaApis in ZooKeeper mode): NOT_CONTROLLER first where the controller answers, then
+the ACLs. Metadata leaves out topics the client may not DESCRIBE (TOPIC_AUTHORIZATION_FAILED
+when named) and auto-creates only with CREATE on the cluster or topic; CreateTopics needs
+CREATE (TOPIC_AUTHORIZATION_FAILED per topic) and v5+ hides the configs of a topic without
+DESCRIBE_CONFIGS; DeleteTopics DELETE (and DESCRIBE for one named by id); CreatePartitions
+ALTER on the topic; ElectLeaders and AlterPartitionReassignments ALTER on the cluster,
+ListPartitionReassignments DESCRIBE on it; ListOffsets DESCRIBE, DeleteRecords DELETE, and
+OffsetForLeaderEpoch DESCRIBE on the topic or CLUSTER_ACTION (a follower). Brokers and
+coordinators are given at the endpoints of the listener the client came in on.
 """
 
 from __future__ import annotations

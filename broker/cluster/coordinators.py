@@ -10,7 +10,9 @@ partition (else NOT_COORDINATOR, so the client looks again), and not while it lo
 partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). A broker that comes to lead
 more partitions of the topic loads the group coordinator again from its log, which the
 replication kept up to date: groups, members and committed offsets survive the loss of
-their coordinator's broker. ListGroups lists the groups of the partitions led here.
+their coordinator's broker. ListGroups lists the groups of the partitions led here. With the authorizer on, a group the
+client may not touch is refused by the handler on any broker before the gate looks at it
+(GROUP_AUTHORIZATION_FAILED, not NOT_COORDINATOR), as Kafka authorizes first.
 
 Producer ids come in blocks from ZooKeeper's ``/latest_producer_id_block`` (Kafka's
 ZkProducerIdManager), fetched ahead so InitProducerId never waits on ZooKeeper.

@@ -6,7 +6,11 @@ ControlledShutdown 1-3 and AlterPartition 0-1 (to the controller). Produce and F
 their handlers, which consult ``broker.replication``; they are wrapped to wait for acks=all
 and to add KIP-951's leader endpoints. The admin and metadata handlers that answer from the
 cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``,
-``transactions``).
+``transactions``, ``acls``).
+
+With the authorizer on, the APIs between brokers need CLUSTER_ACTION on the cluster
+(CLUSTER_AUTHORIZATION_FAILED otherwise), as Kafka checks them; follower fetches are checked
+by the shared Fetch handler, WriteTxnMarkers by its own.
 """
 
 from __future__ import annotations

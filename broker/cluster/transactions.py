@@ -4,7 +4,8 @@ its partition of ``__transaction_state``, as in Kafka; the same path as the grou
 The gate: InitProducerId (with a transactional id), AddPartitionsToTxn, AddOffsetsToTxn,
 EndTxn and DescribeTransactions are answered for an id only by the broker that leads its
 partition (else NOT_COORDINATOR, so the client looks again), and not while that broker loads
-the partition (COORDINATOR_LOAD_IN_PROGRESS). A broker whose set of led partitions changes
+the partition (COORDINATOR_LOAD_IN_PROGRESS); an id the client may not write (or describe) is
+refused first, on any broker, as Kafka authorizes before it asks the coordinator. A broker whose set of led partitions changes
 loads the coordinator again from them (``Broker.reload_transactions``): the transactions a
 dead coordinator left open or half-ended are taken over and finished, since the replication
 kept their state. An answer waits until what it wrote to ``__transaction_state`` is in the
