@@ -163,7 +163,7 @@ PROPERTIES = {
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.
 IGNORED = {
     "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names",
-    "inter.broker.listener.name", "num.network.threads", "num.io.threads",
+    "num.network.threads", "num.io.threads",
     "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
     "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
 }

@@ -99,19 +99,17 @@ class Broker:
         self.freeze_loaded = False    # a broker process freezes what the coordinator loads (broker.server)
         cluster = config.cluster
         if cluster is not None:   # made now: its handlers serve from the first request on
+            from broker.cluster.config import inter_broker_listener
             from broker.cluster.node import ClusterNode
 
-            if self.authorizer is not None:
+            try:   # brokers connect to each other over a PLAINTEXT listener; clients may use any
+                listener = inter_broker_listener(config, cluster)
+            except ValueError as exc:
                 self.close()
-                raise StartRefused("cluster mode does not enforce ACLs yet: its metadata and admin answers "
-                                   "would bypass them; run a cluster without authorizer.class.name")
-            if config.listener_protocol != "PLAINTEXT":
-                self.close()
-                raise StartRefused("cluster mode's brokers talk to each other over the first listener, which "
-                                   f"must be PLAINTEXT (it is {config.listener_protocol}); list a PLAINTEXT "
-                                   "listener first")
-
-            self.cluster = ClusterNode(self, cluster)
+                raise StartRefused(str(exc)) from None
+            # With the authorizer on, that listener's principal (User:ANONYMOUS) needs CLUSTER_ACTION:
+            # the node says so in the log if it lacks it, as Kafka's brokers' requests just fail.
+            self.cluster = ClusterNode(self, cluster, listener)
 
     # -- identity --------------------------------------------------------------
 

@@ -10,6 +10,17 @@ through ZooKeeper and the controller, as Kafka's ZooKeeper mode does.
   ZooKeeper and the answer waits (up to the request's timeout) until every broker's view has
   them led, or gone.
 - DescribeCluster, ListOffsets and OffsetForLeaderEpoch answer from the leader's state.
+
+With the authorizer on, each makes the checks of its one-broker counterpart, in Kafka's
+order (KafkaApis in ZooKeeper mode): NOT_CONTROLLER first where the controller answers, then
+the ACLs. Metadata leaves out topics the client may not DESCRIBE (TOPIC_AUTHORIZATION_FAILED
+when named) and auto-creates only with CREATE on the cluster or topic; CreateTopics needs
+CREATE (TOPIC_AUTHORIZATION_FAILED per topic) and v5+ hides the configs of a topic without
+DESCRIBE_CONFIGS; DeleteTopics DELETE (and DESCRIBE for one named by id); CreatePartitions
+ALTER on the topic; ElectLeaders and AlterPartitionReassignments ALTER on the cluster,
+ListPartitionReassignments DESCRIBE on it; ListOffsets DESCRIBE, DeleteRecords DELETE, and
+OffsetForLeaderEpoch DESCRIBE on the topic or CLUSTER_ACTION (a follower). Brokers and
+coordinators are given at the endpoints of the listener the client came in on.
 """
 
 from __future__ import annotations
@@ -26,9 +37,9 @@ from broker.config_describe import created_topic_entries
 from broker.errors import storage_error_code
 from broker.handlers.create_topics import MAX_NEW_PARTITIONS, _refused, _Refused, topic_configs
 from broker.handlers.elect_leaders import NOT_NEEDED, PREFERRED, UNCLEAN
-from broker.handlers.metadata import CLUSTER_OPERATIONS, TOPIC_OPERATIONS, error_entry
+from broker.handlers.metadata import TOPIC_OPERATIONS, cluster_operations, error_entry
 from broker.registry import SERVED
-from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED
+from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import (ALTER_PARTITION_REASSIGNMENTS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS,
                              DELETE_TOPICS, DESCRIBE_CLUSTER, ELECT_LEADERS, LIST_OFFSETS, LIST_PARTITION_REASSIGNMENTS, METADATA,
@@ -79,19 +90,36 @@ def auto_create(node, name: str, partitions: int, replication_factor: int, confi
 
 # -- Metadata ----------------------------------------------------------------------------------------------------
 
-def partition_entry(cache, index: int, view) -> dict:
-    code = ErrorCode.NONE if view.leader in cache.brokers else ErrorCode.LEADER_NOT_AVAILABLE
+def partition_entry(cache, index: int, view, listener: str) -> dict:
+    leader = cache.brokers.get(view.leader)
+    if leader is None:
+        code = ErrorCode.LEADER_NOT_AVAILABLE
+    elif leader.address(listener) is None:   # as Kafka: the leader has no endpoint for this client's listener
+        code = ErrorCode.LISTENER_NOT_FOUND
+    else:
+        code = ErrorCode.NONE
     return {"error_code": code, "partition_index": index, "leader_id": view.leader if not code else NO_LEADER,
             "leader_epoch": view.leader_epoch, "replica_nodes": list(view.replicas), "isr_nodes": list(view.isr),
             "offline_replicas": list(view.offline)}
 
 
-def topic_entry(cache, name: str, include_operations: bool) -> dict:
+def topic_entry(ctx, cache, name: str, include_operations: bool) -> dict:
     partitions = cache.topics[name]
+    if not include_operations:
+        operations = AUTHORIZED_OPERATIONS_OMITTED
+    elif ctx.broker.authorizer is None:
+        operations = TOPIC_OPERATIONS
+    else:
+        operations = ctx.authorized_operations(Resource.TOPIC, name)
     return {"error_code": 0, "name": name, "topic_id": cache.topic_ids[name].bytes,
             "is_internal": name.startswith("__"),
-            "partitions": [partition_entry(cache, i, partitions[i]) for i in sorted(partitions)],
-            "topic_authorized_operations": TOPIC_OPERATIONS if include_operations else AUTHORIZED_OPERATIONS_OMITTED}
+            "partitions": [partition_entry(cache, i, partitions[i], ctx.listener.name) for i in sorted(partitions)],
+            "topic_authorized_operations": operations}
+
+
+def may_create(ctx, name: str) -> bool:
+    """CREATE on the cluster or on the topic, what auto-creation and CreateTopics need (Kafka)."""
+    return ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME) or ctx.authorize(Op.CREATE, Resource.TOPIC, name)
 
 
 def metadata(ctx, req: dict) -> dict:
@@ -102,36 +130,45 @@ def metadata(ctx, req: dict) -> dict:
     requested = req["topics"]
     topics = []
     if requested is None or (ctx.api_version == 0 and not requested):
-        topics = [topic_entry(cache, name, include_ops) for name in sorted(cache.topics)]
+        topics = [topic_entry(ctx, cache, name, include_ops)
+                  for name in sorted(ctx.authorized(Op.DESCRIBE, Resource.TOPIC, cache.topics))]
     else:
         for wanted in requested:
             name, topic_id = wanted["name"], wanted["topic_id"]
             if name is None:
                 name = cache.names_by_id.get(UUID(bytes=topic_id))
-                topics.append(topic_entry(cache, name, include_ops) if name is not None
-                              else error_entry(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID))
+                if name is None:
+                    topics.append(error_entry(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID))
+                elif not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, name):   # its name stays unsaid
+                    topics.append(error_entry(None, topic_id, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                else:
+                    topics.append(topic_entry(ctx, cache, name, include_ops))
+                continue
+            if not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, name):
+                topics.append(error_entry(name, bytes(16), ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                 continue
             if cache.has_topic(name):
-                topics.append(topic_entry(cache, name, include_ops))
+                topics.append(topic_entry(ctx, cache, name, include_ops))
                 continue
             try:
                 validate_topic_name(name)
                 code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                if req["allow_auto_topic_creation"] and broker.config.auto_create_topics and cache.brokers:
+                creating = req["allow_auto_topic_creation"] and broker.config.auto_create_topics
+                if creating and not may_create(ctx, name):
+                    code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                elif creating and cache.brokers:
                     code = auto_create(node, name, broker.config.num_partitions,
                                        broker.config.default_replication_factor)
             except StorageError as exc:
                 code = storage_error_code(exc)
             topics.append(error_entry(name, bytes(16), code))
-    brokers = [{"node_id": b.broker_id, "host": b.host, "port": b.port, "rack": b.rack}
-               for b in sorted(cache.brokers.values(), key=lambda b: b.broker_id)]
-    if not brokers:   # not told of the cluster yet: this broker, leading nothing
-        host, port = broker.advertised
+    brokers = cache.endpoints(None, ctx.listener.name)   # the endpoints of the listener asked on
+    if not cache.brokers:   # not told of the cluster yet: this broker, leading nothing
+        host, port = ctx.listener.advertised
         brokers = [{"node_id": node.broker_id, "host": host, "port": port, "rack": node.config.broker_rack}]
     return {"throttle_time_ms": 0, "brokers": brokers, "cluster_id": broker.cluster_id,
             "controller_id": cache.controller_id, "topics": topics,
-            "cluster_authorized_operations":
-                CLUSTER_OPERATIONS if req["include_cluster_authorized_operations"] else AUTHORIZED_OPERATIONS_OMITTED}
+            "cluster_authorized_operations": cluster_operations(ctx, req["include_cluster_authorized_operations"])}
 
 
 def describe_cluster(ctx, req: dict) -> dict:
@@ -141,8 +178,8 @@ def describe_cluster(ctx, req: dict) -> dict:
     cache = ctx.broker.cluster.metadata
     if cache.brokers:
         response["controller_id"] = cache.controller_id
-        response["brokers"] = [{"broker_id": b.broker_id, "host": b.host, "port": b.port, "rack": b.rack}
-                               for b in sorted(cache.brokers.values(), key=lambda b: b.broker_id)]
+        response["brokers"] = [{"broker_id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b["rack"],
+                                "is_fenced": False} for b in cache.endpoints(None, ctx.listener.name)]
     return response
 
 
@@ -195,6 +232,7 @@ async def create_topics(ctx, req: dict) -> dict:
     results, created = [], []
     budget = MAX_NEW_PARTITIONS
     live = brokers_with_racks(node)
+    create_any = ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME)
     for topic in req["topics"]:
         name = topic["name"]
         if counts[name] > 1:
@@ -202,6 +240,8 @@ async def create_topics(ctx, req: dict) -> dict:
         try:
             if _not_controller(node):
                 raise _Refused(ErrorCode.NOT_CONTROLLER, "This is not the correct controller for this cluster.")
+            if not (create_any or ctx.authorize(Op.CREATE, Resource.TOPIC, name)):
+                raise _Refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.")
             validate_topic_name(name)
             if name in node.controller.ctx.assignments:
                 raise _Refused(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
@@ -223,10 +263,12 @@ async def create_topics(ctx, req: dict) -> dict:
         except StorageError as exc:
             results.append(_refused(name, storage_error_code(exc), str(exc) or None))
             continue
-        results.append({"name": name, "topic_id": bytes(16), "error_code": 0, "error_message": None,
-                        "num_partitions": len(replicas), "replication_factor": len(replicas[0]),
-                        "configs": created_topic_entries(broker.broker_configs, configs) if ctx.api_version >= 5
-                        else []})
+        result = {"name": name, "topic_id": bytes(16), "error_code": 0, "error_message": None,
+                  "num_partitions": len(replicas), "replication_factor": len(replicas[0]),
+                  "configs": created_topic_entries(broker.broker_configs, configs) if ctx.api_version >= 5 else []}
+        if not ctx.authorize(Op.DESCRIBE_CONFIGS, Resource.TOPIC, name):
+            result.update(configs=[], topic_config_error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+        results.append(result)
     if created:
         cache = node.metadata
         timeout_s = (req["timeout_ms"] if req["timeout_ms"] > 0 else DEFAULT_TIMEOUT_MS) / 1000
@@ -258,6 +300,12 @@ async def delete_topics(ctx, req: dict) -> dict:
         by_id = name is None
         if by_id:
             name = cache.names_by_id.get(UUID(bytes=topic_id))
+            if name is not None and not ctx.authorize(Op.DESCRIBE, Resource.TOPIC, name):
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED   # its name stays unsaid
+                continue
+        if not ctx.authorize(Op.DELETE, Resource.TOPIC, name or ""):
+            entry.update(name=name, error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            continue
         if name is None or name not in node.controller.ctx.assignments:
             entry["error_code"] = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             continue
@@ -293,6 +341,8 @@ async def create_partitions(ctx, req: dict) -> dict:
         try:
             if _not_controller(node):
                 raise _Refused(ErrorCode.NOT_CONTROLLER, None)
+            if not ctx.authorize(Op.ALTER, Resource.TOPIC, name):
+                raise _Refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "The topic authorization is failed.")
             found = await node.coord.topic(name)
             if found is None or name in node.controller.ctx.deleting:
                 raise _Refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None)
@@ -352,6 +402,7 @@ ELECTION_MESSAGES = {
 
 
 async def elect_leaders(ctx, req: dict) -> dict:
+    ctx.require(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME)
     node = ctx.broker.cluster
     election_type = req["election_type"] if ctx.api_version >= 1 else PREFERRED
     if election_type not in (PREFERRED, UNCLEAN):
@@ -382,6 +433,7 @@ NOT_CONTROLLER_MESSAGE = "This is not the correct controller for this cluster."
 
 
 async def alter_partition_reassignments(ctx, req: dict) -> dict:
+    ctx.require(Op.ALTER, Resource.CLUSTER, CLUSTER_NAME)
     node = ctx.broker.cluster
     if _not_controller(node):
         return {"throttle_time_ms": 0, "error_code": ErrorCode.NOT_CONTROLLER, "error_message": NOT_CONTROLLER_MESSAGE,
@@ -397,6 +449,7 @@ async def alter_partition_reassignments(ctx, req: dict) -> dict:
 
 
 async def list_partition_reassignments(ctx, req: dict) -> dict:
+    ctx.require(Op.DESCRIBE, Resource.CLUSTER, CLUSTER_NAME)
     node = ctx.broker.cluster
     if _not_controller(node):
         return {"throttle_time_ms": 0, "error_code": ErrorCode.NOT_CONTROLLER, "error_message": NOT_CONTROLLER_MESSAGE,
@@ -423,6 +476,8 @@ def list_offsets(ctx, req: dict) -> dict:
     wanted = {(t["name"], p["partition_index"]): p for t in req["topics"] for p in t["partitions"]}
     for topic in response["topics"]:
         for entry in topic["partitions"]:
+            if entry["error_code"] == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+                continue   # refused first, as the one broker's handler does
             key = (topic["name"], entry["partition_index"])
             p, code = replication._leader_or_error(*key)
             if not code and entry["error_code"] != ErrorCode.INVALID_REQUEST:
@@ -440,10 +495,13 @@ async def delete_records(ctx, req: dict) -> dict:
     """DeleteRecords on the leader only; the followers take the new log start from their fetches."""
     replication = ctx.broker.replication
     led, answers = [], {}
+    deletable = ctx.authorized(Op.DELETE, Resource.TOPIC, {t["name"] for t in req["topics"]})
     for topic in req["topics"]:
         parts = []
         for part in topic["partitions"]:
-            _, code = replication._leader_or_error(topic["name"], part["partition_index"])
+            code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            if topic["name"] in deletable:
+                _, code = replication._leader_or_error(topic["name"], part["partition_index"])
             if code:
                 answers[(topic["name"], part["partition_index"])] = {
                     "partition_index": part["partition_index"], "low_watermark": -1, "error_code": code}
@@ -463,11 +521,17 @@ async def delete_records(ctx, req: dict) -> dict:
 def offset_for_leader_epoch(ctx, req: dict) -> dict:
     replicas = ctx.broker.cluster.replicas
     topics = []
+    # a follower (CLUSTER_ACTION) may ask of any topic, a client of those it may DESCRIBE (Kafka)
+    described = None if ctx.authorize(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME) else \
+        ctx.authorized(Op.DESCRIBE, Resource.TOPIC, {t["topic"] for t in req["topics"]})
     for topic in req["topics"]:
         partitions = []
         for part in topic["partitions"]:
             entry = {"error_code": 0, "partition": part["partition"], "leader_epoch": -1, "end_offset": -1}
             partitions.append(entry)
+            if described is not None and topic["topic"] not in described:
+                entry["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             p = replicas.partitions.get((topic["topic"], part["partition"]))
             if p is None or not p.is_leader or replicas.fenced:
                 known = ctx.broker.cluster.metadata.partition(topic["topic"], part["partition"]) is not None

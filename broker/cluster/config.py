@@ -17,6 +17,9 @@ class ClusterConfig:
     zookeeper_session_timeout_ms: int = 18000
     zookeeper_connection_timeout_ms: int = 18000
     broker_rack: str | None = None
+    # the listener brokers connect to each other on (Kafka's key); unset: security.inter.broker.protocol's
+    # name, else the listener named PLAINTEXT, else the first
+    inter_broker_listener_name: str = ""
     # replication
     replica_lag_time_max_ms: int = 30000
     replica_fetch_wait_max_ms: int = 500
@@ -74,6 +77,27 @@ class ClusterConfig:
         if config.min_insync_replicas < 1:
             raise ValueError("min.insync.replicas must be at least 1")
         return config
+
+
+def inter_broker_listener(broker_config, config: ClusterConfig):
+    """The listener other brokers connect to (broker.security.listeners.Listener); ValueError when
+    it is not one of the broker's, or is not PLAINTEXT (brokers open plain connections to each other)."""
+    listeners = broker_config.listeners()
+    named = config.inter_broker_listener_name.strip().upper() or \
+        broker_config.security_properties.get("security.inter.broker.protocol", "").strip().upper()
+    if named:
+        found = [listener for listener in listeners if listener.name == named]
+        if not found:
+            raise ValueError(f"inter.broker.listener.name {named} is not one of the listeners "
+                             f"({', '.join(l.name for l in listeners)})")
+        listener = found[0]
+    else:
+        listener = next((l for l in listeners if l.name == "PLAINTEXT"), listeners[0])
+    if listener.security_protocol != "PLAINTEXT":
+        raise ValueError(f"cluster mode's brokers talk to each other over the inter-broker listener {listener.name}, "
+                         f"which must be PLAINTEXT (it is {listener.security_protocol}): add a PLAINTEXT listener "
+                         "for them (on a private address) and name it in inter.broker.listener.name")
+    return listener
 
 
 # Kafka's broker key -> ClusterConfig field: every field, named by its key

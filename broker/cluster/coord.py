@@ -120,6 +120,21 @@ class Coordination:
     async def topics_to_delete(self, watch: Watch | None = None) -> list[str]:
         raise NotImplementedError
 
+    # -- ACLs (shared by every broker, as Kafka's AclAuthorizer keeps them in ZooKeeper) ----------------------
+
+    async def acls(self) -> dict[tuple, list[tuple]]:
+        """Every ACL: {(resource type, pattern type, name): [(principal, host, operation, permission)]}."""
+        raise NotImplementedError
+
+    async def change_acls(self, resource: tuple, added: list[tuple], removed: list[tuple]) -> None:
+        """Add and remove entries of one resource's ACLs (a conditional write, retried on a race)
+        and tell every broker (a change notification)."""
+        raise NotImplementedError
+
+    async def acl_changes(self, watch: Watch | None = None) -> set[str]:
+        """The names of the ACL change notifications; ``watch`` fires when one is added."""
+        raise NotImplementedError
+
     async def request_topic_deletion(self, topic: str) -> None:
         raise NotImplementedError
 

@@ -10,7 +10,9 @@ partition (else NOT_COORDINATOR, so the client looks again), and not while it lo
 partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). A broker that comes to lead
 more partitions of the topic loads the group coordinator again from its log, which the
 replication kept up to date: groups, members and committed offsets survive the loss of
-their coordinator's broker. ListGroups lists the groups of the partitions led here.
+their coordinator's broker. ListGroups lists the groups of the partitions led here. With the authorizer on, a group the
+client may not touch is refused by the handler on any broker before the gate looks at it
+(GROUP_AUTHORIZATION_FAILED, not NOT_COORDINATOR), as Kafka authorizes first.
 
 Producer ids come in blocks from ZooKeeper's ``/latest_producer_id_block`` (Kafka's
 ZkProducerIdManager), fetched ahead so InitProducerId never waits on ZooKeeper.
@@ -166,9 +168,33 @@ async def replicated(node: ClusterNode, topic: str, replicas: list, ends: list[i
             log.warning("%s-%d: records to %d not replicated in %d s", topic, p.index, end, COMMIT_TIMEOUT_S)
 
 
+# The operation each group API checks on its groups first: a group the client may not touch is
+# refused by the handler (GROUP_AUTHORIZATION_FAILED) on any broker, before the coordinator is
+# looked at, as Kafka's KafkaApis authorizes before it asks the group coordinator.
+GROUP_OPERATIONS = {
+    JOIN_GROUP: Op.READ, SYNC_GROUP: Op.READ, HEARTBEAT: Op.READ, LEAVE_GROUP: Op.READ, OFFSET_COMMIT: Op.READ,
+    OFFSET_FETCH: Op.DESCRIBE, DESCRIBE_GROUPS: Op.DESCRIBE, DELETE_GROUPS: Op.DELETE, OFFSET_DELETE: Op.DELETE,
+    CONSUMER_GROUP_HEARTBEAT: Op.READ, CONSUMER_GROUP_DESCRIBE: Op.DESCRIBE, SHARE_GROUP_HEARTBEAT: Op.READ,
+    SHARE_GROUP_DESCRIBE: Op.DESCRIBE, DESCRIBE_SHARE_GROUP_OFFSETS: Op.DESCRIBE, ALTER_SHARE_GROUP_OFFSETS: Op.READ,
+    DELETE_SHARE_GROUP_OFFSETS: Op.DELETE, TXN_OFFSET_COMMIT: Op.READ,
+}
+
+
+def _gated_groups(ctx, message, req: dict) -> list[str]:
+    """The groups the gate answers for: those the handler will not refuse for their ACLs."""
+    group_ids = _group_ids(message, req, ctx.api_version)
+    if ctx.broker.authorizer is None:
+        return group_ids
+    if message is TXN_OFFSET_COMMIT and not ctx.authorize(Op.WRITE, Resource.TRANSACTIONAL_ID,
+                                                          req["transactional_id"]):
+        return []
+    allowed = ctx.authorized(GROUP_OPERATIONS[message], Resource.GROUP, {g or "" for g in group_ids})
+    return [g for g in group_ids if (g or "") in allowed]
+
+
 def _gate_error(ctx, message, req: dict) -> int:
     gate = ctx.broker.cluster.gate
-    for group_id in _group_ids(message, req, ctx.api_version):
+    for group_id in _gated_groups(ctx, message, req):
         code = gate.error(group_id)
         if code:
             return code
@@ -211,7 +237,7 @@ def _internal_topic(node: ClusterNode, key_type: int) -> tuple[str, int, int, di
              "min.insync.replicas": str(node.config.transaction_state_log_min_isr)})
 
 
-def _coordinator(node: ClusterNode, key_type: int, key: str) -> dict:
+def _coordinator(node: ClusterNode, key_type: int, key: str, listener: str) -> dict:
     topic, partitions, factor, configs = _internal_topic(node, key_type)
     cache = node.metadata
     missing = {"node_id": -1, "host": "", "port": -1, "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -225,9 +251,10 @@ def _coordinator(node: ClusterNode, key_type: int, key: str) -> dict:
         return missing
     partition_of = partition_for if key_type == GROUP else transaction_partition_for
     leader = cache.leader(topic, partition_of(key, cache.num_partitions(topic)))
-    if leader is None:
+    address = None if leader is None else leader.address(listener)
+    if address is None:
         return missing
-    return {"node_id": leader.broker_id, "host": leader.host, "port": leader.port, "error_code": 0,
+    return {"node_id": leader.broker_id, "host": address[0], "port": address[1], "error_code": 0,
             "error_message": None}
 
 
@@ -239,12 +266,13 @@ def find_coordinator(ctx, req: dict) -> dict:
     resource = Resource.GROUP if key_type == GROUP else Resource.TRANSACTIONAL_ID
     if ctx.api_version >= 4:
         return {"throttle_time_ms": 0, "coordinators": [
-            {"key": key, **_coordinator(node, key_type, key)} if ctx.authorize(Op.DESCRIBE, resource, key) else
+            {"key": key, **_coordinator(node, key_type, key, ctx.listener.name)}
+            if ctx.authorize(Op.DESCRIBE, resource, key) else
             {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": AUTHORIZATION_FAILED[resource],
              "error_message": None}
             for key in req["coordinator_keys"]]}
     ctx.require(Op.DESCRIBE, resource, req["key"])
-    return {"throttle_time_ms": 0, **_coordinator(node, key_type, req["key"])}
+    return {"throttle_time_ms": 0, **_coordinator(node, key_type, req["key"], ctx.listener.name)}
 
 
 replace(FIND_COORDINATOR, find_coordinator)

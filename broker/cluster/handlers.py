@@ -6,7 +6,11 @@ ControlledShutdown 1-3 and AlterPartition 0-1 (to the controller). Produce and F
 their handlers, which consult ``broker.replication``; they are wrapped to wait for acks=all
 and to add KIP-951's leader endpoints. The admin and metadata handlers that answer from the
 cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``,
-``transactions``).
+``transactions``, ``acls``).
+
+With the authorizer on, the APIs between brokers need CLUSTER_ACTION on the cluster
+(CLUSTER_AUTHORIZATION_FAILED otherwise), as Kafka checks them; follower fetches are checked
+by the shared Fetch handler, WriteTxnMarkers by its own.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 
 import broker.handlers  # noqa: F401  (one broker's handlers first: some are wrapped below)
 from broker.registry import SERVED, handles
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import (ALTER_PARTITION, CONTROLLED_SHUTDOWN, FETCH, LEADER_AND_ISR, PRODUCE, STOP_REPLICA,
                              UPDATE_METADATA)
@@ -36,15 +41,24 @@ def replace(message, handler, *, may_wait: bool | None = None, error_response=No
     return served.handler
 
 
+def require_cluster_action(ctx) -> None:
+    """The inter-broker APIs need CLUSTER_ACTION on the cluster (else CLUSTER_AUTHORIZATION_FAILED in
+    the API's error shape), as Kafka's KafkaApis checks them: brokers must connect as a principal
+    that has it, a super user (``super.users``) or one granted it."""
+    ctx.require(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME)
+
+
 # -- from the controller ---------------------------------------------------------------------------------------
 
 @handles(LEADER_AND_ISR, "5-7", error_response=lambda req, v, code: {"error_code": code, "topics": []})
 async def leader_and_isr(ctx, req: dict) -> dict:
+    require_cluster_action(ctx)
     return await ctx.broker.cluster.replicas.leader_and_isr(req)
 
 
 @handles(UPDATE_METADATA, "7-8")
 def update_metadata(ctx, req: dict) -> dict:
+    require_cluster_action(ctx)
     node = ctx.broker.cluster
     if req["controller_epoch"] < node.replicas.controller_epoch:
         return {"error_code": ErrorCode.STALE_CONTROLLER_EPOCH}
@@ -66,13 +80,16 @@ def update_metadata(ctx, req: dict) -> dict:
 @handles(STOP_REPLICA, "3-4",
          error_response=lambda req, v, code: {"error_code": code, "partition_errors": []})
 async def stop_replica(ctx, req: dict) -> dict:
+    require_cluster_action(ctx)
     return await ctx.broker.cluster.replicas.stop_replica(req)
 
 
 # -- to the controller -------------------------------------------------------------------------------------------
 
-@handles(CONTROLLED_SHUTDOWN, "1-3")
+@handles(CONTROLLED_SHUTDOWN, "1-3",
+         error_response=lambda req, v, code: {"error_code": code, "remaining_partitions": []})
 async def controlled_shutdown(ctx, req: dict) -> dict:
+    require_cluster_action(ctx)
     node = ctx.broker.cluster
     controller = node.controller
     if not node.is_controller:
@@ -83,8 +100,10 @@ async def controlled_shutdown(ctx, req: dict) -> dict:
                                                           for t, p in remaining]}
 
 
-@handles(ALTER_PARTITION, "0-1")
+@handles(ALTER_PARTITION, "0-1",
+         error_response=lambda req, v, code: {"throttle_time_ms": 0, "error_code": code, "topics": []})
 async def alter_partition(ctx, req: dict) -> dict:
+    require_cluster_action(ctx)
     node = ctx.broker.cluster
     controller = node.controller
     if not node.is_controller:
@@ -105,7 +124,7 @@ async def produce(ctx, req: dict) -> dict | None:
     except BaseException:
         replication.drop_pending()
         raise
-    await replication.complete_produce(response, req["timeout_ms"], ctx.api_version)
+    await replication.complete_produce(response, req["timeout_ms"], ctx.api_version, ctx.listener.name)
     return response
 
 
@@ -113,7 +132,7 @@ async def fetch(ctx, req: dict) -> dict:
     response = _fetch(ctx, req)     # the answer, or the long poll's coroutine when it must wait
     if not isinstance(response, dict):
         response = await response
-    ctx.broker.replication.fetch_hints(response, ctx.api_version)
+    ctx.broker.replication.fetch_hints(response, ctx.api_version, ctx.listener.name)
     return response
 
 
@@ -121,4 +140,4 @@ replace(PRODUCE, produce, may_wait=True)
 replace(FETCH, fetch)
 
 # the replaced admin, config, coordinator and transaction handlers
-from broker.cluster import admin, configs, coordinators, transactions  # noqa: E402,F401
+from broker.cluster import acls, admin, configs, coordinators, transactions  # noqa: E402,F401

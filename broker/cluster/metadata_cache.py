@@ -10,7 +10,7 @@ from here, so every broker gives the same answer once the controller has told it
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import anyio
@@ -21,9 +21,17 @@ from broker.cluster.znodes import LEADER_DURING_DELETE, NO_LEADER
 @dataclass(frozen=True, slots=True)
 class BrokerEndpoint:
     broker_id: int
-    host: str
+    host: str           # the inter-broker listener's endpoint
     port: int
     rack: str | None
+    listeners: dict[str, tuple[str, int]] = field(default_factory=dict)   # listener name -> (host, port)
+
+    def address(self, listener: str | None) -> tuple[str, int] | None:
+        """Where a client of the listener named reaches this broker (None: it has no such listener);
+        the inter-broker endpoint when no listener is named."""
+        if listener is None:
+            return self.host, self.port
+        return self.listeners.get(listener)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +45,9 @@ class PartitionView:
 
 
 class MetadataCache:
-    def __init__(self, broker_id: int):
+    def __init__(self, broker_id: int, inter_broker_listener: str = "PLAINTEXT"):
         self.broker_id = broker_id
+        self.inter_broker_listener = inter_broker_listener
         self.controller_id = -1
         self.controller_epoch = -1
         self.brokers: dict[int, BrokerEndpoint] = {}
@@ -54,8 +63,9 @@ class MetadataCache:
         self.controller_epoch = request["controller_epoch"]
         brokers = {}
         for broker in request["live_brokers"]:
-            endpoint = broker["endpoints"][0] if broker["endpoints"] else {"host": "", "port": -1}
-            brokers[broker["id"]] = BrokerEndpoint(broker["id"], endpoint["host"], endpoint["port"], broker["rack"])
+            listeners = {e["listener"]: (e["host"], e["port"]) for e in broker["endpoints"]}
+            host, port = listeners.get(self.inter_broker_listener) or next(iter(listeners.values()), ("", -1))
+            brokers[broker["id"]] = BrokerEndpoint(broker["id"], host, port, broker["rack"], listeners)
         self.brokers = brokers
         removed = []
         for topic in request["topic_states"]:
@@ -119,7 +129,13 @@ class MetadataCache:
     def alive(self, broker_id: int) -> bool:
         return broker_id in self.brokers
 
-    def endpoints(self, broker_ids) -> list[dict]:
-        """Metadata-style entries of the brokers named that are alive (KIP-951's node endpoints)."""
-        return [{"node_id": b.broker_id, "host": b.host, "port": b.port, "rack": b.rack}
-                for b in (self.brokers.get(i) for i in sorted(set(broker_ids))) if b is not None]
+    def endpoints(self, broker_ids, listener: str | None = None) -> list[dict]:
+        """Metadata-style entries of the brokers named that are alive and have the listener
+        (KIP-951's node endpoints; every live broker when ``broker_ids`` is None)."""
+        ids = sorted(self.brokers) if broker_ids is None else sorted(set(broker_ids))
+        entries = []
+        for b in (self.brokers.get(i) for i in ids):
+            address = None if b is None else b.address(listener)
+            if address is not None:
+                entries.append({"node_id": b.broker_id, "host": address[0], "port": address[1], "rack": b.rack})
+        return entries

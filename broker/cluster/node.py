@@ -21,6 +21,7 @@ import logging
 import anyio
 
 from broker.cluster import handlers  # noqa: F401  (registers the cluster's APIs and handler seams)
+from broker.cluster.acls import AclChanges
 from broker.cluster.channel import BrokerChannel
 from broker.cluster.config import ClusterConfig
 from broker.cluster.configs import ConfigChanges
@@ -34,9 +35,13 @@ from broker.cluster.serving import Replication
 from broker.cluster.zk import ZooKeeperCoordination
 from broker.cluster.znodes import BrokerInfo
 from broker.core import StartRefused
+from broker.security.settings import ANONYMOUS
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.messages import CONTROLLED_SHUTDOWN
 
 log = logging.getLogger("kbroker.cluster")
+
+INTER_BROKER_PRINCIPAL = ANONYMOUS   # brokers open PLAINTEXT connections to each other
 
 CONNECT_RETRY_S = 2.0
 
@@ -50,19 +55,21 @@ class ClusterIdMismatch(StartRefused):
 
 
 class ClusterNode:
-    def __init__(self, broker, config: ClusterConfig):
+    def __init__(self, broker, config: ClusterConfig, inter_broker_listener):
         self.broker = broker
         self.config = config
         self.broker_id = broker.node_id
+        self.inter_broker_listener = inter_broker_listener   # a PLAINTEXT listener (broker.security.listeners)
         self.coord = ZooKeeperCoordination(config.zookeeper_connect, config.zookeeper_session_timeout_ms,
                                            config.zookeeper_connection_timeout_ms)
-        self.metadata = MetadataCache(self.broker_id)
+        self.metadata = MetadataCache(self.broker_id, inter_broker_listener.name)
         self.replicas = ReplicaManager(self)
         self.replication = Replication(self)
         broker.replication = self.replication
         self.gate = CoordinatorGate(self)
         self.transaction_placement = TransactionPlacement(self)   # the transaction coordinator's gate and markers
         self.config_changes = ConfigChanges(self)
+        self.acl_changes = AclChanges(self) if broker.authorizer is not None else None   # ACLs from ZooKeeper
         broker.producer_ids = ProducerIdBlocks(self)   # producer ids from ZooKeeper's blocks
         self.broker_epoch = -1
         self.session_id = 0
@@ -106,9 +113,33 @@ class ClusterNode:
         await self._register()
         if not self.registered.is_set():
             self.task_group.start_soon(self.config_changes.run)
+            if self.acl_changes is not None:
+                self.task_group.start_soon(self._follow_acls)
         self.registered.set()
         self.broker.producer_ids.prefetch()
         await self._elect()
+
+    async def _follow_acls(self) -> None:
+        """Follow the cluster's ACLs; once loaded, say so clearly if brokers cannot talk to each other."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.acl_changes.run)
+            await self.acl_changes.loaded.wait()
+            self.check_inter_broker_principal()
+
+    def check_inter_broker_principal(self) -> bool:
+        """Brokers connect to each other over the inter-broker listener (PLAINTEXT) as
+        User:ANONYMOUS. As in Kafka, that principal needs CLUSTER_ACTION on the cluster (a super
+        user, or an ACL); without it the brokers' requests fail authorization: an error here."""
+        broker = self.broker
+        allowed = broker.authorizer.authorize(INTER_BROKER_PRINCIPAL, broker.advertised[0], Op.CLUSTER_ACTION,
+                                              Resource.CLUSTER, CLUSTER_NAME)
+        if not allowed:
+            log.error("the authorizer is on, but brokers connect to each other as %s (the inter-broker listener "
+                      "%s is PLAINTEXT), which may not CLUSTER_ACTION on the cluster: replication, leader changes "
+                      "and metadata updates will fail with CLUSTER_AUTHORIZATION_FAILED. Add %s to super.users "
+                      "on every broker (and keep that listener private), as Kafka's inter-broker principal is",
+                      INTER_BROKER_PRINCIPAL, self.inter_broker_listener.name, INTER_BROKER_PRINCIPAL)
+        return allowed
 
     async def _agree_on_cluster_id(self) -> None:
         cluster_id = await self.coord.cluster_id(self.broker.cluster_id)
@@ -121,8 +152,10 @@ class ClusterNode:
         self.broker.adopt_cluster_id(cluster_id)
 
     async def _register(self) -> None:
-        host, port = self.broker.advertised
-        info = BrokerInfo(self.broker_id, host, port, self.config.broker_rack)
+        host, port = self.inter_broker_listener.advertised
+        info = BrokerInfo(self.broker_id, host, port, self.config.broker_rack, listeners=tuple(
+            (listener.name, listener.security_protocol, *listener.advertised)
+            for listener in self.broker.config.listeners()))
         patience_s = self.config.zookeeper_session_timeout_ms / 1000 * 1.5 + 1
         deadline = anyio.current_time() + patience_s
         while True:

@@ -93,9 +93,10 @@ class Replication:
     def drop_pending(self) -> None:
         self._pending_acks = []
 
-    async def complete_produce(self, response: dict | None, timeout_ms: int, api_version: int) -> None:
+    async def complete_produce(self, response: dict | None, timeout_ms: int, api_version: int,
+                               listener: str | None = None) -> None:
         """Wait for the acks=all partitions of the produce just handled, then give each its outcome
-        and the leader hints of KIP-951 (v10+)."""
+        and the leader hints of KIP-951 (v10+), with the endpoints of the client's ``listener``."""
         waits, self._pending_acks = self._pending_acks, []
         if response is None:
             return
@@ -122,7 +123,7 @@ class Replication:
                     entry["current_leader"] = hint = self.current_leader(topic, index)
                     hinted.add(hint["leader_id"])
             if hinted:
-                response["node_endpoints"] = self.metadata.endpoints(hinted)
+                response["node_endpoints"] = self.metadata.endpoints(hinted, listener)
 
     # -- Fetch ----------------------------------------------------------------------------------------------
 
@@ -221,11 +222,11 @@ class Replication:
                 return replica
         return None
 
-    def fetch_hints(self, response: dict, api_version: int) -> None:
+    def fetch_hints(self, response: dict, api_version: int, listener: str | None = None) -> None:
         """KIP-951 (Fetch v16+): the endpoints of the leaders named in the partitions' hints."""
         if api_version < 16:
             return
         leaders = {e["current_leader"]["leader_id"] for t in response["responses"] for e in t["partitions"]
                    if "current_leader" in e}
         if leaders:
-            response["node_endpoints"] = self.metadata.endpoints(leaders)
+            response["node_endpoints"] = self.metadata.endpoints(leaders, listener)

@@ -4,7 +4,8 @@ its partition of ``__transaction_state``, as in Kafka; the same path as the grou
 The gate: InitProducerId (with a transactional id), AddPartitionsToTxn, AddOffsetsToTxn,
 EndTxn and DescribeTransactions are answered for an id only by the broker that leads its
 partition (else NOT_COORDINATOR, so the client looks again), and not while that broker loads
-the partition (COORDINATOR_LOAD_IN_PROGRESS). A broker whose set of led partitions changes
+the partition (COORDINATOR_LOAD_IN_PROGRESS); an id the client may not write (or describe) is
+refused first, on any broker, as Kafka authorizes before it asks the coordinator. A broker whose set of led partitions changes
 loads the coordinator again from them (``Broker.reload_transactions``): the transactions a
 dead coordinator left open or half-ended are taken over and finished, since the replication
 kept their state. An answer waits until what it wrote to ``__transaction_state`` is in the
@@ -28,6 +29,7 @@ from broker.cluster.coordinators import replicated
 from broker.cluster.handlers import replace
 from broker.registry import SERVED
 from broker.transactions.log import TRANSACTION_STATE_TOPIC, partition_for
+from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import (ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, DESCRIBE_TRANSACTIONS, END_TXN,
                              INIT_PRODUCER_ID, WRITE_TXN_MARKERS)
@@ -161,6 +163,15 @@ def _transactional_ids(message, req: dict, api_version: int) -> list[str]:
     return [req["transactional_id"]]
 
 
+def _may_write(ctx, message, req: dict, api_version: int, transactional_id: str) -> bool:
+    """Whether the handler will get past its first ACL check for the id (WRITE on it; for
+    AddPartitionsToTxn v4+, from brokers, CLUSTER_ACTION on the cluster): the gate answers only
+    then, as Kafka authorizes before it asks the transaction coordinator."""
+    if message is ADD_PARTITIONS_TO_TXN and api_version >= 4:
+        return ctx.authorize(Op.CLUSTER_ACTION, Resource.CLUSTER, CLUSTER_NAME)
+    return ctx.authorize(Op.WRITE, Resource.TRANSACTIONAL_ID, transactional_id)
+
+
 def _error_response(message):
     served = SERVED[message.api_key]
     return served.error_response or (lambda req, version, code: {"throttle_time_ms": 0, "error_code": code})
@@ -174,6 +185,8 @@ def _gated(message, handler):
         placement = node.transaction_placement
         ids = _transactional_ids(message, req, ctx.api_version)
         for transactional_id in ids:
+            if not _may_write(ctx, message, req, ctx.api_version, transactional_id):
+                return handler(ctx, req)   # refused by its ACL check, on any broker
             code = placement.error(transactional_id)
             if code:
                 return errors(req, ctx.api_version, code)
@@ -201,7 +214,8 @@ def describe_transactions(ctx, req: dict) -> dict:
     """Each id from its coordinator; the others NOT_COORDINATOR (or still loading), as Kafka answers."""
     placement = ctx.broker.cluster.transaction_placement
     ids = req["transactional_ids"]
-    here = [t for t in ids if not placement.error(t)]
+    described = ctx.authorized(Op.DESCRIBE, Resource.TRANSACTIONAL_ID, ids)   # the others refused first
+    here = [t for t in ids if t not in described or not placement.error(t)]
     states = {s["transactional_id"]: s for s in
               _describe_transactions(ctx, {**req, "transactional_ids": here})["transaction_states"]} if here else {}
     answers = []

@@ -300,6 +300,60 @@ class ZooKeeperCoordination(Coordination):
             except NoNode:
                 pass
 
+    # -- ACLs ------------------------------------------------------------------------------------------------------
+
+    async def acls(self) -> dict[tuple, list[tuple]]:
+        found = {}
+        for type_path, pattern_type in zn.acl_type_paths():
+            try:
+                names = await self._children(type_path, None)
+            except NoNode:
+                continue
+            resource_type = zn.acl_type_of(type_path)
+            for name in names:
+                try:
+                    data, _ = await self._get(f"{type_path}/{name}")
+                    entries = zn.decode_acls(data)
+                except (NoNode, ValueError, KeyError) as exc:
+                    log.warning("ACLs of %s/%s unreadable, skipped: %s", type_path, name, exc)
+                    continue
+                if entries:
+                    found[(resource_type, pattern_type, name)] = entries
+        return found
+
+    async def change_acls(self, resource: tuple, added: list[tuple], removed: list[tuple]) -> None:
+        """Kafka's AclAuthorizer.updateResourceAcls: read, change, write on the znode's version."""
+        client = self._client
+        path = self._path(zn.acl_resource_path(resource))
+        while True:
+            try:
+                data, stat = await self._call(client.get, path)
+                version = stat.version
+            except NoNode:
+                data, version = b"", None
+            current = zn.decode_acls(data)
+            wanted = [e for e in current if e not in removed] + [e for e in added if e not in current]
+            if wanted == current:
+                return
+            try:
+                if version is None:
+                    await self._call(client.create, path, zn.encode_acls(wanted), makepath=True)
+                elif wanted:
+                    await self._call(client.set, path, zn.encode_acls(wanted), version=version)
+                else:
+                    await self._call(client.delete, path, version=version)
+                break
+            except (BadVersion, NodeExists, NoNode):
+                continue
+        directory, change = zn.encode_acl_change(resource)
+        await self._call(client.create, self._path(f"{directory}/{zn.ACL_CHANGE_PREFIX}"), change, sequence=True,
+                         makepath=True)
+
+    async def acl_changes(self, watch: Watch | None = None) -> set[str]:
+        literal = await self._children(zn.ACL_CHANGES, watch)
+        extended = await self._children(zn.EXTENDED_ACL_CHANGES, watch)
+        return {f"literal/{c}" for c in literal} | {f"extended/{c}" for c in extended}
+
     # -- partition states ----------------------------------------------------------------------------------------
 
     async def partition_states(self, topic: str) -> dict[int, LeaderAndIsr]:

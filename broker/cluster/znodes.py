@@ -13,6 +13,10 @@
 | ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` |
 | ``/admin/delete_topics/T`` | empty: the topic is to be deleted |
 | ``/latest_producer_id_block`` | ``{"version":1,"broker":N,"block_start":"0","block_end":"999"}`` |
+| ``/kafka-acl/<Type>/<name>`` | ``{"version":1,"acls":[{"principal":..,"permissionType":"Allow",..}]}`` (LITERAL) |
+| ``/kafka-acl-extended/prefixed/<Type>/<name>`` | the same (PREFIXED) |
+| ``/kafka-acl-changes/acl_changes_<seq>`` | ``Type:name``: a LITERAL resource's ACLs changed |
+| ``/kafka-acl-extended-changes/acl_changes_<seq>`` | ``{"version":1,"resourceType":..,"name":..,"patternType":..}`` |
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from kproto.constants import AclOperation, AclPermissionType, PatternType, ResourceType
 from storage.topics import kafka_uuid_string, parse_kafka_uuid
 
 CLUSTER_ID = "/cluster/id"
@@ -34,9 +39,15 @@ CONFIG_CHANGES = "/config/changes"
 CONFIG_CHANGE_PREFIX = "config_change_"
 DELETE_TOPICS = "/admin/delete_topics"
 PRODUCER_ID_BLOCK = "/latest_producer_id_block"
+ACLS = "/kafka-acl"                                    # LITERAL resources (Kafka's AclAuthorizer)
+PREFIXED_ACLS = "/kafka-acl-extended/prefixed"        # PREFIXED resources
+ACL_CHANGES = "/kafka-acl-changes"
+EXTENDED_ACL_CHANGES = "/kafka-acl-extended-changes"
+ACL_CHANGE_PREFIX = "acl_changes_"
 # what every broker makes sure exists at start (persistent), as Kafka's KafkaZkClient does
 PERSISTENT_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
-                    "/config/brokers", "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block")
+                    "/config/brokers", "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+                    ACLS, PREFIXED_ACLS, ACL_CHANGES, EXTENDED_ACL_CHANGES)
 
 NO_LEADER = -1
 LEADER_DURING_DELETE = -2   # Kafka's leader id in UpdateMetadata for a topic being deleted
@@ -88,17 +99,21 @@ class BrokerInfo:
     """A broker as its registration znode describes it; ``epoch`` is the znode's czxid."""
 
     broker_id: int
-    host: str
+    host: str           # the inter-broker listener's endpoint: where other brokers connect
     port: int
     rack: str | None = None
     epoch: int = -1
+    # every listener, (name, security protocol, advertised host, port): clients are answered with
+    # the endpoints of the listener they connected to, as Kafka does per listener name
+    listeners: tuple[tuple[str, str, str, int], ...] = ()
 
 
 def encode_broker(info: BrokerInfo) -> bytes:
+    listeners = info.listeners or (("PLAINTEXT", "PLAINTEXT", info.host, info.port),)
     value = {
         "features": {},
-        "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
-        "endpoints": [f"PLAINTEXT://{info.host}:{info.port}"],
+        "listener_security_protocol_map": {name: protocol for name, protocol, _, _ in listeners},
+        "endpoints": [f"{name}://{_address(host)}:{port}" for name, _, host, port in listeners],
         "jmx_port": -1,
         "port": info.port,
         "host": info.host,
@@ -110,16 +125,25 @@ def encode_broker(info: BrokerInfo) -> bytes:
     return _dumps(value)
 
 
+def _address(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def decode_broker(broker_id: int, data: bytes, epoch: int = -1) -> BrokerInfo:
+    """The top-level host and port are the inter-broker endpoint (kbroker writes them so); a
+    registration without them gives its PLAINTEXT endpoint, or its first."""
     value = _loads(data)
-    host, port = value.get("host"), value.get("port", -1)
-    for endpoint in value.get("endpoints", []):   # the PLAINTEXT endpoint, as versions 2+ list them
+    protocols = value.get("listener_security_protocol_map") or {}
+    listeners = []
+    for endpoint in value.get("endpoints", []):
         name, _, address = endpoint.partition("://")
-        if name.upper() == "PLAINTEXT":
-            host, _, port_text = address.rpartition(":")
-            host, port = host.strip("[]"), int(port_text)
-            break
-    return BrokerInfo(broker_id, host or "", int(port), value.get("rack"), epoch)
+        host, _, port_text = address.rpartition(":")
+        listeners.append((name.upper(), protocols.get(name, name.upper()), host.strip("[]"), int(port_text)))
+    host, port = value.get("host"), int(value.get("port", -1))
+    if not host or port < 0:
+        plaintext = [e for e in listeners if e[0] == "PLAINTEXT"] or listeners
+        host, port = (plaintext[0][2], plaintext[0][3]) if plaintext else ("", -1)
+    return BrokerInfo(broker_id, host, port, value.get("rack"), epoch, tuple(listeners))
 
 
 # -- the controller --------------------------------------------------------------------------
@@ -233,3 +257,63 @@ def decode_producer_id_block(data: bytes) -> tuple[int, int]:
     """(block start, block end), both inclusive, as Kafka writes them."""
     value = _loads(data)
     return int(value["block_start"]), int(value["block_end"])
+
+
+# -- ACLs (Kafka's AclAuthorizer: one znode per resource, a change notification per change) -------------
+
+AclResource = tuple   # (ResourceType, PatternType LITERAL or PREFIXED, name)
+AclEntry = tuple      # (principal, host, AclOperation, AclPermissionType)
+
+
+def _kafka_name(value) -> str:
+    """TRANSACTIONAL_ID -> TransactionalId, CLUSTER_ACTION -> ClusterAction: Kafka's spelling in ZooKeeper."""
+    return "".join(word.capitalize() for word in value.name.split("_"))
+
+
+def _from_kafka_name(enum, text: str):
+    for member in enum:
+        if _kafka_name(member).lower() == text.lower():
+            return member
+    raise ValueError(f"unknown {enum.__name__} {text!r}")
+
+
+def acl_resource_path(resource: AclResource) -> str:
+    resource_type, pattern_type, name = resource
+    base = ACLS if pattern_type == PatternType.LITERAL else PREFIXED_ACLS
+    return f"{base}/{_kafka_name(ResourceType(resource_type))}/{name}"
+
+
+def acl_type_paths() -> list[tuple[str, int]]:
+    """(path, pattern type) of each resource type's directory, for reading every ACL."""
+    return [(f"{base}/{_kafka_name(t)}", pattern) for base, pattern in ((ACLS, PatternType.LITERAL),
+                                                                        (PREFIXED_ACLS, PatternType.PREFIXED))
+            for t in ResourceType if t not in (ResourceType.UNKNOWN, ResourceType.ANY)]
+
+
+def acl_type_of(path: str) -> int:
+    return _from_kafka_name(ResourceType, path.rsplit("/", 1)[1])
+
+
+def encode_acls(entries) -> bytes:
+    return _dumps({"version": 1, "acls": [
+        {"principal": principal, "permissionType": _kafka_name(AclPermissionType(permission)),
+         "operation": _kafka_name(AclOperation(operation)), "host": host}
+        for principal, host, operation, permission in entries]})
+
+
+def decode_acls(data: bytes) -> list[AclEntry]:
+    if not data:
+        return []
+    return [(acl["principal"], acl["host"], int(_from_kafka_name(AclOperation, acl["operation"])),
+             int(_from_kafka_name(AclPermissionType, acl["permissionType"])))
+            for acl in _loads(data).get("acls", [])]
+
+
+def encode_acl_change(resource: AclResource) -> tuple[str, bytes]:
+    """(notification directory, data) for a change to a resource's ACLs."""
+    resource_type, pattern_type, name = resource
+    type_name = _kafka_name(ResourceType(resource_type))
+    if pattern_type == PatternType.LITERAL:
+        return ACL_CHANGES, f"{type_name}:{name}".encode()
+    return EXTENDED_ACL_CHANGES, _dumps({"version": 1, "resourceType": type_name, "name": name,
+                                         "patternType": PatternType(pattern_type).name})

@@ -59,15 +59,31 @@ def test_a_second_broker_with_the_same_id_is_refused(make_cluster, tmp_path):
     assert cluster.metadata()["brokers"][0]["port"] == cluster.brokers[1].port   # the first one is untouched
 
 
-def test_a_cluster_broker_with_an_authorizer_is_refused_saying_why(tmp_path):
-    """ACLs are not enforced by cluster mode's answers yet: better refused than bypassed."""
+def test_a_cluster_broker_whose_inter_broker_listener_is_not_plaintext_is_refused_saying_why(tmp_path):
+    """Brokers open plain connections to each other: the listener they use must be PLAINTEXT."""
+    port = free_port()
+    (tmp_path / "users").write_text("alice:alice-secret\n")
     refused = subprocess.run(
-        [sys.executable, "-m", "broker", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"),
-         "--node-id", "1", "--zookeeper", f"127.0.0.1:{free_port()}/k",
-         "-o", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"],
+        [sys.executable, "-m", "broker", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+         "--node-id", "1", "--zookeeper", f"127.0.0.1:{free_port()}/k", "--sasl-users", str(tmp_path / "users"),
+         "-o", f"listeners=SASL_PLAINTEXT://127.0.0.1:{port},PLAINTEXT://127.0.0.1:{free_port()}",
+         "-o", "inter.broker.listener.name=SASL_PLAINTEXT"],
         capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1
-    assert "cluster mode does not enforce ACLs yet" in refused.stderr
+    assert "inter-broker listener SASL_PLAINTEXT, which must be PLAINTEXT" in refused.stderr
+
+
+def test_an_authorizer_without_the_inter_broker_principal_as_super_user_is_said_clearly(zookeeper, tmp_path):
+    """As in Kafka the broker starts, but its brokers' requests would be refused: the log says
+    what to configure."""
+    broker = BrokerProcess(tmp_path / "data", log_path=tmp_path / "broker.log", overrides={
+        "super.users": "User:admin"}, args=["--node-id", "1", "--zookeeper", f"{zookeeper.connect_string}/acl-warn",
+                                            "--acl"]).start()
+    try:
+        wait_for_text(tmp_path / "broker.log", "may not CLUSTER_ACTION on the cluster")
+        assert "Add User:ANONYMOUS to super.users" in (tmp_path / "broker.log").read_text()
+    finally:
+        broker.kill()
 
 
 def test_a_diverged_replica_is_cut_to_the_leaders_epoch_boundary(make_cluster, topic_name):

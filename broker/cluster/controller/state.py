@@ -16,6 +16,7 @@ UPDATE_METADATA_VERSION = 8
 STOP_REPLICA_VERSION = 3
 INCREMENTAL, FULL = 1, 2   # UpdateMetadata v8's Type
 PLAINTEXT = 0              # SecurityProtocol id
+SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}   # Kafka's SecurityProtocol
 
 TopicPartition = tuple[str, int]
 
@@ -69,8 +70,11 @@ class ControllerContext:
     # -- requests -----------------------------------------------------------------------------------------
 
     def _live_brokers(self) -> list[dict]:
-        return [{"id": b.broker_id, "endpoints": [{"port": b.port, "host": b.host, "listener": "PLAINTEXT",
-                                                   "security_protocol": PLAINTEXT}], "rack": b.rack}
+        return [{"id": b.broker_id, "endpoints": [
+                    {"port": port, "host": host, "listener": name,
+                     "security_protocol": SECURITY_PROTOCOL_IDS.get(protocol, PLAINTEXT)}
+                    for name, protocol, host, port in b.listeners or (("PLAINTEXT", "PLAINTEXT", b.host, b.port),)],
+                 "rack": b.rack}
                 for b in sorted(self.brokers.values(), key=lambda b: b.broker_id)]
 
     def leader_and_isr(self, broker_id: int, partitions, *, is_new: bool = False) -> dict | None:

@@ -3,6 +3,7 @@ racks), the requests it builds, and the znode JSON it reads and writes."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 
@@ -13,6 +14,7 @@ from broker.cluster.controller import election
 from broker.cluster.controller.assignment import AssignmentError, assign_replicas
 from broker.cluster.controller.state import ControllerContext, new_partition_state
 from broker.cluster.znodes import BrokerInfo, LeaderAndIsr, TopicAssignment
+from kproto.constants import AclOperation, AclPermissionType, PatternType, ResourceType
 
 
 @pytest.mark.parametrize("assignment,isr,live,unclean,expected", [
@@ -83,8 +85,27 @@ def test_znodes_are_kafkas_json():
     info = zn.decode_broker(3, b'{"features":{},"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},'
                                b'"endpoints":["PLAINTEXT://k3.example:9093"],"jmx_port":-1,"port":9093,'
                                b'"host":"k3.example","version":5,"timestamp":"1","rack":"r1"}', epoch=77)
-    assert info == BrokerInfo(3, "k3.example", 9093, "r1", 77)
+    assert info == BrokerInfo(3, "k3.example", 9093, "r1", 77, (("PLAINTEXT", "PLAINTEXT", "k3.example", 9093),))
     assert zn.decode_broker(3, zn.encode_broker(info), 77) == info
+    # every listener is registered; host and port are the inter-broker one's
+    both = BrokerInfo(3, "10.0.0.3", 9094, None, 77, (("CLIENT", "SASL_SSL", "k3.example", 9093),
+                                                      ("INTERNAL", "PLAINTEXT", "10.0.0.3", 9094)))
+    value = json.loads(zn.encode_broker(both))
+    assert value["endpoints"] == ["CLIENT://k3.example:9093", "INTERNAL://10.0.0.3:9094"]
+    assert value["listener_security_protocol_map"] == {"CLIENT": "SASL_SSL", "INTERNAL": "PLAINTEXT"}
+    assert zn.decode_broker(3, zn.encode_broker(both), 77) == both
+    # ACLs as Kafka's AclAuthorizer writes them
+    resource = (ResourceType.TRANSACTIONAL_ID, PatternType.PREFIXED, "tx-")
+    assert zn.acl_resource_path(resource) == "/kafka-acl-extended/prefixed/TransactionalId/tx-"
+    assert zn.acl_resource_path((ResourceType.TOPIC, PatternType.LITERAL, "t")) == "/kafka-acl/Topic/t"
+    entries = [("User:alice", "*", AclOperation.CLUSTER_ACTION, AclPermissionType.ALLOW)]
+    assert json.loads(zn.encode_acls(entries)) == {"version": 1, "acls": [
+        {"principal": "User:alice", "permissionType": "Allow", "operation": "ClusterAction", "host": "*"}]}
+    assert zn.decode_acls(zn.encode_acls(entries)) == entries
+    assert zn.encode_acl_change((ResourceType.TOPIC, PatternType.LITERAL, "t")) == ("/kafka-acl-changes", b"Topic:t")
+    directory, data = zn.encode_acl_change(resource)
+    assert directory == "/kafka-acl-extended-changes" and json.loads(data) == {
+        "version": 1, "resourceType": "TransactionalId", "name": "tx-", "patternType": "PREFIXED"}
     assignment = TopicAssignment(uuid.uuid4(), {0: [1, 2], 1: [2, 1]})
     assert zn.decode_topic(zn.encode_topic(assignment)) == assignment
     state = zn.decode_partition_state(b'{"controller_epoch":3,"leader":2,"version":1,"leader_epoch":5,'
