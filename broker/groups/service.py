@@ -170,6 +170,17 @@ class GroupService:
             log.info("converted the consumer group %s to a classic group", handed.group_id)
         self._deadline_moved.set()
 
+    def in_consumer_group(self, group_id: str | None) -> bool:
+        """Is the group a KIP-848 one, once its due timers have run? (A session that ended
+        may just have handed the group back to the classic coordinator.)"""
+        consumer = self.consumer_coordinator
+        if not group_id or group_id not in consumer.groups:
+            return False
+        if (deadline := consumer.next_deadline_ms()) is not None and deadline <= now_ms():
+            consumer.tick(now_ms())
+            self.write_consumer_changes()
+        return group_id in consumer.groups
+
     def upgrade_classic(self, now: int, group_id: str) -> ErrorCode | str:
         """KIP-848's online upgrade: a consumer group takes over the classic group with
         members (Kafka's validateOnlineUpgrade, convertToConsumerGroup). NONE, or the reason
@@ -205,7 +216,7 @@ class GroupService:
             return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
                     "generation_id": -1, "protocol_type": None, "protocol_name": None if version >= 7 else "",
                     "leader": "", "skip_assignment": False, "member_id": req["member_id"], "members": []}
-        if req["group_id"] in self.consumer_coordinator.groups:
+        if self.in_consumer_group(req["group_id"]):
             # An empty consumer group becomes a classic one; a consumer group with members
             # takes the classic member in (KIP-848's migration, consumer/classic.py).
             if not self.consumer_coordinator.drop_empty(req["group_id"]):
@@ -243,7 +254,7 @@ class GroupService:
         """SyncGroup 0-5: the leader hands out assignments; every member waits for its own.
         A classic member of a consumer group gets its assignment at once (consumer/classic.py)."""
         group_id = req["group_id"]
-        if group_id and group_id in self.consumer_coordinator.groups:
+        if self.in_consumer_group(group_id):
             if not self.consumer_coordinator.groups[group_id].members:
                 response = sync_response(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
             else:
@@ -262,7 +273,7 @@ class GroupService:
 
     def heartbeat(self, ctx: Caller, req: dict) -> dict:
         """Heartbeat 0-4: REBALANCE_IN_PROGRESS tells the member to rejoin."""
-        if req["group_id"] and req["group_id"] in self.consumer_coordinator.groups:
+        if self.in_consumer_group(req["group_id"]):
             code = self.consumer_coordinator.classic_heartbeat(
                 now_ms(), req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"])
             self.write_consumer_changes()
@@ -279,7 +290,7 @@ class GroupService:
             members = [(req["member_id"], None)]
         else:
             members = [(m["member_id"], m["group_instance_id"]) for m in req["members"]]
-        if req["group_id"] and req["group_id"] in self.consumer_coordinator.groups:
+        if self.in_consumer_group(req["group_id"]):
             response = self.consumer_coordinator.classic_leave(now_ms(), req["group_id"], members)
             self.write_consumer_changes()
         else:
@@ -302,7 +313,7 @@ class GroupService:
         now = now_ms()
         if group_id in self.share_coordinator.groups:
             group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
-        elif group_id in self.consumer_coordinator.groups:
+        elif self.in_consumer_group(group_id):
             group_error = self.consumer_coordinator.validate_commit(
                 now, group_id, req["member_id"], req["generation_id_or_member_epoch"], version)
         else:
@@ -360,7 +371,7 @@ class GroupService:
             pass
         elif group_id in self.share_coordinator.groups:
             error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets (ShareGroup.validateOffsetCommit)
-        elif group_id in self.consumer_coordinator.groups:
+        elif self.in_consumer_group(group_id):
             # Kafka's ConsumerGroup.validateOffsetCommit, transactional: the member and its epoch,
             # a stale epoch answered as ILLEGAL_GENERATION (validateTransactionalOffsetCommit)
             error = self.consumer_coordinator.validate_commit(
@@ -428,7 +439,7 @@ class GroupService:
                    member_id: str | None = None, member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
         """One group's OffsetFetch topics, and its error code (v9: a consumer group's member
         must be known and at its current epoch)."""
-        if group_id in self.consumer_coordinator.groups:
+        if self.in_consumer_group(group_id):
             code = self.consumer_coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
         else:
             code = self._coordinator.validate_offset_fetch(group_id)

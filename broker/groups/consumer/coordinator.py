@@ -258,7 +258,9 @@ class ConsumerGroupCoordinator(ClassicMembers):
         if joining:
             if existing is None or existing_id == member_id and existing.member_epoch == 0:
                 return existing or ConsumerGroupMember(member_id)
-            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and existing_id != member_id:
+            # (a classic member's instance is taken over without its leave, as Kafka does)
+            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and existing_id != member_id \
+                    and not existing.is_classic:
                 raise ApiError(ErrorCode.UNRELEASED_INSTANCE_ID,
                                f"Static member {existing_id} with instance id {instance_id} cannot be replaced "
                                "because it has not left the group.")

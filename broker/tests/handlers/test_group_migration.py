@@ -179,6 +179,15 @@ def test_upgrade_refused_with_kafkas_reasons(fast, topic, tmp_path):
         r = cg_beat(client, connect, "c1", 0, [topic])
         assert r["error_code"] == E.GROUP_ID_NOT_FOUND
         assert "does not use the consumer embedded protocol" in r["error_message"]
+        # an assignor's user data would be lost: refused, the classic group goes on
+        custom = f"custom-{topic}"
+        joined = join_known(client, custom, subscription(topic))
+        member = joined["member_id"]
+        with_user_data = encode_assignment(0, [(topic, [0])])[:-4] + struct.pack(">i", 1) + b"x"
+        assert sync(client, custom, member, 1, [(member, with_user_data)])["error_code"] == E.NONE
+        r = cg_beat(client, custom, "c1", 0, [topic])
+        assert r["error_code"] == E.GROUP_ID_NOT_FOUND and "unsupported custom assignor" in r["error_message"]
+        assert beat(client, custom, member, 1) == E.NONE
     with running_broker(tmp_path / "data", group_properties={
             **FAST, "group.consumer.migration.policy": "Disabled"}) as served, served.client() as client:
         create_topic(client, topic, 1)
@@ -212,3 +221,6 @@ def test_a_mixed_group_survives_a_restart(tmp_path, topic):
         assert beat(client, group, b, 2) == E.NONE
         assert cg_beat(client, group, "c1", -1)["error_code"] == E.NONE   # the downgrade needs its metadata
         assert listed(client)[group] == ("classic", "PreparingRebalance", "consumer")
+    with running_broker(data, group_properties=FAST) as served, served.client() as client:
+        assert listed(client)[group] == ("classic", "Stable", "consumer")   # the downgrade's GroupMetadata
+        assert beat(client, group, b, 2) == E.NONE
