@@ -16,6 +16,11 @@ every ``offsets.retention.check.interval.ms``.
 Groups are persisted as Kafka persists them: after each call the GroupMetadata records
 (and tombstones) the coordinator queued are appended to ``__consumer_offsets`` before
 the call's completions are delivered; at start the groups found there are loaded back.
+A group may move between the classic and the KIP-848 coordinators (``upgrade_classic``;
+a downgrade is handed over in ``write_consumer_changes``); while it is a KIP-848 group,
+JoinGroup, SyncGroup, Heartbeat and LeaveGroup of its classic members go to the KIP-848
+coordinator (consumer/classic.py).
+
 The broker tells the service of deleted topics through ``topic_deleted`` (its
 ``TopicListener``), and of transactions that ended through ``complete_transaction``; it
 lends the service one check, ``verify_txn_offsets`` (is this group's offsets partition in

@@ -51,24 +51,21 @@ class ClassicMembers:
         """JoinGroup into a consumer group with members (Kafka's classicGroupJoinToConsumerGroup)."""
         self._advance(now_ms, topics, topics_version)
         group = self.groups[group_id]
-        unknown = member_id == ""
+        requested, unknown = member_id, member_id == ""
         if unknown:
             member_id = str(uuid.uuid4())
         if member_id not in group.members and len(group.members) >= self.settings.max_size:
-            return join_response(error_code=ErrorCode.GROUP_MAX_SIZE_REACHED, member_id=member_id)
+            return join_response(error_code=ErrorCode.GROUP_MAX_SIZE_REACHED, member_id=requested)
         if not self._supports_classic(group, protocol_type, [name for name, _ in protocols]):
-            return join_response(error_code=ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
-                                 member_id="" if unknown else member_id)
+            return join_response(error_code=ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=requested)
         if require_known_member_id and unknown and instance_id is None:
             return join_response(error_code=ErrorCode.MEMBER_ID_REQUIRED, member_id=member_id)
         try:
             subscription = cp.decode_subscription(protocols[0][1])
         except cp.SubscriptionParseError:
-            return join_response(error_code=ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id)
+            # Kafka fails such a join with an IllegalStateException: UNKNOWN_SERVER_ERROR
+            return join_response(error_code=ErrorCode.UNKNOWN_SERVER_ERROR, member_id=requested)
         member = self._classic_member(group, member_id, instance_id)
-        if member is None:
-            return join_response(error_code=ErrorCode.FENCED_INSTANCE_ID, member_id=member_id)
-        member_id = member.member_id
         updated = member.with_(
             instance_id=instance_id if instance_id is not None else member.instance_id,
             rack_id=subscription.rack_id if subscription.rack_id is not None else member.rack_id,
@@ -90,10 +87,10 @@ class ClassicMembers:
         return join_response(member_id=member_id, generation_id=final.member_epoch,
                              protocol_type=cp.PROTOCOL_TYPE, protocol_name=protocols[0][0])
 
-    def _classic_member(self, group: ConsumerGroup, member_id: str,
-                        instance_id: str | None) -> ConsumerGroupMember | None:
-        """The joining member: known, new, or a static member's new incarnation (None: the
-        instance id is held by another member that has not left)."""
+    def _classic_member(self, group: ConsumerGroup, member_id: str, instance_id: str | None) -> ConsumerGroupMember:
+        """The joining member: known, new, or a static member's new incarnation (Kafka's
+        getOrMaybeSubscribeStaticConsumerGroupMember lets a classic member take the instance
+        over without its predecessor's leave)."""
         if instance_id is None:
             return group.members.get(member_id) or ConsumerGroupMember(member_id)
         existing_id = group.static_members.get(instance_id)

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from broker.groups.config import GroupConfig
 from broker.groups.consumer_protocol import decode_assignment, encode_assignment
 from broker.tests.handlers.serving import create_topic, running_broker
 from broker.tests.handlers.test_new_groups import cg_beat, listed
@@ -161,6 +162,7 @@ def test_a_classic_member_joins_a_consumer_group_and_the_group_follows_it_down(f
         joined = join(client, group, b, subscription(topic))
         assert (joined["error_code"], joined["generation_id"]) == (E.NONE, 2)
         assert partitions(sync(client, group, b, 2)["assignment"]) == {}   # c1 still owns both
+        assert join(client, group, b, b"\x00")["error_code"] == E.UNKNOWN_SERVER_ERROR   # as Kafka: malformed
         assert beat(client, group, b, 2) == E.NONE                          # nothing freed yet
         cg_beat(client, group, "c1", 1, owned=[])                            # c1 gives one up
         assert beat(client, group, b, 2) == E.REBALANCE_IN_PROGRESS         # its partition is free now
@@ -172,6 +174,8 @@ def test_a_classic_member_joins_a_consumer_group_and_the_group_follows_it_down(f
 
 
 def test_upgrade_refused_with_kafkas_reasons(fast, topic, tmp_path):
+    with pytest.raises(ValueError, match="group.consumer.migration.policy"):
+        GroupConfig.from_broker_properties({"group.consumer.migration.policy": "sideways"})
     with fast.client() as client:
         create_topic(client, topic, 1)
         connect = f"connect-{topic}"
