@@ -476,7 +476,7 @@ class GroupCoordinator(Rebalancer):
     def adopt(self, now_ms: int, handed: MigratingGroup) -> Completions:
         """Take a consumer group whose members all use the classic protocol (Kafka's
         ClassicGroup.fromConsumerGroup): Stable at the consumer group's epoch, each member
-        assigned its target partitions, then a rebalance."""
+        assigned its target partitions, then (``handed.rebalance``) a rebalance."""
         return self._run(now_ms, lambda: self._adopt(handed))[1]
 
     def _adopt(self, handed: MigratingGroup) -> None:
@@ -503,7 +503,8 @@ class GroupCoordinator(Rebalancer):
         self._group_changes.append((group.group_id, group.snapshot()))
         for member in group.members.values():
             self._reschedule_heartbeat(group, member)
-        self._prepare_rebalance(group)
+        if handed.rebalance:
+            self._prepare_rebalance(group)
 
     def _delete(self, group: ClassicGroup) -> None:
         group.transition_to(S.DEAD, self._now_ms)

@@ -68,8 +68,10 @@ class MigratingMember:
 @dataclass(frozen=True, slots=True)
 class MigratingGroup:
     """A group handed from one coordinator to the other: its generation (a consumer
-    group's epoch), its selected protocol (classic side) and members."""
+    group's epoch), its selected protocol (classic side) and members; a downgraded group
+    rebalances unless a static member's new incarnation took its place with the same subscription."""
     group_id: str
     generation_id: int
     protocol_name: str | None
     members: tuple[MigratingMember, ...]
+    rebalance: bool = True

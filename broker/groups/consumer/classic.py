@@ -65,6 +65,9 @@ class ClassicMembers:
         except cp.SubscriptionParseError:
             # Kafka fails such a join with an IllegalStateException: UNKNOWN_SERVER_ERROR
             return join_response(error_code=ErrorCode.UNKNOWN_SERVER_ERROR, member_id=requested)
+        replaced = group.members.get(group.static_members.get(instance_id, "")) if instance_id is not None else None
+        downgrade = replaced is not None and replaced.member_id != member_id and self._may_downgrade_replacing(
+            group, replaced)
         member = self._classic_member(group, member_id, instance_id)
         updated = member.with_(
             instance_id=instance_id if instance_id is not None else member.instance_id,
@@ -78,6 +81,12 @@ class ClassicMembers:
             self._changes.append(rec.member_metadata(group.group_id, updated))
         group.put(updated)
         self._maybe_bump_epoch(group, bump)
+        if downgrade:
+            # Kafka's validateOnlineDowngradeWithReplacedMember: the classic member took the last
+            # consumer-protocol member's place; the group goes back, rebalancing if it subscribes otherwise
+            self._downgrade(group, [], rebalance=bump)
+            return join_response(member_id=member_id, generation_id=group.group_epoch,
+                                 protocol_type=cp.PROTOCOL_TYPE, protocol_name=protocols[0][0])
         self._maybe_assign(group)
         final = self._reconcile(group, group.members[member_id], self._topic_ids(subscription.owned_partitions))
         self._timers.cancel(("join", group_id, member_id))
@@ -252,7 +261,13 @@ class ClassicMembers:
             return False
         return self.settings.downgrade_enabled and len(remaining) <= self.settings.classic_max_size
 
-    def _downgrade(self, group: ConsumerGroup, leaving: list[str]) -> None:
+    def _may_downgrade_replacing(self, group: ConsumerGroup, replaced: ConsumerGroupMember) -> bool:
+        """Kafka's validateOnlineDowngradeWithReplacedMember."""
+        if replaced.is_classic or not all(m.is_classic for m in group.members.values() if m is not replaced):
+            return False
+        return self.settings.downgrade_enabled and len(group.members) <= self.settings.classic_max_size
+
+    def _downgrade(self, group: ConsumerGroup, leaving: list[str], *, rebalance: bool = True) -> None:
         """Kafka's convertToClassicGroup: the consumer group's records go (tombstones) and the
         remaining members are handed over with their target assignments."""
         members = []
@@ -269,7 +284,7 @@ class ClassicMembers:
         self._changes.extend(rec.group_gone(group.group_id))
         del self.groups[group.group_id]
         self._timers.cancel_where(lambda key: key[1] == group.group_id)
-        self._handovers.append(MigratingGroup(group.group_id, group.group_epoch, None, tuple(members)))
+        self._handovers.append(MigratingGroup(group.group_id, group.group_epoch, None, tuple(members), rebalance))
 
     def take_handovers(self) -> list[MigratingGroup]:
         """Groups downgraded since the last call, for the classic coordinator to take."""

@@ -228,3 +228,24 @@ def test_a_mixed_group_survives_a_restart(tmp_path, topic):
     with running_broker(data, group_properties=FAST) as served, served.client() as client:
         assert listed(client)[group] == ("classic", "Stable", "consumer")   # the downgrade's GroupMetadata
         assert beat(client, group, b, 2) == E.NONE
+
+
+def test_a_classic_static_member_replacing_the_last_consumer_member_downgrades_the_group(fast, topic):
+    """A rolling downgrade with static membership: the classic incarnation of the last
+    consumer-protocol member takes its instance id and its partitions, and the group is a
+    classic one again, Stable (same subscription: no rebalance), as Kafka's
+    validateOnlineDowngradeWithReplacedMember."""
+    with fast.client() as client:
+        create_topic(client, topic, 2)
+        group = f"static-{topic}"
+        assert cg_beat(client, group, "s1", 0, [topic], instance="i1")["member_epoch"] == 1
+        b = join_known(client, group, subscription(topic))["member_id"]
+        kept = cg_beat(client, group, "s1", 1, owned=[])["assignment"]   # s1 gives a partition up to b
+        [s1_parts] = [tp["partitions"] for tp in kept["topic_partitions"]]
+        joined = join(client, group, "", subscription(topic), instance="i1")
+        assert (joined["error_code"], joined["generation_id"]) == (E.NONE, 2)
+        assert listed(client)[group] == ("classic", "Stable", "consumer")
+        synced = sync(client, group, joined["member_id"], 2)
+        assert synced["error_code"] == E.NONE
+        assert partitions(synced["assignment"]) == {topic: s1_parts}      # the instance's partitions
+        assert beat(client, group, b, 2) == E.NONE
