@@ -175,14 +175,15 @@ class GroupService:
             log.info("converted the consumer group %s to a classic group", handed.group_id)
         self._deadline_moved.set()
 
-    def in_consumer_group(self, group_id: str | None) -> bool:
-        """Is the group a KIP-848 one, once its due timers have run? (A session that ended
-        may just have handed the group back to the classic coordinator.)"""
+    def in_consumer_group(self, group_id: str | None, now: int) -> bool:
+        """Is the group a KIP-848 one, once its timers due by ``now`` have run? (A session that
+        ended may just have handed the group back to the classic coordinator.) The call that
+        follows passes the same ``now``, so that no timer fires in between."""
         consumer = self.consumer_coordinator
         if not group_id or group_id not in consumer.groups:
             return False
-        if (deadline := consumer.next_deadline_ms()) is not None and deadline <= now_ms():
-            consumer.tick(now_ms())
+        if (deadline := consumer.next_deadline_ms()) is not None and deadline <= now:
+            consumer.tick(now)
             self.write_consumer_changes()
         return group_id in consumer.groups
 
@@ -221,12 +222,12 @@ class GroupService:
             return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
                     "generation_id": -1, "protocol_type": None, "protocol_name": None if version >= 7 else "",
                     "leader": "", "skip_assignment": False, "member_id": req["member_id"], "members": []}
-        if self.in_consumer_group(req["group_id"]):
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
             # An empty consumer group becomes a classic one; a consumer group with members
             # takes the classic member in (KIP-848's migration, consumer/classic.py).
             if not self.consumer_coordinator.drop_empty(req["group_id"]):
-                response = self._classic_join_consumer_group(ctx, req, session_timeout_ms, rebalance_timeout_ms,
-                                                            protocols)
+                response = self._classic_join_consumer_group(ctx, req, now, session_timeout_ms,
+                                                            rebalance_timeout_ms, protocols)
                 if version < 7 and response["protocol_name"] is None:
                     response["protocol_name"] = ""
                 response["throttle_time_ms"] = 0
@@ -241,7 +242,7 @@ class GroupService:
         response["throttle_time_ms"] = 0
         return response
 
-    def _classic_join_consumer_group(self, ctx: Caller, req: dict, session_timeout_ms: int,
+    def _classic_join_consumer_group(self, ctx: Caller, req: dict, now: int, session_timeout_ms: int,
                                      rebalance_timeout_ms: int, protocols: list) -> dict:
         config = self._config
         if not config.group_min_session_timeout_ms <= session_timeout_ms <= config.group_max_session_timeout_ms:
@@ -249,7 +250,7 @@ class GroupService:
         else:
             storage = self._storage
             response = self.consumer_coordinator.classic_join(
-                now_ms(), req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
+                now, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
                 "/" + ctx.client_host, session_timeout_ms, rebalance_timeout_ms, req["protocol_type"], protocols,
                 ctx.api_version >= 4, storage.topics(), storage.topics_version)
         self.write_consumer_changes()
@@ -259,12 +260,12 @@ class GroupService:
         """SyncGroup 0-5: the leader hands out assignments; every member waits for its own.
         A classic member of a consumer group gets its assignment at once (consumer/classic.py)."""
         group_id = req["group_id"]
-        if self.in_consumer_group(group_id):
+        if self.in_consumer_group(group_id, now := now_ms()):
             if not self.consumer_coordinator.groups[group_id].members:
                 response = sync_response(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
             else:
                 response = self.consumer_coordinator.classic_sync(
-                    now_ms(), group_id, req["generation_id"], req["member_id"], req["group_instance_id"],
+                    now, group_id, req["generation_id"], req["member_id"], req["group_instance_id"],
                     req["protocol_type"], req["protocol_name"])
             self.write_consumer_changes()
             response["throttle_time_ms"] = 0
@@ -278,9 +279,9 @@ class GroupService:
 
     def heartbeat(self, ctx: Caller, req: dict) -> dict:
         """Heartbeat 0-4: REBALANCE_IN_PROGRESS tells the member to rejoin."""
-        if self.in_consumer_group(req["group_id"]):
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
             code = self.consumer_coordinator.classic_heartbeat(
-                now_ms(), req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"])
+                now, req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"])
             self.write_consumer_changes()
             return {"throttle_time_ms": 0, "error_code": code}
         code = self._settle(self._coordinator.heartbeat(
@@ -295,8 +296,8 @@ class GroupService:
             members = [(req["member_id"], None)]
         else:
             members = [(m["member_id"], m["group_instance_id"]) for m in req["members"]]
-        if self.in_consumer_group(req["group_id"]):
-            response = self.consumer_coordinator.classic_leave(now_ms(), req["group_id"], members)
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
+            response = self.consumer_coordinator.classic_leave(now, req["group_id"], members)
             self.write_consumer_changes()
         else:
             response = self._settle(self._coordinator.leave(now_ms(), req["group_id"], members))
@@ -318,7 +319,7 @@ class GroupService:
         now = now_ms()
         if group_id in self.share_coordinator.groups:
             group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
-        elif self.in_consumer_group(group_id):
+        elif self.in_consumer_group(group_id, now):
             group_error = self.consumer_coordinator.validate_commit(
                 now, group_id, req["member_id"], req["generation_id_or_member_epoch"], version)
         else:
@@ -376,7 +377,7 @@ class GroupService:
             pass
         elif group_id in self.share_coordinator.groups:
             error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets (ShareGroup.validateOffsetCommit)
-        elif self.in_consumer_group(group_id):
+        elif self.in_consumer_group(group_id, now):
             # Kafka's ConsumerGroup.validateOffsetCommit, transactional: the member and its epoch,
             # a stale epoch answered as ILLEGAL_GENERATION (validateTransactionalOffsetCommit)
             error = self.consumer_coordinator.validate_commit(
@@ -444,7 +445,7 @@ class GroupService:
                    member_id: str | None = None, member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
         """One group's OffsetFetch topics, and its error code (v9: a consumer group's member
         must be known and at its current epoch)."""
-        if self.in_consumer_group(group_id):
+        if self.in_consumer_group(group_id, now_ms()):
             code = self.consumer_coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
         else:
             code = self._coordinator.validate_offset_fetch(group_id)

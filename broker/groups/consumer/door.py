@@ -33,7 +33,7 @@ class ConsumerGroupDoor:
         service = self._service
         group_id = req["group_id"]
         now = now_ms()
-        service.in_consumer_group(group_id)   # due timers first: one may hand the group back to classic
+        service.in_consumer_group(group_id, now)   # due timers first: one may hand the group back to classic
         if group_id and group_id not in self._coordinator.groups and req["member_epoch"] == 0:
             other = service.group_type(group_id)
             if other == "classic" and not service.take_over_empty_classic(now, group_id):
