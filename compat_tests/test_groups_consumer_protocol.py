@@ -2,7 +2,8 @@
 process of its own: members join and leave one by one and the broker moves partitions with
 revocation first, a SIGKILLed member's partitions move after its session timeout, a static
 member comes back with its partitions and no rebalance, and committed offsets are where a
-member resumes after the broker restarts."""
+member resumes after the broker restarts; a classic and a KIP-848 consumer share one group
+while it migrates (KIP-848's online upgrade and downgrade)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import pytest
 
 from broker.testing import BrokerProcess
 from compat_tests.clients import Out, create_topic, produce
-from compat_tests.group_clients import GroupMember, wait_settled, wait_until
+from compat_tests.group_clients import GroupMember, describe_group, wait_settled, wait_until
 
 SESSION_MS = 6000
 PARTITIONS = 4
-SETTINGS = {"group.consumer.session.timeout.ms": str(SESSION_MS), "group.consumer.heartbeat.interval.ms": "300"}
+SETTINGS = {"group.consumer.session.timeout.ms": str(SESSION_MS), "group.consumer.heartbeat.interval.ms": "300",
+            "group.initial.rebalance.delay.ms": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,9 @@ def kip848_broker(tmp_path_factory):
 
 
 def member(bootstrap, topic, group, tmp_path, name, **options) -> GroupMember:
+    options.setdefault("protocol", "consumer")
     return GroupMember("confluent", bootstrap, topic, group, name=name, client_id=name, log_dir=tmp_path,
-                       protocol="consumer", commit="auto", auto_commit_ms=200, **options)
+                       commit="auto", auto_commit_ms=200, **options)
 
 
 def produce_values(bootstrap, topic, prefix, n) -> list[str]:
@@ -124,3 +127,36 @@ def test_committed_offsets_are_resumed_after_a_broker_restart(tmp_path, topic_na
             m2.wait_exit(20)
     finally:
         process.stop()
+
+
+def test_classic_and_consumer_protocol_members_share_a_group(kip848_broker, topic_name, tmp_path):
+    """A classic member's group is upgraded when a group.protocol=consumer member joins; both
+    consume, every record once; when the consumer-protocol member closes, the group is a
+    classic one again and its member takes every partition."""
+    bootstrap = kip848_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, PARTITIONS)
+    group = f"g-{topic_name}"
+    old = member(bootstrap, topic_name, group, tmp_path, "classic", protocol="classic", assignor="range")
+    running = [old]
+    try:
+        wait_settled(running, PARTITIONS, [4], quiet_s=0.3)
+        new = member(bootstrap, topic_name, group, tmp_path, "kip848")
+        running.append(new)
+        wait_settled(running, PARTITIONS, [2, 2], quiet_s=0.5)
+        assert describe_group(bootstrap, group)["group_state"] == "Dead"   # a consumer group now, as Kafka
+        values = produce_values(bootstrap, topic_name, "m", 200)
+        wait_until(lambda: set(values) <= {v for m in running for v in m.values()}, 30, "not consumed")
+        consumed = old.values() + new.values()
+        assert sorted(consumed) == sorted(values), "a record was delivered twice or not at all"
+        new.terminate()
+        assert new.wait_exit(20) == 0
+        running.remove(new)
+        wait_settled(running, PARTITIONS, [4], quiet_s=0.3)
+        wait_until(lambda: describe_group(bootstrap, group)["group_state"] == "Stable", 20, "not classic again")
+        more = produce_values(bootstrap, topic_name, "n", 60)
+        wait_until(lambda: set(more) <= set(old.values()), 30, "not consumed after the downgrade")
+    finally:
+        for m in running:
+            m.terminate()
+        for m in running:
+            m.wait_exit(20)

@@ -29,6 +29,9 @@ class GroupConfig:
     group_consumer_heartbeat_interval_ms: int = 5000
     group_consumer_assignors: str = "uniform,range"
     group_consumer_max_size: int = 2**31 - 1
+    # KIP-848's online migration between the classic and the consumer protocols:
+    # disabled, upgrade, downgrade or bidirectional (Kafka 4.0's default)
+    group_consumer_migration_policy: str = "bidirectional"
     # KIP-932 share groups (group.share.*); a group's own configs override the last three
     group_share_session_timeout_ms: int = 45000
     group_share_heartbeat_interval_ms: int = 5000
@@ -54,10 +57,20 @@ class GroupConfig:
                 if not names or any(n not in ("uniform", "range") for n in names):
                     raise ValueError(f"group.consumer.assignors: unknown assignor in {value!r}")
                 values[name] = ",".join(names)
+            elif name == "group_consumer_migration_policy":
+                policy = value.strip().lower()   # Kafka's ConsumerGroupMigrationPolicy.parse ignores case
+                if policy not in MIGRATION_POLICIES:
+                    raise ValueError(f"group.consumer.migration.policy: {value!r} is not one of "
+                                     f"{', '.join(MIGRATION_POLICIES)}")
+                values[name] = policy
             else:
                 values[name] = int(value.strip())
         return cls(**values)
 
+
+# group.consumer.migration.policy -> (online upgrade allowed, online downgrade allowed)
+MIGRATION_POLICIES = {"disabled": (False, False), "upgrade": (True, False), "downgrade": (False, True),
+                      "bidirectional": (True, True)}
 
 # Kafka's broker key -> GroupConfig field
 PROPERTIES = {
@@ -73,6 +86,7 @@ PROPERTIES = {
     "group.consumer.heartbeat.interval.ms": "group_consumer_heartbeat_interval_ms",
     "group.consumer.assignors": "group_consumer_assignors",
     "group.consumer.max.size": "group_consumer_max_size",
+    "group.consumer.migration.policy": "group_consumer_migration_policy",
     "group.share.session.timeout.ms": "group_share_session_timeout_ms",
     "group.share.heartbeat.interval.ms": "group_share_heartbeat_interval_ms",
     "group.share.max.size": "group_share_max_size",

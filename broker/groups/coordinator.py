@@ -52,7 +52,9 @@ from .config import GroupConfig
 from .group import ClassicGroup, GroupState
 from .rebalance import JoinRequest, Rebalancer
 from .responses import Completions, join_response, sync_response
-from .snapshot import GroupChange, GroupSnapshot
+from . import consumer_protocol
+from .member import ClassicGroupMember
+from .snapshot import GroupChange, GroupSnapshot, MigratingGroup, MigratingMember
 from .timers import TimerQueue
 
 S = GroupState
@@ -439,6 +441,70 @@ class GroupCoordinator(Rebalancer):
         self._timers.cancel_where(lambda key: key[1] == group_id)
         self._group_changes.append((group_id, None))
         return True
+
+    # -- KIP-848's online migration (see consumer/classic.py) ----------------
+
+    def migration_view(self, group_id: str) -> MigratingGroup | None:
+        """The group with members as a consumer group would take it over (nothing changes);
+        None when there is none. ``protocol_name`` is None when the group does not use the
+        "consumer" embedded protocol or has not selected a protocol yet."""
+        group = self._groups.get(group_id)
+        if group is None or not group.members:
+            return None
+        protocol_name = group.protocol_name if group.uses_consumer_group_protocol() else None
+        return MigratingGroup(group_id, group.generation_id, protocol_name, tuple(MigratingMember(
+            member_id=m.member_id, group_instance_id=m.group_instance_id, client_id=m.client_id,
+            client_host=m.client_host, rebalance_timeout_ms=m.rebalance_timeout_ms,
+            session_timeout_ms=m.session_timeout_ms, protocols=m.protocols, assignment=m.assignment)
+            for m in group.members.values()))
+
+    def hand_over(self, now_ms: int, group_id: str) -> Completions:
+        """Give the group up to the consumer coordinator (Kafka's convertToConsumerGroup):
+        parked joins and syncs are answered REBALANCE_IN_PROGRESS, its GroupMetadata
+        tombstone is queued; its committed offsets stay (listeners are not told)."""
+        return self._run(now_ms, lambda: self._hand_over(group_id))[1]
+
+    def _hand_over(self, group_id: str) -> None:
+        group = self._groups.pop(group_id)
+        for member in group.members.values():
+            group.complete_join(member, join_response(
+                error_code=ErrorCode.REBALANCE_IN_PROGRESS, member_id=member.member_id), self._out)
+            group.complete_sync(member, sync_response(error_code=ErrorCode.REBALANCE_IN_PROGRESS), self._out)
+        self._timers.cancel_where(lambda key: key[1] == group_id)
+        self._group_changes.append((group_id, None))
+
+    def adopt(self, now_ms: int, handed: MigratingGroup) -> Completions:
+        """Take a consumer group whose members all use the classic protocol (Kafka's
+        ClassicGroup.fromConsumerGroup): Stable at the consumer group's epoch, each member
+        assigned its target partitions, then (``handed.rebalance``) a rebalance."""
+        return self._run(now_ms, lambda: self._adopt(handed))[1]
+
+    def _adopt(self, handed: MigratingGroup) -> None:
+        group = ClassicGroup(handed.group_id, self._now_ms)
+        group.generation_id = handed.generation_id
+        for m in handed.members:
+            group.add(ClassicGroupMember(
+                member_id=m.member_id, group_instance_id=m.group_instance_id, client_id=m.client_id,
+                client_host=m.client_host, rebalance_timeout_ms=m.rebalance_timeout_ms,
+                session_timeout_ms=m.session_timeout_ms, protocol_type=consumer_protocol.PROTOCOL_TYPE,
+                protocols=m.protocols))
+        group.state = S.STABLE   # made Stable, as Kafka's fromConsumerGroup (and restore) make it
+        group.protocol_name = group.select_protocol()
+        group.subscribed_topics = group.compute_subscribed_topics()
+        for m in handed.members:
+            member = group.members[m.member_id]
+            try:
+                version = consumer_protocol.metadata_version(member.metadata(group.protocol_name))
+            except consumer_protocol.SubscriptionParseError:
+                version = 0
+            member.assignment = consumer_protocol.encode_assignment(
+                version, [(t, list(p)) for t, p in m.target])
+        self._groups[group.group_id] = group
+        self._group_changes.append((group.group_id, group.snapshot()))
+        for member in group.members.values():
+            self._reschedule_heartbeat(group, member)
+        if handed.rebalance:
+            self._prepare_rebalance(group)
 
     def _delete(self, group: ClassicGroup) -> None:
         group.transition_to(S.DEAD, self._now_ms)

@@ -16,6 +16,11 @@ every ``offsets.retention.check.interval.ms``.
 Groups are persisted as Kafka persists them: after each call the GroupMetadata records
 (and tombstones) the coordinator queued are appended to ``__consumer_offsets`` before
 the call's completions are delivered; at start the groups found there are loaded back.
+A group may move between the classic and the KIP-848 coordinators (``upgrade_classic``;
+a downgrade is handed over in ``write_consumer_changes``); while it is a KIP-848 group,
+JoinGroup, SyncGroup, Heartbeat and LeaveGroup of its classic members go to the KIP-848
+coordinator (consumer/classic.py).
+
 The broker tells the service of deleted topics through ``topic_deleted`` (its
 ``TopicListener``), and of transactions that ended through ``complete_transaction``; it
 lends the service one check, ``verify_txn_offsets`` (is this group's offsets partition in
@@ -39,7 +44,7 @@ from broker.errors import storage_error_code
 from storage import Storage
 from storage.errors import StorageError
 
-from .config import GroupConfig
+from .config import MIGRATION_POLICIES, GroupConfig
 from .share.configs import GroupConfigs
 from .share.coordinator import ShareGroupCoordinator, ShareGroupSettings
 from .share.state import ShareStateStore
@@ -47,7 +52,7 @@ from .consumer.coordinator import ConsumerGroupCoordinator, ConsumerGroupSetting
 from .coordinator import GroupCoordinator, legacy_leave_error
 from .group import GroupState
 from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore, partition_for
-from .responses import Completions, Token
+from .responses import Completions, Token, join_response, sync_response
 from .snapshot import GroupChange
 
 log = logging.getLogger("kbroker.groups")
@@ -90,7 +95,10 @@ class GroupService:
             session_timeout_ms=config.group_consumer_session_timeout_ms,
             heartbeat_interval_ms=config.group_consumer_heartbeat_interval_ms,
             assignors=tuple(config.group_consumer_assignors.split(",")),
-            max_size=config.group_consumer_max_size), group_setting=self.group_configs.int_value)
+            max_size=config.group_consumer_max_size,
+            upgrade_enabled=MIGRATION_POLICIES[config.group_consumer_migration_policy][0],
+            downgrade_enabled=MIGRATION_POLICIES[config.group_consumer_migration_policy][1],
+            classic_max_size=config.group_max_size), group_setting=self.group_configs.int_value)
         # KIP-932 share groups: membership, share-partition state
         self.share_coordinator = ShareGroupCoordinator(
             ShareGroupSettings(session_timeout_ms=config.group_share_session_timeout_ms,
@@ -161,7 +169,44 @@ class GroupService:
             self._offsets.store_records(changes, now_ms())
         for group_id in self.consumer_coordinator.take_deleted_groups():
             self._offsets.delete_group(group_id, now_ms())
+        for handed in self.consumer_coordinator.take_handovers():
+            # KIP-848's downgrade: only classic members remain, the classic coordinator takes them
+            self._deliver(self._coordinator.adopt(now_ms(), handed))
+            log.info("converted the consumer group %s to a classic group", handed.group_id)
         self._deadline_moved.set()
+
+    def in_consumer_group(self, group_id: str | None, now: int) -> bool:
+        """Is the group a KIP-848 one, once its timers due by ``now`` have run? (A session that
+        ended may just have handed the group back to the classic coordinator.) The call that
+        follows passes the same ``now``, so that no timer fires in between."""
+        consumer = self.consumer_coordinator
+        if not group_id or group_id not in consumer.groups:
+            return False
+        if (deadline := consumer.next_deadline_ms()) is not None and deadline <= now:
+            consumer.tick(now)
+            self.write_consumer_changes()
+        return group_id in consumer.groups
+
+    def upgrade_classic(self, now: int, group_id: str) -> ErrorCode | str:
+        """KIP-848's online upgrade: a consumer group takes over the classic group with
+        members (Kafka's validateOnlineUpgrade, convertToConsumerGroup). NONE, or the reason
+        it cannot (to answer GROUP_ID_NOT_FOUND with)."""
+        from .consumer.coordinator import ApiError
+
+        view = self._coordinator.migration_view(group_id)
+        if view is None:
+            return ErrorCode.NONE
+        storage = self._storage
+        try:
+            group = self.consumer_coordinator.group_from_classic(view, storage.topics(), storage.topics_version)
+        except ApiError as exc:
+            log.info("%s", exc.message)
+            return exc.message
+        self._deliver(self._coordinator.hand_over(now, group_id))
+        self.consumer_coordinator.adopt(now, group)
+        self.write_consumer_changes()
+        log.info("converted the classic group %s to a consumer group", group_id)
+        return ErrorCode.NONE
 
     # -- the door: JoinGroup, SyncGroup, Heartbeat, LeaveGroup -----------------------
 
@@ -177,14 +222,16 @@ class GroupService:
             return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
                     "generation_id": -1, "protocol_type": None, "protocol_name": None if version >= 7 else "",
                     "leader": "", "skip_assignment": False, "member_id": req["member_id"], "members": []}
-        if req["group_id"] in self.consumer_coordinator.groups:
-            # An empty consumer group becomes a classic one; a classic member cannot join a
-            # consumer group with members here (KIP-848's upgrade path is not served).
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
+            # An empty consumer group becomes a classic one; a consumer group with members
+            # takes the classic member in (KIP-848's migration, consumer/classic.py).
             if not self.consumer_coordinator.drop_empty(req["group_id"]):
-                return {"throttle_time_ms": 0, "error_code": ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
-                        "generation_id": -1, "protocol_type": None,
-                        "protocol_name": None if version >= 7 else "", "leader": "", "skip_assignment": False,
-                        "member_id": req["member_id"], "members": []}
+                response = self._classic_join_consumer_group(ctx, req, now, session_timeout_ms,
+                                                            rebalance_timeout_ms, protocols)
+                if version < 7 and response["protocol_name"] is None:
+                    response["protocol_name"] = ""
+                response["throttle_time_ms"] = 0
+                return response
             self.write_consumer_changes()
         response = await self._park(lambda token: self._coordinator.join(
             now_ms(), token, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
@@ -195,8 +242,34 @@ class GroupService:
         response["throttle_time_ms"] = 0
         return response
 
+    def _classic_join_consumer_group(self, ctx: Caller, req: dict, now: int, session_timeout_ms: int,
+                                     rebalance_timeout_ms: int, protocols: list) -> dict:
+        config = self._config
+        if not config.group_min_session_timeout_ms <= session_timeout_ms <= config.group_max_session_timeout_ms:
+            response = join_response(error_code=ErrorCode.INVALID_SESSION_TIMEOUT, member_id=req["member_id"])
+        else:
+            storage = self._storage
+            response = self.consumer_coordinator.classic_join(
+                now, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
+                "/" + ctx.client_host, session_timeout_ms, rebalance_timeout_ms, req["protocol_type"], protocols,
+                ctx.api_version >= 4, storage.topics(), storage.topics_version)
+        self.write_consumer_changes()
+        return response
+
     async def sync(self, ctx: Caller, req: dict) -> dict:
-        """SyncGroup 0-5: the leader hands out assignments; every member waits for its own."""
+        """SyncGroup 0-5: the leader hands out assignments; every member waits for its own.
+        A classic member of a consumer group gets its assignment at once (consumer/classic.py)."""
+        group_id = req["group_id"]
+        if self.in_consumer_group(group_id, now := now_ms()):
+            if not self.consumer_coordinator.groups[group_id].members:
+                response = sync_response(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
+            else:
+                response = self.consumer_coordinator.classic_sync(
+                    now, group_id, req["generation_id"], req["member_id"], req["group_instance_id"],
+                    req["protocol_type"], req["protocol_name"])
+            self.write_consumer_changes()
+            response["throttle_time_ms"] = 0
+            return response
         assignments = [(a["member_id"], a["assignment"]) for a in req["assignments"]]
         response = await self._park(lambda token: self._coordinator.sync(
             now_ms(), token, req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"],
@@ -206,6 +279,11 @@ class GroupService:
 
     def heartbeat(self, ctx: Caller, req: dict) -> dict:
         """Heartbeat 0-4: REBALANCE_IN_PROGRESS tells the member to rejoin."""
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
+            code = self.consumer_coordinator.classic_heartbeat(
+                now, req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"])
+            self.write_consumer_changes()
+            return {"throttle_time_ms": 0, "error_code": code}
         code = self._settle(self._coordinator.heartbeat(
             now_ms(), req["group_id"], req["generation_id"], req["member_id"], req["group_instance_id"]))
         return {"throttle_time_ms": 0, "error_code": code}
@@ -218,7 +296,11 @@ class GroupService:
             members = [(req["member_id"], None)]
         else:
             members = [(m["member_id"], m["group_instance_id"]) for m in req["members"]]
-        response = self._settle(self._coordinator.leave(now_ms(), req["group_id"], members))
+        if self.in_consumer_group(req["group_id"], now := now_ms()):
+            response = self.consumer_coordinator.classic_leave(now, req["group_id"], members)
+            self.write_consumer_changes()
+        else:
+            response = self._settle(self._coordinator.leave(now_ms(), req["group_id"], members))
         if legacy:
             return {"throttle_time_ms": 0, "error_code": legacy_leave_error(response)}
         response["throttle_time_ms"] = 0
@@ -237,7 +319,7 @@ class GroupService:
         now = now_ms()
         if group_id in self.share_coordinator.groups:
             group_error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets
-        elif group_id in self.consumer_coordinator.groups:
+        elif self.in_consumer_group(group_id, now):
             group_error = self.consumer_coordinator.validate_commit(
                 now, group_id, req["member_id"], req["generation_id_or_member_epoch"], version)
         else:
@@ -295,7 +377,7 @@ class GroupService:
             pass
         elif group_id in self.share_coordinator.groups:
             error = ErrorCode.GROUP_ID_NOT_FOUND   # a share group has no committed offsets (ShareGroup.validateOffsetCommit)
-        elif group_id in self.consumer_coordinator.groups:
+        elif self.in_consumer_group(group_id, now):
             # Kafka's ConsumerGroup.validateOffsetCommit, transactional: the member and its epoch,
             # a stale epoch answered as ILLEGAL_GENERATION (validateTransactionalOffsetCommit)
             error = self.consumer_coordinator.validate_commit(
@@ -363,7 +445,7 @@ class GroupService:
                    member_id: str | None = None, member_epoch: int = -1) -> tuple[list[dict], ErrorCode]:
         """One group's OffsetFetch topics, and its error code (v9: a consumer group's member
         must be known and at its current epoch)."""
-        if group_id in self.consumer_coordinator.groups:
+        if self.in_consumer_group(group_id, now_ms()):
             code = self.consumer_coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
         else:
             code = self._coordinator.validate_offset_fetch(group_id)

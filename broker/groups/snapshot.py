@@ -45,3 +45,33 @@ class GroupSnapshot:
 
 # (group id, its snapshot) or (group id, None): the group was deleted.
 GroupChange = tuple[str, GroupSnapshot | None]
+
+
+# -- a group moving between the classic and the KIP-848 coordinators (online migration) --
+
+@dataclass(frozen=True, slots=True)
+class MigratingMember:
+    """One member as the other coordinator takes it over: all its JoinGroup protocols, and
+    its assignment (upgrade: the classic ConsumerProtocolAssignment bytes; downgrade: its
+    target partitions by topic name, encoded by the classic side for the selected protocol)."""
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    rebalance_timeout_ms: int
+    session_timeout_ms: int
+    protocols: tuple[tuple[str, bytes], ...]
+    assignment: bytes = b""
+    target: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MigratingGroup:
+    """A group handed from one coordinator to the other: its generation (a consumer
+    group's epoch), its selected protocol (classic side) and members; a downgraded group
+    rebalances unless a static member's new incarnation took its place with the same subscription."""
+    group_id: str
+    generation_id: int
+    protocol_name: str | None
+    members: tuple[MigratingMember, ...]
+    rebalance: bool = True

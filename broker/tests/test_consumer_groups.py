@@ -288,3 +288,67 @@ def test_uniform_is_balanced_and_sticky(members, partitions):
 def test_range_gives_contiguous_ranges_in_member_order():
     out = range_({"b": frozenset({T1}), "a": frozenset({T1})}, {T1: 5}, {})
     assert out == {"a": {T1: frozenset({0, 1, 2})}, "b": {T1: frozenset({3, 4})}}
+
+
+# -- classic members (KIP-848's online migration; over the wire: handlers/test_group_migration.py)
+
+def _subscription(*topics: str) -> bytes:
+    import struct
+    out = struct.pack(">hi", 1, len(topics))
+    for t in topics:
+        out += struct.pack(">h", len(t)) + t.encode()
+    return out + struct.pack(">ii", -1, 0)   # no user data, no owned partitions
+
+
+def _classic_join(g: Group, member: str, *, rebalance_timeout_ms: int = 20000) -> dict:
+    response = g.c.classic_join(g.now, "g", member, None, "client", "/127.0.0.1", 10000, rebalance_timeout_ms,
+                                "consumer", [("range", _subscription("a"))], True, g.topics, g.version)
+    g.records += g.c.take_changes()
+    return response
+
+
+def test_a_classic_member_that_does_not_sync_or_rejoin_in_time_is_fenced():
+    g = Group()
+    g.beat("m1")
+    joined = _classic_join(g, "k1", rebalance_timeout_ms=5000)
+    assert (joined["error_code"], joined["generation_id"]) == (E.NONE, 2)
+    g.advance(5001)                                   # no SyncGroup within the rebalance timeout
+    assert "k1" not in g.c.groups["g"].members
+    _classic_join(g, "k2", rebalance_timeout_ms=5000)
+    assert g.c.classic_sync(g.now, "g", 4, "k2", None, "consumer", "range")["error_code"] == E.NONE
+    g.beat("m3", 0)                                   # the group moves on: k2 must rejoin
+    assert g.c.classic_heartbeat(g.now, "g", 4, "k2", None) == E.REBALANCE_IN_PROGRESS
+    g.advance(4000)
+    assert g.c.classic_heartbeat(g.now, "g", 4, "k2", None) == E.REBALANCE_IN_PROGRESS   # the first timer holds
+    g.advance(1001)
+    assert "k2" not in g.c.groups["g"].members
+
+
+def test_the_last_consumer_member_timing_out_hands_the_group_to_the_classic_coordinator():
+    g = Group(session_timeout_ms=45000)
+    g.beat("m1")
+    epoch = _classic_join(g, "k1")["generation_id"]
+    assert g.c.classic_sync(g.now, "g", epoch, "k1", None, "consumer", "range")["error_code"] == E.NONE
+    for _ in range(4):                                # k1 keeps its (10 s) session; m1 falls silent
+        g.advance(9000)
+        assert g.c.classic_heartbeat(g.now, "g", epoch, "k1", None) == E.NONE
+    assert "g" in g.c.groups
+    g.advance(9000)                                   # m1's 45 s session ends
+    assert "g" not in g.c.groups
+    [handed] = g.c.take_handovers()
+    assert (handed.group_id, [m.member_id for m in handed.members]) == ("g", ["k1"])
+    assert handed.members[0].session_timeout_ms == 10000 and handed.generation_id == 2
+    assert handed.members[0].target == (("a", (2, 3)),)   # its target as it was: the classic rebalance follows
+
+
+def test_a_classic_member_survives_a_restart_with_its_session_and_protocols():
+    g = Group()
+    g.beat("m1")
+    _classic_join(g, "k1")
+    from kproto import group_records as R
+    records = [(t, R.decode_key(R.encode_key(t, k))[1], None if v is None else R.decode_value(t, R.encode_value(t, v)))
+               for _, t, k, v in g.records]
+    restarted = ConsumerGroupCoordinator()
+    restarted.load(g.now, records)
+    assert restarted.groups["g"].members == g.c.groups["g"].members
+    assert restarted.groups["g"].members["k1"].classic.protocols == (("range", _subscription("a")),)

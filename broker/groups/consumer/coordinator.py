@@ -31,6 +31,7 @@ from kproto.errors import ErrorCode
 
 from ..timers import TimerQueue
 from . import records as rec
+from .classic import ClassicMembers
 from .assignors import ASSIGNORS, Assignment
 from .group import ConsumerGroup, ConsumerGroupState
 from .member import (
@@ -54,6 +55,10 @@ class ConsumerGroupSettings:
     heartbeat_interval_ms: int = 5000
     assignors: tuple[str, ...] = ("uniform", "range")
     max_size: int = 2**31 - 1
+    # group.consumer.migration.policy, and the classic groups' group.max.size a downgrade respects
+    upgrade_enabled: bool = True
+    downgrade_enabled: bool = True
+    classic_max_size: int = 2**31 - 1
 
 
 # RE2/J (Kafka's regex engine) has no lookaround and no backreferences; Python's re does.
@@ -72,7 +77,7 @@ def compile_regex(pattern: str) -> re.Pattern:
                        f"SubscribedTopicRegex `{pattern}` is not a valid regular expression: {exc}.") from None
 
 
-class ConsumerGroupCoordinator:
+class ConsumerGroupCoordinator(ClassicMembers):
     def __init__(self, settings: ConsumerGroupSettings | None = None,
                  group_setting: Callable[[str, str], int | None] | None = None) -> None:
         self.settings = settings or ConsumerGroupSettings()
@@ -92,6 +97,7 @@ class ConsumerGroupCoordinator:
         self._describable: Callable[[set[str]], set[str]] | None = None
         self._in_heartbeat = False
         self._deleted: list[str] = []
+        self._handovers: list = []   # groups downgraded to classic ones (classic.py)
 
     # -- clock -------------------------------------------------------------------------
 
@@ -107,8 +113,9 @@ class ConsumerGroupCoordinator:
             member = group.members.get(member_id) if group else None
             if member is None:
                 continue
-            if kind == "session" or (kind == "revoke" and member.state is MemberState.UNREVOKED_PARTITIONS
-                                     and member.member_epoch == epoch):
+            if kind in ("session", "join", "sync") or (
+                    kind == "revoke" and member.state is MemberState.UNREVOKED_PARTITIONS
+                    and member.member_epoch == epoch):
                 self._remove_member(group, member_id)
         self._now_ms = now_ms
 
@@ -251,7 +258,9 @@ class ConsumerGroupCoordinator:
         if joining:
             if existing is None or existing_id == member_id and existing.member_epoch == 0:
                 return existing or ConsumerGroupMember(member_id)
-            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and existing_id != member_id:
+            # (a classic member's instance is taken over without its leave, as Kafka does)
+            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and existing_id != member_id \
+                    and not existing.is_classic:
                 raise ApiError(ErrorCode.UNRELEASED_INSTANCE_ID,
                                f"Static member {existing_id} with instance id {instance_id} cannot be replaced "
                                "because it has not left the group.")
@@ -286,8 +295,8 @@ class ConsumerGroupCoordinator:
         """A static member's new incarnation takes over its assignment and target."""
         target = group.target.get(old.member_id, {})
         self._changes.extend(rec.member_gone(group.group_id, old.member_id))
-        self._timers.cancel(("session", group.group_id, old.member_id))
-        self._timers.cancel(("revoke", group.group_id, old.member_id))
+        for kind in ("session", "revoke", "join", "sync"):
+            self._timers.cancel((kind, group.group_id, old.member_id))
         group.remove(old.member_id)
         group.target[new.member_id] = target
         self._changes.append(rec.member_metadata(group.group_id, new))
@@ -322,15 +331,15 @@ class ConsumerGroupCoordinator:
                 "member_epoch": epoch, "heartbeat_interval_ms": 0, "assignment": None}
 
     def _remove_member(self, group: ConsumerGroup, member_id: str, *, bump: bool = True) -> None:
-        self._timers.cancel(("session", group.group_id, member_id))
-        self._timers.cancel(("revoke", group.group_id, member_id))
-        if group.remove(member_id) is None:
-            return
-        self._changes.extend(rec.member_gone(group.group_id, member_id))
+        """Remove a member; ``bump``: it is fenced (left, timed out), which moves the group
+        epoch or downgrades the group (classic.py's ``_fence``)."""
         if bump:
-            self._maybe_bump_epoch(group, True)
-            if group.members:
-                self._maybe_assign(group)
+            self._fence(group, [member_id])
+            return
+        for kind in ("session", "revoke", "join", "sync"):
+            self._timers.cancel((kind, group.group_id, member_id))
+        if group.remove(member_id) is not None:
+            self._changes.extend(rec.member_gone(group.group_id, member_id))
 
     # -- epochs, target assignment, reconciliation -----------------------------------
 
@@ -460,10 +469,11 @@ class ConsumerGroupCoordinator:
         member = group.members.get(member_id)
         if member is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
-        if not transactional and api_version < 9:
+        if not transactional and not member.is_classic and api_version < 9:
             return ErrorCode.UNSUPPORTED_VERSION
         if member_epoch != member.member_epoch:
-            return ErrorCode.STALE_MEMBER_EPOCH
+            # a classic member's epoch is its generation
+            return ErrorCode.ILLEGAL_GENERATION if member.is_classic else ErrorCode.STALE_MEMBER_EPOCH
         return ErrorCode.NONE
 
     def validate_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode:

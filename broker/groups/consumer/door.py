@@ -3,8 +3,10 @@
 Each method reads the request at its version, calls the coordinator with ``now_ms`` and
 the topics as storage has them, has the shell write the records the call queued, and
 shapes the response. Group ids are one namespace with classic groups: a heartbeat for an
-empty classic group converts it (its committed offsets stay); for a classic group with
-members it is GROUP_ID_NOT_FOUND, as Kafka answers when the group cannot be converted.
+empty classic group converts it (its committed offsets stay); a joining heartbeat for a
+classic group with members upgrades it online (consumer/classic.py) when
+``group.consumer.migration.policy`` allows and the group uses the "consumer" embedded
+protocol, else it is GROUP_ID_NOT_FOUND with Kafka's reason.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ class ConsumerGroupDoor:
         service = self._service
         group_id = req["group_id"]
         now = now_ms()
+        service.in_consumer_group(group_id, now)   # due timers first: one may hand the group back to classic
         if group_id and group_id not in self._coordinator.groups and req["member_epoch"] == 0:
             other = service.group_type(group_id)
             if other == "classic" and not service.take_over_empty_classic(now, group_id):
-                return _error(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group.")
+                refused = service.upgrade_classic(now, group_id)   # KIP-848's online upgrade
+                if refused:
+                    return _error(ErrorCode.GROUP_ID_NOT_FOUND, refused)
             if other == "share":
                 return _error(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group.")
         storage = service.storage

@@ -79,9 +79,10 @@ def test_a_consumer_group_over_the_wire(client, topic):
     fetched = client.request(OFFSET_FETCH, 9, {"groups": [{"group_id": group, "member_id": "m1", "member_epoch": 1,
                                                            "topics": None}], "require_stable": False})
     assert fetched["groups"][0]["topics"][0]["partitions"][0]["committed_offset"] == 5
-    # a classic JoinGroup cannot take a consumer group with members; DescribeGroups says Dead as Kafka does
+    # a classic JoinGroup of another protocol type cannot join a consumer group with members (a
+    # "consumer" one can: test_group_migration.py); DescribeGroups says Dead as Kafka does
     join = client.request(JOIN_GROUP, 9, {"group_id": group, "session_timeout_ms": 10000, "rebalance_timeout_ms": 10000,
-                                          "member_id": "", "group_instance_id": None, "protocol_type": "consumer",
+                                          "member_id": "", "group_instance_id": None, "protocol_type": "connect",
                                           "protocols": [{"name": "range", "metadata": b""}], "reason": None})
     assert join["error_code"] == E.INCONSISTENT_GROUP_PROTOCOL
     assert client.request(DESCRIBE_GROUPS, 5, {"groups": [group], "include_authorized_operations": False}
