@@ -80,6 +80,12 @@ def _refused(name: str, code: int, message: str | None) -> dict:
 
 @handles(CREATE_TOPICS, "0-7", error_response=_errors)
 def create_topics(ctx, req: dict) -> dict:
+    """The topics created are made durable together (one write to disk), before the answer."""
+    with ctx.broker.storage.topic_changes():
+        return _create_topics(ctx, req)
+
+
+def _create_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
     counts = Counter(t["name"] for t in req["topics"])
