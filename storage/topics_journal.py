@@ -58,8 +58,8 @@ class TopicsJournal:
         self._pending.append(json.dumps({"deleted": name}))
 
     def commit(self, topics) -> None:
-        """Make the changes since the last commit durable; ``topics()`` gives every topic, for a
-        rewrite of the snapshot when the journal has grown long (or a write failed before)."""
+        """Make the changes since the last commit durable; ``topics()`` gives every topic (a sized
+        view), for a rewrite of the snapshot when the journal has grown long (or a write failed)."""
         if not self._pending and not self._rewrite:
             return
         if self._rewrite:
@@ -74,10 +74,10 @@ class TopicsJournal:
         self._lines += len(self._pending)
         self._pending.clear()
         if self._lines >= COMPACT_FROM_LINES:
-            every = list(topics())
+            every = topics()   # a view: its length costs nothing
             if self._lines >= len(every):
                 try:
-                    self._compact(every)
+                    self._compact(list(every))
                 except OSError:   # the changes are durable in the journal; the next commit tries again
                     logger.exception("%s: rewriting the topics snapshot failed", self.data_dir)
 
