@@ -77,10 +77,10 @@ bench: $(VENV)/.bench
 	$(COMPILE)
 	$(BIN)/python -m bench
 
-# 10,000 partitions, 1,000 connections, 20,000 topics created and deleted (bench/scale.py)
+# 10,000 partitions, 1,000 connections, 100,000 topics created and deleted (bench/scale.py)
 bench-scale: $(VENV)/.bench
 	$(COMPILE)
-	$(BIN)/python -m bench.scale --churn 20000
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) data kbroker-cluster *.egg-info

@@ -28,10 +28,9 @@ from .topics import (
     fsync_dir,
     new_topic_id,
     partition_dir_name,
-    read_topics_file,
     validate_topic_name,
-    write_topics_file,
 )
+from .topics_journal import TopicsJournal
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +46,25 @@ def _close_log(log: PartitionLog) -> None:
     log.close()
 
 
+class _TopicChanges:
+    """Storage.topic_changes()'s context manager (a plain class: Metadata enters it per request)."""
+
+    __slots__ = ("storage",)
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def __enter__(self) -> Storage:
+        self.storage._batching += 1
+        return self.storage
+
+    def __exit__(self, *exc_info) -> None:
+        storage = self.storage
+        storage._batching -= 1
+        if not storage._batching:
+            storage._commit()
+
+
 class Storage:
     """Topics and partition logs; on disk under data_dir, or in memory when data_dir is None."""
 
@@ -60,7 +78,10 @@ class Storage:
         self.topics_version = 0   # changes whenever topics, partitions or configs change
         self._log_start_checkpoint: dict[tuple[str, int], int] = {}  # as read at open
         self._by_colliding_name: dict[str, str] = {}   # colliding_name(topic) -> topic, for a check in O(1)
-        self._topics_file_lines: dict = {}   # each topic's line of the topics file (topics.write_topics_file)
+        self._journal: TopicsJournal | None = None   # the durable record of the topics (disk only)
+        self._batching = 0           # inside topic_changes(): changes are committed on leaving it
+        self._topic_changes = _TopicChanges(self)
+        self._doomed: list[str] = []   # deleted partitions' directories, removed once the deletion is committed
 
     @classmethod
     def open(cls, data_dir: Path | str | None, defaults: LogConfig | None = None) -> Storage:
@@ -80,7 +101,8 @@ class Storage:
             if name.endswith(DELETE_SUFFIX) and os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
         self._log_start_checkpoint = read_checkpoint(data_dir, LOG_START_OFFSET_CHECKPOINT)
-        for info in read_topics_file(data_dir):
+        self._journal = TopicsJournal(data_dir)
+        for info in self._journal.load():
             self._add_topic(info, clean_shutdown)
         self._log_start_checkpoint = {}
         if clean_shutdown:
@@ -91,6 +113,13 @@ class Storage:
 
     def topics(self) -> dict[str, TopicInfo]:
         return dict(self._topics)
+
+    def topic_changes(self) -> _TopicChanges:
+        """``with storage.topic_changes():`` the topic changes made inside are made durable together
+        on leaving, with one write and one fdatasync (a CreateTopics of 100 topics, not 100 of
+        them); a deleted topic's directories are removed after that. Whoever answers for the
+        changes answers after leaving. Nests; outside it every change is durable on return."""
+        return self._topic_changes
 
     def topic(self, name: str) -> TopicInfo | None:
         return self._topics.get(name)
@@ -124,8 +153,8 @@ class Storage:
         if self.data_dir is not None:
             for partition in range(num_partitions):
                 self._remove_stale_dir(name, partition)
-        self._save(extra=info)
         self._add_topic(info, clean_shutdown=True)
+        self._changed(info)
         return info
 
     def delete_topic(self, name: str) -> None:
@@ -135,14 +164,13 @@ class Storage:
         del self._topics[name]
         del self._topics_by_id[info.topic_id]
         del self._by_colliding_name[colliding_name(name)]
-        doomed = []
         for log in logs:
             if isinstance(log, DiskPartitionLog):
                 log.close_files()
-                doomed.append(self._rename_for_delete(log.directory, log.topic, log.partition))
-        self._save()
-        for path in doomed:
-            shutil.rmtree(path, ignore_errors=True)
+                # renamed now (a topic of the same name may follow in the same batch), removed
+                # once the deletion is durable
+                self._doomed.append(self._rename_for_delete(log.directory, log.topic, log.partition))
+        self._changed(info, deleted=True)
 
     def create_partitions(self, name: str, total: int) -> None:
         """Grow a topic to total partitions."""
@@ -155,22 +183,23 @@ class Storage:
         if self.data_dir is not None:
             for partition in range(info.num_partitions, total):
                 self._remove_stale_dir(name, partition)
-        self._replace(new)
-        self._save()
         config = self.defaults.with_overrides(new.configs)
         logs = self._logs[name]
         for partition in range(info.num_partitions, total):
             logs.append(self._open_log(new, partition, config, clean_shutdown=True))
+        self._replace(new)
+        self._changed(new)
 
     def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the topic's config overrides (InvalidConfigError leaves them unchanged)."""
         info = self._require(name)
         configs = dict(configs)
         config = self.defaults.with_overrides(configs)
-        self._replace(dataclasses.replace(info, configs=configs))
-        self._save()
+        new = dataclasses.replace(info, configs=configs)
+        self._replace(new)
         for log in self._logs[name]:
             log.config = config
+        self._changed(new)
 
     def replace_defaults(self, defaults: LogConfig) -> None:
         """New defaults for every topic (dynamic broker configs): each log gets them under its overrides."""
@@ -231,6 +260,7 @@ class Storage:
                     pass
         self._closed = True
         if self.data_dir is not None:
+            self._commit()
             self.checkpoint_log_start_offsets()
             marker = os.path.join(self.data_dir, CLEAN_SHUTDOWN_FILE)
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -256,11 +286,23 @@ class Storage:
         self._topics[info.name] = info
         self._topics_by_id[info.topic_id] = info
 
-    def _save(self, extra: TopicInfo | None = None) -> None:
+    def _changed(self, info: TopicInfo, deleted: bool = False) -> None:
+        """Record a topic's change: durable on return, or on leaving topic_changes()."""
         self.topics_version += 1
-        if self.data_dir is not None:
-            topics = list(self._topics.values()) + ([extra] if extra else [])
-            write_topics_file(self.data_dir, topics, self._topics_file_lines)
+        if self._journal is not None:
+            if deleted:
+                self._journal.delete(info.name)
+            else:
+                self._journal.put(info)
+        if not self._batching:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self._journal is not None:
+            self._journal.commit(self._topics.values)
+        doomed, self._doomed = self._doomed, []
+        for path in doomed:
+            shutil.rmtree(path, ignore_errors=True)
 
     def _add_topic(self, info: TopicInfo, clean_shutdown: bool) -> None:
         config = self.defaults.with_overrides(info.configs)

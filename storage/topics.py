@@ -3,6 +3,7 @@
 `<data_dir>/kbroker-topics.json`, replaced atomically (temp file, fsync, rename, fsync dir):
   {"version": 1, "topics": [{"name": str, "topic_id": "<uuid, canonical form>",
    "num_partitions": int, "configs": {key: value}, "internal": bool}, ...]}
+  the snapshot; the changes since are in `kbroker-topics.journal` (topics_journal.py)
 `<data_dir>/<topic>-<partition>/partition.metadata`, in Kafka's format:
   version: 0
   topic_id: <the 16 id bytes in URL-safe base64 without padding>
@@ -104,23 +105,26 @@ def atomic_write(path: str, data: bytes, durable: bool = True) -> None:
         fsync_dir(directory)
 
 
-def write_topics_file(data_dir: str, topics: list[TopicInfo], cache: dict | None = None) -> None:
-    """Write the topics file, one topic a line. ``cache`` (kept by the caller between writes) holds
-    each topic's line by its TopicInfo, which is replaced, never changed, when the topic changes:
-    a write then encodes only the topics that are new, not all of them again (with thousands of
-    topics, encoding all of them cost more than the rest of a topic's creation)."""
-    cache = {} if cache is None else cache
-    lines, kept = [], {}
-    for info in topics:
-        hit = cache.get(id(info))
-        if hit is None or hit[0] is not info:
-            hit = (info, json.dumps({"name": info.name, "topic_id": str(info.topic_id),
-                                     "num_partitions": info.num_partitions, "configs": dict(info.configs),
-                                     "internal": info.internal}, sort_keys=True))
-        kept[id(info)] = hit
-        lines.append(hit[1])
-    cache.clear()
-    cache.update(kept)   # only the topics of this write: the cache does not outgrow them
+def topic_entry(info: TopicInfo) -> dict:
+    """A topic as the topics file and its journal write it."""
+    return {"name": info.name, "topic_id": str(info.topic_id), "num_partitions": info.num_partitions,
+            "configs": dict(info.configs), "internal": info.internal}
+
+
+def topic_from_entry(item: dict) -> TopicInfo:
+    """topic_entry's inverse; KeyError, TypeError, ValueError or AttributeError if malformed."""
+    return TopicInfo(
+        name=item["name"],
+        topic_id=uuid.UUID(item["topic_id"]),
+        num_partitions=int(item["num_partitions"]),
+        configs={str(k): str(v) for k, v in item["configs"].items()},
+        internal=bool(item["internal"]),
+    )
+
+
+def write_topics_file(data_dir: str, topics: list[TopicInfo]) -> None:
+    """Write the topics file, one topic a line (the snapshot of topics_journal.py)."""
+    lines = [json.dumps(topic_entry(info), sort_keys=True) for info in topics]
     text = '{"topics": [\n' + ",\n".join(lines) + f'\n], "version": {TOPICS_FILE_VERSION}}}\n'
     atomic_write(os.path.join(data_dir, TOPICS_FILE), text.encode())
 
@@ -138,16 +142,7 @@ def read_topics_file(data_dir: str) -> list[TopicInfo]:
     if not isinstance(document, dict) or document.get("version") != TOPICS_FILE_VERSION:
         raise StorageError(f"{path}: unknown topics file version")
     try:
-        return [
-            TopicInfo(
-                name=item["name"],
-                topic_id=uuid.UUID(item["topic_id"]),
-                num_partitions=int(item["num_partitions"]),
-                configs={str(k): str(v) for k, v in item["configs"].items()},
-                internal=bool(item["internal"]),
-            )
-            for item in document["topics"]
-        ]
+        return [topic_from_entry(item) for item in document["topics"]]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StorageError(f"{path}: malformed topic entry: {exc}") from exc
 

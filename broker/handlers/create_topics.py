@@ -80,11 +80,18 @@ def _refused(name: str, code: int, message: str | None) -> dict:
 
 @handles(CREATE_TOPICS, "0-7", error_response=_errors)
 def create_topics(ctx, req: dict) -> dict:
+    """The topics created are made durable together (one write to disk), before the answer."""
+    with ctx.broker.storage.topic_changes():
+        return _create_topics(ctx, req)
+
+
+def _create_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
     counts = Counter(t["name"] for t in req["topics"])
     results = []
     budget = MAX_NEW_PARTITIONS
+    entries_by_overrides = {}   # the configs' answer is the same for topics with the same overrides
     create_any = ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME)
     for topic in req["topics"]:
         name = topic["name"]
@@ -114,10 +121,14 @@ def create_topics(ctx, req: dict) -> dict:
         except StorageError as exc:
             results.append(_refused(name, storage_error_code(exc), str(exc) or None))
             continue
+        entries = []   # the configs: v5+ only
+        if ctx.api_version >= 5:
+            key = tuple(sorted(overrides.items()))
+            entries = entries_by_overrides.get(key)
+            if entries is None:
+                entries = entries_by_overrides[key] = created_topic_entries(broker.broker_configs, overrides)
         result = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
-                  "num_partitions": partitions, "replication_factor": 1,   # the configs: v5+ only
-                  "configs": created_topic_entries(broker.broker_configs, overrides) if ctx.api_version >= 5
-                  else []}
+                  "num_partitions": partitions, "replication_factor": 1, "configs": entries}
         if not ctx.authorize(Op.DESCRIBE_CONFIGS, Resource.TOPIC, name):
             result.update(configs=[], topic_config_error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
         results.append(result)

@@ -27,6 +27,12 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 @handles(DELETE_TOPICS, "0-6", error_response=_errors)
 def delete_topics(ctx, req: dict) -> dict:
+    """The topics deleted are made durable together (one write to disk), before the answer."""
+    with ctx.broker.storage.topic_changes():
+        return _delete_topics(ctx, req)
+
+
+def _delete_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
     responses = []

@@ -65,6 +65,12 @@ def cluster_operations(ctx, included: bool) -> int:
 
 @handles(METADATA, "0-13")
 def metadata(ctx, req: dict) -> dict | Encoded:
+    """The topics auto-created are made durable together (one write to disk), before the answer."""
+    with ctx.broker.storage.topic_changes():
+        return _metadata(ctx, req)
+
+
+def _metadata(ctx, req: dict) -> dict | Encoded:
     broker = ctx.broker
     storage = broker.storage
     include_ops = req["include_topic_authorized_operations"]
