@@ -61,6 +61,39 @@ def _topic_head(version: int, name: str, partitions: int) -> bytes:
     return head
 
 
+_single: dict[tuple[int, str], tuple[bytes, bytes]] = {}   # (version, name) -> the bytes around one partition
+
+
+def _encode_single(version: int, name: str, partition: tuple) -> bytes:
+    """One topic of one partition (the common request): the cached bytes around one pack."""
+    around = _single.get((version, name))
+    if around is None:
+        if len(_single) >= _TOPIC_HEADS_MAX:
+            _single.clear()
+        around = _single[(version, name)] = (_count(version, 1) + _topic_head(version, name, 1),
+                                             _ENTRY_TAIL[version] + _topic_tail(version) + _END[version])
+    return around[0] + _pack_partition(version, partition) + around[1]
+
+
+def _topic_tail(version: int) -> bytes:
+    return b"\0" if version >= FIRST_FLEXIBLE else b""
+
+
+# After the last topic: throttle_time_ms 0 (1+), no tagged fields (9+: node_endpoints is one
+# only when leaders are hinted, which an all-appended answer never has).
+_END = {version: (b"\0\0\0\0" if version >= 1 else b"") + (b"\0" if version >= FIRST_FLEXIBLE else b"")
+        for version in range(PRODUCE.versions.low, PRODUCE.versions.high + 1)}
+
+
+def _pack_partition(version: int, partition: tuple) -> bytes:
+    index, base_offset, log_append_time_ms, log_start_offset = partition
+    if version >= 5:
+        return _ENTRY[version].pack(index, 0, base_offset, log_append_time_ms, log_start_offset)
+    if version >= 2:
+        return _ENTRY[version].pack(index, 0, base_offset, log_append_time_ms)
+    return _ENTRY[version].pack(index, 0, base_offset)
+
+
 def encode_success_body(version: int, topics: list) -> bytes | None:
     """The body of a Produce response whose every partition succeeded, or None if ``version``
     is not one this covers.
@@ -71,9 +104,11 @@ def encode_success_body(version: int, topics: list) -> bytes | None:
     entry = _ENTRY.get(version)
     if entry is None:
         return None
+    if len(topics) == 1 and len(topics[0][1]) == 1:
+        return _encode_single(version, topics[0][0], topics[0][1][0])
     pack = entry.pack
     tail = _ENTRY_TAIL[version]
-    topic_tail = b"\0" if version >= FIRST_FLEXIBLE else b""
+    topic_tail = _topic_tail(version)
     parts = [_count(version, len(topics))]
     append = parts.append
     for name, partitions in topics:
@@ -91,8 +126,5 @@ def encode_success_body(version: int, topics: list) -> bytes | None:
                 append(pack(index, 0, base_offset))
                 append(tail)
         append(topic_tail)
-    if version >= 1:
-        append(b"\0\0\0\0")     # throttle_time_ms
-    if version >= FIRST_FLEXIBLE:
-        append(b"\0")           # no tagged fields (node_endpoints is one only when leaders are hinted)
+    append(_END[version])
     return b"".join(parts)

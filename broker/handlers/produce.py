@@ -75,8 +75,12 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 def _any_transactional(req: dict) -> bool:
     """Whether any batch is transactional (one byte of each header)."""
-    return any(records is not None and len(records) >= HEADER_BYTES and records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL
-               for topic in req["topic_data"] for records in (p["records"] for p in topic["partition_data"]))
+    for topic in req["topic_data"]:
+        for part in topic["partition_data"]:
+            records = part["records"]
+            if records is not None and len(records) >= HEADER_BYTES and records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL:
+                return True
+    return False
 
 
 @handles(PRODUCE, "0-12", error_response=_errors)

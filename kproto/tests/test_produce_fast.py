@@ -15,7 +15,8 @@ INT64_EDGES = [0, -1, 1, 2**31, 2**63 - 1, -(2**63)]
 def _inputs(seed: int) -> list:
     """Responses of 0-3 topics of 0-40 partitions, names of 0-300 characters (UTF-8 included)."""
     rng = random.Random(seed)
-    shapes = [[], [("t", [(0, 0, -1, 0)])], [("", [])], [("é" * 70, [(2**31 - 1, 2**63 - 1, -1, 5)])]]
+    shapes = [[], [("t", [(0, 0, -1, 0)])], [("", [])], [("é" * 70, [(2**31 - 1, 2**63 - 1, -1, 5)])],
+              [("t", [(1, 7, -1, 0)])], [("x" * 200, [(3, 2**40, 2**41, 9)])]]   # one partition: cached around its pack
     for _ in range(60):
         topics = []
         for _ in range(rng.randint(0, 3)):
