@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import struct
 
-from kproto._wire import encode_uvarint as write_uvarint
-from kproto.messages import PRODUCE
+from kproto._wire import encode_uvarint as write_uvarint, read_uvarint_at
+from kproto.messages.produce import PRODUCE
 
 FIRST_FLEXIBLE = 9   # PRODUCE's flexible="9+": compact arrays and strings, tagged fields
 _I16, _I32 = struct.Struct(">h"), struct.Struct(">i")
@@ -128,3 +128,150 @@ def encode_success_body(version: int, topics: list) -> bytes | None:
         append(topic_tail)
     append(_END[version])
     return b"".join(parts)
+
+
+# -- the request: v3+ (transactional_id on), the header and the body in one pass ----------------
+
+_HEADER = struct.Struct(">hhih")          # api_key, api_version, correlation_id, client_id length
+_ACKS_TIMEOUT = struct.Struct(">hi")
+_unpack_i16, _unpack_i32 = _I16.unpack_from, _I32.unpack_from
+FIRST_TRANSACTIONAL = 3
+
+
+def decode_request(frame, version: int) -> tuple[dict, dict] | None:
+    """(header, body) of a Produce v3+ request frame, as the declarative decoder gives them, or
+    None for anything but the plain shape (then the declarative decoder decides, errors
+    included): a frame that is not ``bytes``, a tagged field, a null or negative count, a
+    string that is not UTF-8, a frame cut short."""
+    if type(frame) is not bytes or not FIRST_TRANSACTIONAL <= version <= PRODUCE.versions.high:
+        return None
+    try:
+        if version >= FIRST_FLEXIBLE:
+            return _decode_flexible(frame, version)
+        return _decode_classic(frame, version)
+    except Exception:
+        return None
+
+
+def _decode_classic(buf: bytes, version: int):
+    api_key, api_version, correlation_id, n = _HEADER.unpack_from(buf, 0)
+    pos = 10
+    if n < 0:
+        client_id = None
+    else:
+        client_id = str(buf[pos:pos + n], "utf-8")
+        pos += n
+    n = _unpack_i16(buf, pos)[0]
+    pos += 2
+    if n < 0:
+        transactional_id = None
+    else:
+        transactional_id = str(buf[pos:pos + n], "utf-8")
+        pos += n
+    acks, timeout_ms = _ACKS_TIMEOUT.unpack_from(buf, pos)
+    pos += 6
+    topics = []
+    view = memoryview(buf)
+    topic_count = _unpack_i32(buf, pos)[0]
+    pos += 4
+    if topic_count < 0 or topic_count > len(buf):
+        return None
+    for _ in range(topic_count):
+        n = _unpack_i16(buf, pos)[0]
+        if n < 0:
+            return None
+        name = str(buf[pos + 2:pos + 2 + n], "utf-8")
+        pos += 2 + n
+        count = _unpack_i32(buf, pos)[0]
+        pos += 4
+        if count < 0 or count > len(buf):
+            return None
+        partitions = []
+        for _ in range(count):
+            index, n = _INDEX_SIZE.unpack_from(buf, pos)
+            pos += 8
+            if n < 0:
+                records = None
+            else:
+                records = view[pos:pos + n]
+                pos += n
+            partitions.append({"index": index, "records": records})
+        topics.append({"name": name, "partition_data": partitions})
+    if pos > len(buf):
+        return None
+    return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
+             "client_id": client_id},
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics})
+
+
+_INDEX_SIZE = struct.Struct(">ii")
+
+
+def _decode_flexible(buf: bytes, version: int):
+    api_key, api_version, correlation_id, n = _HEADER.unpack_from(buf, 0)
+    pos = 10
+    if n < 0:
+        client_id = None
+    else:
+        client_id = str(buf[pos:pos + n], "utf-8")
+        pos += n
+    if buf[pos]:
+        return None     # header tagged fields
+    pos += 1
+    n = buf[pos]
+    if n >= 0x80:
+        return None
+    pos += 1
+    if n == 0:
+        transactional_id = None
+    else:
+        transactional_id = str(buf[pos:pos + n - 1], "utf-8")
+        pos += n - 1
+    acks, timeout_ms = _ACKS_TIMEOUT.unpack_from(buf, pos)
+    pos += 6
+    topics = []
+    view = memoryview(buf)
+    topic_count = buf[pos]
+    pos += 1
+    if topic_count == 0 or topic_count >= 0x80:
+        return None
+    for _ in range(topic_count - 1):
+        n = buf[pos]
+        if n == 0 or n >= 0x80:
+            return None
+        name = str(buf[pos + 1:pos + n], "utf-8")
+        pos += n
+        count = buf[pos]
+        pos += 1
+        if count == 0 or count >= 0x80:
+            return None
+        partitions = []
+        for _ in range(count - 1):
+            index = _unpack_i32(buf, pos)[0]
+            pos += 4
+            n = buf[pos]
+            if n < 0x80:
+                pos += 1
+            else:
+                n, pos = read_uvarint_at(buf, pos)
+            if n == 0:
+                records = None
+            else:
+                records = view[pos:pos + n - 1]
+                pos += n - 1
+            if buf[pos]:
+                return None     # partition tagged fields
+            pos += 1
+            partitions.append({"index": index, "records": records})
+        if buf[pos]:
+            return None         # topic tagged fields
+        pos += 1
+        topics.append({"name": name, "partition_data": partitions})
+    if buf[pos]:
+        return None             # body tagged fields
+    pos += 1
+    if pos > len(buf):
+        return None
+    return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
+             "client_id": client_id},
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics})
