@@ -141,10 +141,17 @@ FIRST_TRANSACTIONAL = 3
 def decode_request(frame, version: int) -> tuple[dict, dict] | None:
     """(header, body) of a Produce v3+ request frame, as the declarative decoder gives them, or
     None for anything but the plain shape (then the declarative decoder decides, errors
-    included): a frame that is not ``bytes``, a tagged field, a null or negative count, a
-    string that is not UTF-8, a frame cut short."""
-    if type(frame) is not bytes or not FIRST_TRANSACTIONAL <= version <= PRODUCE.versions.high:
+    included): a tagged field, a null or negative count, a long count or transactional id
+    (a varint of more than one byte), a string that is not UTF-8, a frame cut short.
+
+    Records are views of the frame's bytes; a ``bytearray`` frame (a large one, received in
+    place) is copied to bytes first, as the declarative decoder's reader copies it."""
+    if not FIRST_TRANSACTIONAL <= version <= PRODUCE.versions.high:
         return None
+    if type(frame) is not bytes:
+        if type(frame) is not bytearray:
+            return None
+        frame = bytes(frame)
     try:
         if version >= FIRST_FLEXIBLE:
             return _decode_flexible(frame, version)
