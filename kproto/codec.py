@@ -29,6 +29,7 @@ RESPONSE_HEADER = Schema("ResponseHeader", versions="0-1", flexible="1+", fields
 ])
 
 _peek = struct.Struct(">hhi").unpack_from
+_size_and_id = struct.Struct(">ii").pack
 
 DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
 _PRODUCE = int(ApiKey.PRODUCE)
@@ -128,9 +129,9 @@ def encode_response_body(message: Message, api_version: int, body: dict) -> byte
 
 def frame_response(message: Message, api_version: int, correlation_id: int, body: bytes) -> bytes:
     """A whole response frame around an already encoded body."""
-    header = pack_i32(correlation_id) if message.response_header_version(api_version) == 0 \
-        else pack_i32(correlation_id) + b"\0"
-    return pack_i32(len(header) + len(body)) + header + body
+    if message.response_header_version(api_version) == 0:
+        return _size_and_id(4 + len(body), correlation_id) + body
+    return _size_and_id(5 + len(body), correlation_id) + b"\0" + body   # header v1: no tagged fields
 
 
 def decode_response(frame: bytes, message: Message, api_version: int) -> tuple[int, dict]:
