@@ -84,6 +84,23 @@ def produce_ceiling(broker, batch_bytes: int, requests: int) -> dict:
             "broker µs/request": cpu.seconds / requests * 1e6}
 
 
+def produce_fixed_batches(broker, messages: int = 200_000, per_request: int = 11, size: int = 100,
+                          window: int = 5) -> dict:
+    """``produce_100b`` without librdkafka: the same 100-byte messages in requests of a fixed
+    ``per_request`` (what librdkafka sent on average under pipelining), ``window`` in flight
+    (its max.in.flight). Both brokers then get the same requests, so their CPU per message
+    compares like for like, whatever batching a client would have chosen on that run."""
+    topic = create_topic(broker.bootstrap)
+    now = int(time.time() * 1000)
+    batch = build_batch([Record(timestamp=now, value=b"x" * size) for _ in range(per_request)])
+    requests = messages // per_request
+    pipelined_produce(broker.bootstrap, topic, batch, min(200, requests), window=window)   # warm up
+    with CpuMeter(broker.pid) as cpu:
+        elapsed = pipelined_produce(broker.bootstrap, topic, batch, requests, window=window)
+    return {"msgs/s": requests * per_request / elapsed, "broker µs/msg": cpu.seconds / (requests * per_request) * 1e6,
+            "broker µs/request": cpu.seconds / requests * 1e6}
+
+
 def fetch_ceiling(broker, total_bytes: int = 1 << 30, batch_bytes: int = 1 << 20) -> dict:
     """Fill one partition with ``total_bytes`` (raw 1 MB batches), then read it all with one
     raw consumer (Fetch v13 by topic id, as modern clients fetch, up to 64 MB a request;

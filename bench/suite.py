@@ -29,6 +29,9 @@ class Test:
 SUITE: dict[str, Test] = {
     "produce_100b": Test("produce 200k x 100 B, acks=1, 1 partition", ["msgs/s", "broker µs/msg", "broker cores"],
                          lambda b: w.produce_throughput(b.start(), 200_000, 100)),
+    "produce_100b_raw": Test("produce 200k x 100 B in fixed 11-message requests, 5 in flight (raw load generator)",
+                             ["msgs/s", "broker µs/msg", "broker µs/request"],
+                             lambda b: loadgen.produce_fixed_batches(b.start())),
     "produce_1kb": Test("produce 50k x 1 KB, acks=1", ["MB/s", "broker µs/msg", "broker cores"],
                         lambda b: w.produce_throughput(b.start(), 50_000, 1000)),
     "produce_small": Test("produce 100k x 100 B in 10-message requests, linger.ms=0",

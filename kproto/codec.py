@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import struct
 
+from kproto import produce_fast
 from kproto._wire import Reader, Writer, pack_i32, records_size
+from kproto.api_keys import ApiKey
 from kproto.errors import DecodeError
 from kproto.schema import Int16, Int32, Message, Schema, String, field
 
@@ -27,8 +29,10 @@ RESPONSE_HEADER = Schema("ResponseHeader", versions="0-1", flexible="1+", fields
 ])
 
 _peek = struct.Struct(">hhi").unpack_from
+_size_and_id = struct.Struct(">ii").pack
 
 DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
+_PRODUCE = int(ApiKey.PRODUCE)
 
 
 def peek_request_header(frame: bytes) -> tuple[int, int, int]:
@@ -45,6 +49,12 @@ def decode_request(frame: bytes, message: Message, api_version: int, *, strict: 
     v9+ request for all topics leaves a 4-byte array-count placeholder where one
     varint byte belongs, and Kafka serves it. ``strict`` refuses them instead.
     """
+    if message.api_key == _PRODUCE and not strict:
+        # The produce hot path: a plain request in one pass (kproto/produce_fast.py, checked
+        # against this decoder); anything else is decoded below.
+        decoded = produce_fast.decode_request(frame, api_version)
+        if decoded is not None:
+            return decoded
     io = Reader(frame)
     try:
         header = REQUEST_HEADER.read(io, message.request_header_version(api_version))
@@ -119,9 +129,9 @@ def encode_response_body(message: Message, api_version: int, body: dict) -> byte
 
 def frame_response(message: Message, api_version: int, correlation_id: int, body: bytes) -> bytes:
     """A whole response frame around an already encoded body."""
-    header = pack_i32(correlation_id) if message.response_header_version(api_version) == 0 \
-        else pack_i32(correlation_id) + b"\0"
-    return pack_i32(len(header) + len(body)) + header + body
+    if message.response_header_version(api_version) == 0:
+        return _size_and_id(4 + len(body), correlation_id) + body
+    return _size_and_id(5 + len(body), correlation_id) + b"\0" + body   # header v1: no tagged fields
 
 
 def decode_response(frame: bytes, message: Message, api_version: int) -> tuple[int, dict]:

@@ -32,9 +32,10 @@ from broker.authz import writable_topic
 from broker.clock import now_ms
 from broker.errors import CloseConnection, storage_error_code
 from broker.handlers.produce_legacy import produce_message_sets
-from broker.registry import handles
+from broker.registry import Encoded, handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
+from kproto.produce_fast import encode_success_body
 from storage import read_header
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
 from kproto.constants import AclOperation as Op, ResourceType as Resource
@@ -74,8 +75,12 @@ def _errors(req: dict, api_version: int, code: int) -> dict:
 
 def _any_transactional(req: dict) -> bool:
     """Whether any batch is transactional (one byte of each header)."""
-    return any(records is not None and len(records) >= HEADER_BYTES and records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL
-               for topic in req["topic_data"] for records in (p["records"] for p in topic["partition_data"]))
+    for topic in req["topic_data"]:
+        for part in topic["partition_data"]:
+            records = part["records"]
+            if records is not None and len(records) >= HEADER_BYTES and records[_ATTRIBUTES_LOW_BYTE] & ATTR_TRANSACTIONAL:
+                return True
+    return False
 
 
 @handles(PRODUCE, "0-12", error_response=_errors)
@@ -135,12 +140,22 @@ def produce(ctx, req: dict) -> dict | None:
                 broker.notify_append(name, index)
             if replication is not None:
                 replication.appended(name, index, result.last_offset + 1, acks)
-            partitions.append({"index": index, "error_code": 0, "base_offset": result.base_offset,
-                               "log_append_time_ms": result.log_append_time_ms,
-                               "log_start_offset": result.log_start_offset})
-        responses.append({"name": name, "partition_responses": partitions})
+            partitions.append((index, result.base_offset, result.log_append_time_ms, result.log_start_offset))
+        responses.append((name, partitions))
     if acks == 0:
         if failed:
             raise CloseConnection("an acks=0 produce request failed; closing so the client notices")
         return None
-    return {"responses": responses, "throttle_time_ms": 0}
+    if not failed and replication is None and ctx.connection is not None:
+        # All appended, nothing to add later (cluster mode's acks=all outcome, leader hints):
+        # the answer a connection sends is encoded into its cached skeleton.
+        return Encoded(encode_success_body(ctx.api_version, responses))
+    return {"responses": [{"name": name, "partition_responses": [
+        _success(entry) if type(entry) is tuple else entry for entry in partitions]}
+        for name, partitions in responses], "throttle_time_ms": 0}
+
+
+def _success(entry: tuple) -> dict:
+    index, base_offset, log_append_time_ms, log_start_offset = entry
+    return {"index": index, "error_code": 0, "base_offset": base_offset, "log_append_time_ms": log_append_time_ms,
+            "log_start_offset": log_start_offset}
