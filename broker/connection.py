@@ -14,8 +14,10 @@ handler (a join), or the coroutine a synchronous one returns when it must wait a
 (a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
 the responses made so far are written (it may wait long). File ranges of a fetch larger
-than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
-smaller ones are read and sent with the rest of the response.
+than SENDFILE_MIN_BYTES go from the page cache to the socket with sendfile, in the callback
+that made the response, once what comes before them is written (one syscall, no task); what
+the socket does not take then goes with ``loop.sendfile`` in the connection's task. Smaller
+ranges are read and sent with the rest of the response.
 
 Backpressure. As Kafka mutes a channel while a response is outstanding, a connection stops
 reading while it cannot make progress: while its responses wait for the client to read them
@@ -67,6 +69,7 @@ from broker.context import RequestContext
 from broker.errors import CloseConnection
 from broker.registry import SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
+from storage.results import FileSlice
 
 if TYPE_CHECKING:
     from broker.connections import Connections
@@ -101,6 +104,7 @@ class Connection(asyncio.BufferedProtocol):
         self.max_frame_bytes = broker.config.socket_request_max_bytes
         self._taps = broker.taps.by_key
         self.transport: asyncio.Transport | None = None
+        self._socket_fd = -1         # the socket's descriptor, for sendfile past the transport
         self.client_host = self.peer = "unknown"
         self._tail = b""             # received, not yet handled: bytes from _tail_pos on
         self._tail_pos = 0
@@ -123,6 +127,8 @@ class Connection(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        self._socket_fd = sock.fileno() if sock is not None else -1
         remote = transport.get_extra_info("peername")
         if isinstance(remote, tuple):
             self.client_host, self.peer = remote[0], f"{remote[0]}:{remote[1]}"
@@ -601,12 +607,36 @@ class Connection(asyncio.BufferedProtocol):
                 # several syscalls and loop turns), and it goes out in the same write.
                 data = _read_range(part)
             else:
-                return self._send_parts(parts[index:])
+                sent = self._sendfile_now(part)
+                if sent == part.size:
+                    pending = self._pending   # a new list: the old one was written
+                    continue
+                rest = [FileSlice(part.file, part.position + sent, part.size - sent)] if sent else [part]
+                return self._send_parts(rest + list(parts[index + 1:]))
             pending.append(data)
             self._pending_bytes += len(data)
         if self._pending_bytes >= FLUSH_BYTES:
             self._flush()
         return None
+
+    def _sendfile_now(self, part) -> int:
+        """Send what the socket takes of a file range at once, in this callback: bytes sent.
+
+        The responses before it are written first (``transport.write`` sends at once while the
+        transport holds nothing); only then may the range go to the socket past the transport,
+        so bytes keep their order. A consumer's fetch then costs one sendfile: no task, no
+        loop turn, no change of the socket's registration. What the socket does not take
+        (its buffer is full) goes with ``loop.sendfile``, awaited in the connection's task."""
+        if not self._sendfile or self._closed or self._socket_fd < 0:
+            return 0
+        self._flush()
+        transport = self.transport
+        if transport.get_write_buffer_size() or transport.is_closing():
+            return 0
+        try:
+            return os.sendfile(self._socket_fd, part.file.fileno(), part.position, part.size)
+        except OSError:
+            return 0   # full (EAGAIN), or broken: the awaited path finds out and answers for it
 
     async def _send_parts(self, parts) -> None:
         for part in parts:
