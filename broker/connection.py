@@ -67,7 +67,7 @@ from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
 from broker.context import RequestContext
 from broker.errors import CloseConnection
-from broker.registry import SERVED, Encoded, Served, top_level_error
+from broker.registry import ANSWERED, SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
 from storage.results import FileSlice
 
@@ -117,6 +117,7 @@ class Connection(asyncio.BufferedProtocol):
         self._pending_bytes = 0
         self._worker: asyncio.Task | None = None    # an async request, then the requests after it
         self._waiting = False        # the worker awaits a handler that may wait (long poll, join)
+        self._awaited = None         # (served, api_version, correlation_id) of the request the worker awaits
         self._writable = True        # False while the transport's buffer is above its high-water mark
         self._writable_waiter: asyncio.Future | None = None
         self._turn_scheduled = False
@@ -514,6 +515,7 @@ class Connection(asyncio.BufferedProtocol):
             awaitable.close()
             raise _ShuttingDown   # it could wait longer than the shutdown lasts
         self._waiting = served.may_wait
+        self._awaited = (served, api_version, correlation_id)
         try:
             response = await awaitable
         except KafkaError as exc:
@@ -526,9 +528,29 @@ class Connection(asyncio.BufferedProtocol):
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         finally:
             self._waiting = False
+        if response is ANSWERED:
+            return
         step = self._respond(served, api_version, correlation_id, response)
         if step is not None:
             await step
+
+    def answer_waiting(self, response) -> Awaitable | None:
+        """Send the response of the request this connection's task awaits (a long poll) now, from
+        the callback that ended its wait (the append that brought data), rather than a loop turn
+        later in the task. Returns what is left to send (a file range the socket did not take),
+        for the task to await before its handler returns ANSWERED."""
+        served, api_version, correlation_id = self._awaited
+        try:
+            step = self._respond(served, api_version, correlation_id, response)
+        except CloseConnection as exc:
+            self._fail(exc)
+            return None
+        except Exception:
+            log.error("%s v%d to %s failed:\n%s", served.message.name, api_version, self.peer, traceback.format_exc())
+            self._close()
+            return None
+        self._flush()
+        return step
 
     def _error_response(self, served: Served, request: dict, api_version: int, code: int) -> dict:
         make = served.error_response or top_level_error
