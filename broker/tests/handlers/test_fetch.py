@@ -86,9 +86,9 @@ def test_ranges_larger_than_the_socket_takes_arrive_whole_and_in_order(served, t
     """Two fetches of 3 x 1,000 KB (sendfile) and a Metadata between them, sent together by a client
     that reads nothing for a while: the first range goes out as far as the socket buffers take it
     (about 1 MB here), the rest once the client reads, and the answers come whole, in order."""
-    create_topic(served.client(), topic)
     sent = [batch(bytes([i]) * (1000 << 10)) for i in range(3)]
     with served.client() as client:
+        create_topic(client, topic)
         fill(client, topic, 0, *sent)
     with served.client() as client:
         body = fetch_body(topic, {0: 0}, max_bytes=8 << 20, partition_max_bytes=8 << 20)
