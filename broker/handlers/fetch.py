@@ -207,6 +207,11 @@ class _Poll:
         timer = loop.call_later(timeout_s, self._wake)
         try:
             return await self.future
+        except asyncio.CancelledError:   # answered, then cut short (the client went): nothing left to send
+            step = self.future.result() if self.future.done() and not self.future.cancelled() else None
+            if step is not None and step is not _WOKEN:
+                step.close()
+            raise
         finally:
             timer.cancel()
             broker.unpark(keys, self)
