@@ -4,7 +4,8 @@ Sessionless: every request is a full fetch and the answer's session id is 0, whi
 clients read as "no session", so they keep sending full fetches. v13+ names topics
 by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the first
 partition with data returns at least one whole batch even when it exceeds the limits;
-later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
+later partitions stop at the byte limits. A waiting fetch (a long poll) is answered by the
+append that brings its data, in that call.
 v0-3 get what was read down-converted to message sets (fetch_legacy.py).
 
 isolation_level 1 (read_committed) returns only batches below the last stable offset, and
