@@ -17,7 +17,9 @@ its normal on-disk log. Printed as one table:
   instant: how long until the last is answered, and the slowest and median answers (fairness:
   no connection starves while others are served). Then each long-polls a partition of its own:
   broker CPU while they all wait, and from a produce (sent by another client, its answer
-  awaited) to the waiting poll's answer.
+  awaited) to the waiting poll's answer, 200 times (median, p99, max), and from the produce's
+  own answer to the poll's (near 0 when the poll's answer left first), with a loop-lag probe
+  running over the same seconds.
 - ``churn``: ``churn`` topics of one partition, created and deleted 1,000 at a time (100 a
   request): RSS before, after the first 1,000, at the peak and after all; time and broker CPU
   per topic.
@@ -33,6 +35,7 @@ import time
 
 from bench.brokers import Broker, KBroker
 from bench.loadgen import batch_of
+from bench.loop_lag import LoopLagProbe
 from bench.workloads import cpu_seconds
 from broker.testing import RawClient, process_rss_bytes
 from kproto.codec import decode_response, encode_request
@@ -193,10 +196,12 @@ def connections(count: int) -> dict:
         broker.stop()
 
 
-def long_polls(broker, socks: list[socket.socket], woken: int = 50) -> dict:
+def long_polls(broker, socks: list[socket.socket], woken: int = 200) -> dict:
     """Each connection long-polls its own partition of a topic with one per connection (Fetch,
     max_wait_ms 60 s): broker CPU over 2 s while all wait, then, one partition at a time, a
-    produce from another client and how long until that partition's poll is answered."""
+    produce from another client and how long until that partition's poll is answered, with a
+    loop-lag probe (bench/loop_lag.py) over the same seconds: how late a loop doing nothing woke
+    on this machine meanwhile, which tells the machine's share of the tail from the broker's."""
     pid = broker.pid
     with RawClient(broker.bootstrap, timeout_s=120) as client:
         _create(client, ["poll"], len(socks))
@@ -211,17 +216,30 @@ def long_polls(broker, socks: list[socket.socket], woken: int = 50) -> dict:
         time.sleep(2.0)
         idle_cores = (cpu_seconds(pid) - cpu0) / 2.0
         batch = batch_of(1000, 100)
-        latencies = []
-        for index in range(0, len(socks), max(1, len(socks) // woken)):
-            start = time.perf_counter()
-            client.request(PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 30_000,
-                                        "topic_data": [{"name": "poll", "partition_data": [
-                                            {"index": index, "records": batch}]}]})
-            _frame_reader(socks[index])
-            latencies.append(time.perf_counter() - start)
+        latencies, after_produce = [], []
+        indexes = range(0, len(socks), max(1, len(socks) // woken))
+        with LoopLagProbe(len(indexes) * 0.003 + 1.0) as probe:
+            time.sleep(0.5)   # the probe's own start (a Python process) is over before the first wake
+            for index in indexes:
+                start = time.perf_counter()
+                client.request(PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 30_000,
+                                            "topic_data": [{"name": "poll", "partition_data": [
+                                                {"index": index, "records": batch}]}]})
+                produced = time.perf_counter()
+                _frame_reader(socks[index])
+                latencies.append(time.perf_counter() - start)
+                after_produce.append(time.perf_counter() - produced)
+                time.sleep(0.002)
+    latencies.sort()
+    after_produce.sort()
     return {"long polls: idle broker cores": idle_cores,
-            "long polls: produce to poll answered, median ms": statistics.median(latencies) * 1e3,
-            "long polls: max ms": max(latencies) * 1e3}
+            "long polls: produce to poll answered, median ms": latencies[len(latencies) // 2] * 1e3,
+            "long polls: p99 ms": latencies[int(len(latencies) * 0.99)] * 1e3,
+            "long polls: max ms": latencies[-1] * 1e3,
+            "long polls: produce's answer to poll's answer, median / p99 / max ms": " / ".join(
+                f"{after_produce[i] * 1e3:.3f}" for i in (len(after_produce) // 2, int(len(after_produce) * 0.99), -1)),
+            "long polls: loop lag meanwhile, p50 / p99 / max ms": " / ".join(
+                f"{probe.result.get(k, float('nan')):.2f}" for k in ("p50 ms", "p99 ms", "max ms"))}
 
 
 def churn(total: int, step: int = 1000) -> dict:

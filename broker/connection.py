@@ -14,8 +14,10 @@ handler (a join), or the coroutine a synchronous one returns when it must wait a
 (a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
 the responses made so far are written (it may wait long). File ranges of a fetch larger
-than SENDFILE_MIN_BYTES go from the page cache to the socket with ``loop.sendfile``;
-smaller ones are read and sent with the rest of the response.
+than SENDFILE_MIN_BYTES go from the page cache to the socket with sendfile, in the callback
+that made the response, once what comes before them is written (one syscall, no task); what
+the socket does not take then goes with ``loop.sendfile`` in the connection's task. Smaller
+ranges are read and sent with the rest of the response.
 
 Backpressure. As Kafka mutes a channel while a response is outstanding, a connection stops
 reading while it cannot make progress: while its responses wait for the client to read them
@@ -65,8 +67,9 @@ from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
 from broker.context import RequestContext
 from broker.errors import CloseConnection
-from broker.registry import SERVED, Encoded, Served, top_level_error
+from broker.registry import ANSWERED, SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
+from storage.results import FileSlice
 
 if TYPE_CHECKING:
     from broker.connections import Connections
@@ -101,6 +104,7 @@ class Connection(asyncio.BufferedProtocol):
         self.max_frame_bytes = broker.config.socket_request_max_bytes
         self._taps = broker.taps.by_key
         self.transport: asyncio.Transport | None = None
+        self._socket_fd = -1         # the socket's descriptor, for sendfile past the transport
         self.client_host = self.peer = "unknown"
         self._tail = b""             # received, not yet handled: bytes from _tail_pos on
         self._tail_pos = 0
@@ -113,6 +117,7 @@ class Connection(asyncio.BufferedProtocol):
         self._pending_bytes = 0
         self._worker: asyncio.Task | None = None    # an async request, then the requests after it
         self._waiting = False        # the worker awaits a handler that may wait (long poll, join)
+        self._awaited = None         # (served, api_version, correlation_id) of the request the worker awaits
         self._writable = True        # False while the transport's buffer is above its high-water mark
         self._writable_waiter: asyncio.Future | None = None
         self._turn_scheduled = False
@@ -123,6 +128,8 @@ class Connection(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        self._socket_fd = sock.fileno() if sock is not None else -1
         remote = transport.get_extra_info("peername")
         if isinstance(remote, tuple):
             self.client_host, self.peer = remote[0], f"{remote[0]}:{remote[1]}"
@@ -508,6 +515,7 @@ class Connection(asyncio.BufferedProtocol):
             awaitable.close()
             raise _ShuttingDown   # it could wait longer than the shutdown lasts
         self._waiting = served.may_wait
+        self._awaited = (served, api_version, correlation_id)
         try:
             response = await awaitable
         except KafkaError as exc:
@@ -520,9 +528,29 @@ class Connection(asyncio.BufferedProtocol):
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         finally:
             self._waiting = False
+        if response is ANSWERED:
+            return
         step = self._respond(served, api_version, correlation_id, response)
         if step is not None:
             await step
+
+    def answer_waiting(self, response) -> Awaitable | None:
+        """Send the response of the request this connection's task awaits (a long poll) now, from
+        the callback that ended its wait (the append that brought data), rather than a loop turn
+        later in the task. Returns what is left to send (a file range the socket did not take),
+        for the task to await before its handler returns ANSWERED."""
+        served, api_version, correlation_id = self._awaited
+        try:
+            step = self._respond(served, api_version, correlation_id, response)
+        except CloseConnection as exc:
+            self._fail(exc)
+            return None
+        except Exception:
+            log.error("%s v%d to %s failed:\n%s", served.message.name, api_version, self.peer, traceback.format_exc())
+            self._close()
+            return None
+        self._flush()
+        return step
 
     def _error_response(self, served: Served, request: dict, api_version: int, code: int) -> dict:
         make = served.error_response or top_level_error
@@ -601,12 +629,36 @@ class Connection(asyncio.BufferedProtocol):
                 # several syscalls and loop turns), and it goes out in the same write.
                 data = _read_range(part)
             else:
-                return self._send_parts(parts[index:])
+                sent = self._sendfile_now(part)
+                if sent == part.size:
+                    pending = self._pending   # a new list: the old one was written
+                    continue
+                rest = [FileSlice(part.file, part.position + sent, part.size - sent)] if sent else [part]
+                return self._send_parts(rest + list(parts[index + 1:]))
             pending.append(data)
             self._pending_bytes += len(data)
         if self._pending_bytes >= FLUSH_BYTES:
             self._flush()
         return None
+
+    def _sendfile_now(self, part) -> int:
+        """Send what the socket takes of a file range at once, in this callback: bytes sent.
+
+        The responses before it are written first (``transport.write`` sends at once while the
+        transport holds nothing); only then may the range go to the socket past the transport,
+        so bytes keep their order. A consumer's fetch then costs one sendfile: no task, no
+        loop turn, no change of the socket's registration. What the socket does not take
+        (its buffer is full) goes with ``loop.sendfile``, awaited in the connection's task."""
+        if not self._sendfile or self._closed or self._socket_fd < 0:
+            return 0
+        self._flush()
+        transport = self.transport
+        if transport.get_write_buffer_size() or transport.is_closing():
+            return 0
+        try:
+            return os.sendfile(self._socket_fd, part.file.fileno(), part.position, part.size)
+        except OSError:
+            return 0   # full (EAGAIN), or broken: the awaited path finds out and answers for it
 
     async def _send_parts(self, parts) -> None:
         for part in parts:

@@ -39,6 +39,12 @@ class TopicListener(Protocol):
     def topic_deleted(self, name: str) -> None: ...
 
 
+class DataWaiter(Protocol):
+    """What waits for a partition's data (an event, a parked long poll): told by ``set()``."""
+
+    def set(self) -> None: ...
+
+
 class StartRefused(Exception):
     """The broker cannot start as configured (said why); it exits with status 1."""
 
@@ -79,7 +85,7 @@ class Broker:
                                          self.security.allow_everyone_if_no_acl_found)
         self.oauth_validators: dict = {}       # OAUTHBEARER token validators by listener name, made on first use
         self._principal_mappers: dict = {}
-        self._waiters: dict[tuple[str, int], set[anyio.Event]] = {}
+        self._waiters: dict[tuple[str, int], set[DataWaiter]] = {}
         self._api_versions: list[dict] | None = None
         self._topic_listeners: list[TopicListener] = []
         self._topic_cache: dict = {}
@@ -206,26 +212,35 @@ class Broker:
     # -- waiting for data ----------------------------------------------------------
 
     def notify_append(self, topic: str, partition: int) -> None:
+        """The partition got data (or went away): every waiter parked on it is ``set()``, at once.
+        A long-poll fetch answers in that call (broker/handlers/fetch.py); others wake their task."""
         waiters = self._waiters.pop((topic, partition), None)
         if waiters:
-            for event in waiters:
-                event.set()
+            for waiter in waiters:
+                waiter.set()
+
+    def park(self, keys: list[tuple[str, int]], waiter: DataWaiter) -> None:
+        """Have ``waiter.set()`` called when any of the partitions gets data (once: then call again)."""
+        for key in keys:
+            self._waiters.setdefault(key, set()).add(waiter)
+
+    def unpark(self, keys: list[tuple[str, int]], waiter: DataWaiter) -> None:
+        for key in keys:
+            waiters = self._waiters.get(key)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[key]
 
     async def wait_for_data(self, keys: list[tuple[str, int]], timeout_s: float) -> None:
         """Return when any of the partitions gets data, or after ``timeout_s``."""
         event = anyio.Event()
-        for key in keys:
-            self._waiters.setdefault(key, set()).add(event)
+        self.park(keys, event)
         try:
             with anyio.move_on_after(timeout_s):
                 await event.wait()
         finally:
-            for key in keys:
-                waiters = self._waiters.get(key)
-                if waiters is not None:
-                    waiters.discard(event)
-                    if not waiters:
-                        del self._waiters[key]
+            self.unpark(keys, event)
 
     # -- lifecycle ---------------------------------------------------------------
 

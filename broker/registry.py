@@ -39,6 +39,16 @@ class Encoded(bytes):
     """A handler's response body already encoded (a cached answer): sent as it is."""
 
 
+class _Answered:
+    """What a waiting handler returns when its response was sent already, from the callback that
+    ended its wait (``Connection.answer_waiting``): nothing is left to send."""
+
+    __slots__ = ()
+
+
+ANSWERED = _Answered()
+
+
 def handles(message: Message, versions: str, *, error_response: ErrorResponse | None = None,
             may_wait: bool = False) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``message`` at ``versions`` (which must be declared in kproto)."""

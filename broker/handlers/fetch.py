@@ -4,7 +4,8 @@ Sessionless: every request is a full fetch and the answer's session id is 0, whi
 clients read as "no session", so they keep sending full fetches. v13+ names topics
 by id. Records leave as file ranges for sendfile. As Kafka does (KIP-74), the first
 partition with data returns at least one whole batch even when it exceeds the limits;
-later partitions stop at the byte limits. A produce wakes a waiting fetch at once.
+later partitions stop at the byte limits. A waiting fetch (a long poll) is answered by the
+append that brings its data, in that call.
 v0-3 get what was read down-converted to message sets (fetch_legacy.py).
 
 isolation_level 1 (read_committed) returns only batches below the last stable offset, and
@@ -13,13 +14,12 @@ consumer drops their records. Markers and aborted records still go out as they a
 nothing is decoded, as in Kafka.
 """
 
+import asyncio
 from uuid import UUID
-
-import anyio
 
 from broker.errors import storage_error_code
 from broker.handlers.fetch_legacy import down_convert_partitions
-from broker.registry import handles
+from broker.registry import ANSWERED, handles
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, IsolationLevel, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
@@ -157,20 +157,84 @@ async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Pa
     """Wait until min_bytes are there, max_wait_ms has passed, or a partition went away.
 
     This runs in a task that starts a loop turn after the first read: a produce (or a deletion)
-    handled in between woke no one, so the partitions are looked at again before each wait."""
-    deadline = anyio.current_time() + req["max_wait_ms"] / 1000
+    handled in between woke no one, so the partitions are looked at again before each wait.
+    While parked, the append that brings data answers in its own call (``_Poll.set``)."""
+    FETCH.response.compiled(ctx.api_version)   # the encoder is made now, not once the data is there
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + req["max_wait_ms"] / 1000
     keys = [(p.topic, p.entry["partition_index"]) for p in partitions]
-    while True:
-        if _mark_deleted(ctx, partitions):
-            break   # as Kafka completes a delayed fetch whose partition went away
-        total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
-        if total >= req["min_bytes"] or read_errors:
-            break
-        remaining = deadline - anyio.current_time()
+    poll = _Poll(ctx, req, responses, partitions, read_committed, replica)
+    while not poll.finished():
+        remaining = deadline - loop.time()
         if remaining <= 0:
             break
-        await ctx.broker.wait_for_data(keys, remaining)
+        step = await poll.wait(loop, keys, remaining)
+        if step is not _WOKEN:   # answered already, by the append
+            if step is not None:
+                await step    # the rest of a file range the socket did not take at once
+            return ANSWERED
     return _response(ctx, responses, partitions)
+
+
+_WOKEN = object()   # a parked poll's wait ended without an answer: look again (or time out)
+
+
+class _Poll:
+    """A long poll parked on its partitions (``Broker.park``). The append that brings one of them
+    data calls ``set()``: the partitions are read there and then, and when that is enough, the
+    response is sent from that call (``Connection.answer_waiting``), a loop turn before its task
+    would run. Otherwise (not enough yet, or no connection to answer on) the task is woken to look
+    again, as a plain event would."""
+
+    __slots__ = ("ctx", "req", "responses", "partitions", "read_committed", "replica", "future")
+
+    def __init__(self, ctx, req, responses, partitions, read_committed, replica):
+        self.ctx, self.req, self.responses, self.partitions = ctx, req, responses, partitions
+        self.read_committed, self.replica = read_committed, replica
+        self.future = None
+
+    def finished(self) -> bool:
+        """Read the partitions: whether the fetch is to be answered now."""
+        if _mark_deleted(self.ctx, self.partitions):
+            return True   # as Kafka completes a delayed fetch whose partition went away
+        total, read_errors = _read(self.partitions, self.req["max_bytes"], self.read_committed, self.replica)
+        return total >= self.req["min_bytes"] or read_errors
+
+    async def wait(self, loop, keys: list[tuple[str, int]], timeout_s: float):
+        """The step left once answered by ``set()`` (None when nothing), or _WOKEN."""
+        self.future = loop.create_future()
+        broker = self.ctx.broker
+        broker.park(keys, self)
+        timer = loop.call_later(timeout_s, self._wake)
+        try:
+            return await self.future
+        except asyncio.CancelledError:   # answered, then cut short (the client went): nothing left to send
+            step = self.future.result() if self.future.done() and not self.future.cancelled() else None
+            if step is not None and step is not _WOKEN:
+                step.close()
+            raise
+        finally:
+            timer.cancel()
+            broker.unpark(keys, self)
+
+    def _wake(self) -> None:
+        if not self.future.done():
+            self.future.set_result(_WOKEN)
+
+    def set(self) -> None:
+        future = self.future
+        if future is None or future.done():
+            return
+        connection = self.ctx.connection
+        try:
+            response = _response(self.ctx, self.responses, self.partitions) \
+                if connection is not None and self.finished() else None
+        except Exception:   # the task looks again, and answers for whatever this was
+            response = None
+        if response is None:
+            future.set_result(_WOKEN)
+        else:
+            future.set_result(connection.answer_waiting(response))
 
 
 def _response(ctx, responses: list[dict], partitions: list[_Partition]) -> dict:

@@ -4,14 +4,16 @@ partition with data comes back whole whatever the limits; later partitions stop 
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 
 import pytest
 
 from broker.tests.handlers.serving import batch, create_topic, fetch_body, produce, produce_body, values_of
 from kproto.errors import ErrorCode as E
 from kproto.codec import encode_request
-from kproto.messages import DELETE_TOPICS, FETCH, PRODUCE
+from kproto.messages import DELETE_TOPICS, FETCH, METADATA, PRODUCE
 from storage import iter_batches, read_header
 
 NO_ID = bytes(16)
@@ -79,6 +81,55 @@ def test_records_are_the_produced_bytes(client, topic):
     got = [bytes(b) for b in iter_batches(bytes(part["records"]))]
     assert [read_header(b).base_offset for b in got] == [0, 1]
     assert [b[8:12] + b[16:] for b in got] == [s[8:12] + s[16:] for s in sent]   # all but offset and leader epoch
+
+
+def test_ranges_larger_than_the_socket_takes_arrive_whole_and_in_order(served, topic):
+    """Two fetches of 3 x 1,000 KB (sendfile) and a Metadata between them, sent together by a client
+    that reads nothing for a while: the first range goes out as far as the socket buffers take it
+    (about 1 MB here), the rest once the client reads, and the answers come whole, in order."""
+    sent = [batch(bytes([i]) * (1000 << 10)) for i in range(3)]
+    with served.client() as client:
+        create_topic(client, topic)
+        fill(client, topic, 0, *sent)
+    with served.client() as client:
+        body = fetch_body(topic, {0: 0}, max_bytes=8 << 20, partition_max_bytes=8 << 20)
+        metadata = {"topics": [{"name": topic}], "allow_auto_topic_creation": False,
+                    "include_cluster_authorized_operations": False, "include_topic_authorized_operations": False}
+        ids = [client.send(FETCH, 12, body), client.send(METADATA, 9, metadata), client.send(FETCH, 12, body)]
+        time.sleep(0.2)    # the broker's sends meet a full socket
+        answers = [client.receive(FETCH, 12), client.receive(METADATA, 9), client.receive(FETCH, 12)]
+    assert [correlation_id for correlation_id, _ in answers] == ids
+    for _, response in (answers[0], answers[2]):
+        [part] = response["responses"][0]["partitions"]
+        got = [bytes(b) for b in iter_batches(bytes(part["records"]))]
+        assert [b[61:] for b in got] == [s[61:] for s in sent]    # the records, as produced
+    assert answers[1][1]["topics"][0]["error_code"] == 0
+
+
+def test_a_long_poll_answered_by_the_append_with_more_than_the_socket_takes(served, topic):
+    """A long poll for min_bytes of 7.5 MB: seven produces of 1,000 KB leave it waiting, the eighth
+    answers it from its own call with 8 x 1,000 KB (sendfile) while its client reads nothing, more
+    than the socket takes; the rest goes once the client reads, the answer whole, followed by the
+    Metadata sent after the fetch."""
+    sent = [batch(bytes([i]) * (1000 << 10)) for i in range(8)]
+    with served.client() as client, served.client() as consumer:
+        consumer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)   # takes less than the answer
+        create_topic(client, topic)
+        metadata = {"topics": [{"name": topic}], "allow_auto_topic_creation": False,
+                    "include_cluster_authorized_operations": False, "include_topic_authorized_operations": False}
+        ids = [consumer.send(FETCH, 12, fetch_body(topic, {0: 0}, max_wait_ms=30_000, min_bytes=7_500_000,
+                                                   max_bytes=16 << 20, partition_max_bytes=16 << 20)),
+               consumer.send(METADATA, 9, metadata)]
+        served.wait_until_waited_on(topic, 0)
+        for one in sent:
+            assert produce(client, topic, one)["error_code"] == 0
+        time.sleep(0.2)    # the answer meets a full socket
+        answers = [consumer.receive(FETCH, 12), consumer.receive(METADATA, 9)]
+    assert [correlation_id for correlation_id, _ in answers] == ids
+    [part] = answers[0][1]["responses"][0]["partitions"]
+    got = [bytes(b) for b in iter_batches(bytes(part["records"]))]
+    assert [b[61:] for b in got] == [s[61:] for s in sent]
+    assert answers[1][1]["topics"][0]["error_code"] == 0
 
 
 @pytest.mark.parametrize("version", [4, 12, 13, 17])
