@@ -67,6 +67,7 @@ from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
 from broker.context import RequestContext
 from broker.errors import CloseConnection
+from broker.quotas import CLIENT_THROTTLES_FROM
 from broker.registry import ANSWERED, SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
 from storage.results import FileSlice
@@ -103,6 +104,7 @@ class Connection(asyncio.BufferedProtocol):
         self.budget = connections.budget
         self.max_frame_bytes = broker.config.socket_request_max_bytes
         self._taps = broker.taps.by_key
+        self._quotas = broker.client_quotas    # byte-rate quotas set: produce and fetch may be throttled
         self.transport: asyncio.Transport | None = None
         self._socket_fd = -1         # the socket's descriptor, for sendfile past the transport
         self.client_host = self.peer = "unknown"
@@ -563,10 +565,36 @@ class Connection(asyncio.BufferedProtocol):
         if type(response) is Encoded:
             return self._queue((frame_response(served.message, api_version, correlation_id, response),))
         if response is not None:
+            if self._quotas.byte_rates and response.get("throttle_time_ms", 0) > 0:
+                return self._throttled(served, api_version, correlation_id, response)
             return self._queue(encode_response(served.message, api_version, correlation_id, response))
         return None
 
     respond = _respond   # for a tap that answers in the handler's stead
+
+    async def _throttled(self, served: Served, api_version: int, correlation_id: int, response: dict) -> None:
+        """A client over its byte-rate quota (broker/quotas.py), as Kafka throttles it: from the
+        versions where the client waits itself (KIP-219) it is answered at once, with the throttle
+        time, and the connection is muted that long; an older client gets the answer after the
+        wait. Either way nothing more is read from it meanwhile (this runs as the connection's
+        task). A shutdown cuts the wait short."""
+        delay_s = response["throttle_time_ms"] / 1000
+        parts = encode_response(served.message, api_version, correlation_id, response)
+        answer_first = api_version >= CLIENT_THROTTLES_FROM.get(served.message.name, 0)
+        if answer_first:
+            step = self._queue(parts)
+            if step is not None:
+                await step
+            self._flush()
+        self._waiting = True
+        try:
+            await asyncio.sleep(delay_s)
+        finally:
+            self._waiting = False
+        if not answer_first:
+            step = self._queue(parts)
+            if step is not None:
+                await step
 
     # -- the worker: an async request, then the requests after it ------------------
 

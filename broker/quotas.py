@@ -104,6 +104,10 @@ class ClientQuotas:
         for entry in (persist.load(self.path) or {}).get("quotas", []):
             entity = tuple((kind, name) for kind, name in entry["entity"])
             self.quotas[entity] = {key: float(value) for key, value in entry["values"].items()}
+        self.byte_rates = self._has_byte_rates()   # whether produce and fetch need to look at all
+
+    def _has_byte_rates(self) -> bool:
+        return any(PRODUCE in values or FETCH in values for values in self.quotas.values())
 
     def _save(self) -> None:
         persist.save(self.path, {"quotas": [{"entity": [list(pair) for pair in entity], "values": values}
@@ -204,6 +208,7 @@ class ClientQuotas:
         if changed:
             self._save()
             self.version += 1
+            self.byte_rates = self._has_byte_rates()
         return results
 
 
@@ -241,6 +246,18 @@ class Rate:
         expire_age = self.count * self.sample_ms
         while self.samples and now_ms - self.samples[0][0] >= expire_age:
             self.samples.pop(0)
+
+
+def user_of(principal: str) -> str:
+    """The user a quota names: the principal's name ("User:alice" -> "alice", "ANONYMOUS" on a
+    plaintext listener)."""
+    return principal.partition(":")[2] or principal
+
+
+# Versions from which the client waits out a throttle itself (KIP-219): the broker answers at
+# once and then reads nothing more from the connection for that long. Older versions get the
+# answer only after the wait.
+CLIENT_THROTTLES_FROM = {"Produce": 6, "Fetch": 8}
 
 
 class ByteRateQuotas:
@@ -281,10 +298,6 @@ class ByteRateQuotas:
                 break
         self._resolved[(user, client_id)] = found
         return found
-
-    @property
-    def active(self) -> bool:
-        return bool(self._store.quotas)
 
     def max_bytes_in_window(self, user: str, client_id: str) -> int | None:
         """The most one request may take without being throttled for sure (Kafka's

@@ -17,13 +17,16 @@ nothing is decoded, as in Kafka.
 import asyncio
 from uuid import UUID
 
+from broker.clock import now_ms
 from broker.errors import storage_error_code
 from broker.handlers.fetch_legacy import down_convert_partitions
+from broker.quotas import user_of
 from broker.registry import ANSWERED, handles
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, IsolationLevel, ResourceType as Resource
 from kproto.errors import ErrorCode
 from kproto.messages import FETCH
 from storage.errors import StorageError
+from storage.results import FileSlice
 
 
 def _errors(req: dict, api_version: int, code: int) -> dict:
@@ -146,10 +149,14 @@ def fetch(ctx, req: dict):
             p.entry["aborted_transactions"] = []
     replica = replication is not None and (req["replica_id"] if ctx.api_version <= 14
                                            else req["replica_state"]["replica_id"]) >= 0
+    if ctx.broker.client_quotas.byte_rates and ctx.connection is not None and not replica:
+        window = ctx.broker.fetch_quotas.max_bytes_in_window(user_of(ctx.principal), ctx.client_id or "")
+        if window is not None and window < req["max_bytes"]:   # no more than the quota's window may take
+            req["max_bytes"] = max(window, 1)
     total, read_errors = _read(partitions, req["max_bytes"], read_committed, replica)
     if total < req["min_bytes"] and req["max_wait_ms"] > 0 and partitions and not (errors or read_errors):
         return _long_poll(ctx, req, responses, partitions, read_committed, replica)
-    return _response(ctx, responses, partitions)
+    return _response(ctx, responses, partitions, replica)
 
 
 async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Partition],
@@ -173,7 +180,7 @@ async def _long_poll(ctx, req: dict, responses: list[dict], partitions: list[_Pa
             if step is not None:
                 await step    # the rest of a file range the socket did not take at once
             return ANSWERED
-    return _response(ctx, responses, partitions)
+    return _response(ctx, responses, partitions, replica)
 
 
 _WOKEN = object()   # a parked poll's wait ended without an answer: look again (or time out)
@@ -227,7 +234,7 @@ class _Poll:
             return
         connection = self.ctx.connection
         try:
-            response = _response(self.ctx, self.responses, self.partitions) \
+            response = _response(self.ctx, self.responses, self.partitions, self.replica) \
                 if connection is not None and self.finished() else None
         except Exception:   # the task looks again, and answers for whatever this was
             response = None
@@ -237,7 +244,26 @@ class _Poll:
             future.set_result(connection.answer_waiting(response))
 
 
-def _response(ctx, responses: list[dict], partitions: list[_Partition]) -> dict:
+def _response(ctx, responses: list[dict], partitions: list[_Partition], replica: bool = False) -> dict:
+    if ctx.broker.client_quotas.byte_rates and ctx.connection is not None and not replica:
+        throttle_ms = _throttle_ms(ctx, partitions)
+        if throttle_ms:   # Kafka answers a throttled fetch empty, and takes its bytes back
+            return {"throttle_time_ms": throttle_ms, "error_code": 0, "session_id": 0, "responses": []}
     if ctx.api_version < 4:
         down_convert_partitions(ctx.broker, partitions, ctx.api_version)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}
+
+
+def _throttle_ms(ctx, partitions: list[_Partition]) -> int:
+    """consumer_byte_rate (broker/quotas.py): the answer's record bytes counted against the
+    client's quota; when that goes over it, the throttle time, and the bytes are taken back."""
+    size = 0
+    for p in partitions:
+        records = p.entry["records"]
+        size += sum(chunk.size if isinstance(chunk, FileSlice) else len(chunk) for chunk in records) \
+            if isinstance(records, list) else len(records or b"")
+    quotas, user, client_id, now = ctx.broker.fetch_quotas, user_of(ctx.principal), ctx.client_id or "", now_ms()
+    throttle_ms = quotas.record(user, client_id, size, now)
+    if throttle_ms:
+        quotas.unrecord(user, client_id, size, now)
+    return throttle_ms

@@ -32,6 +32,7 @@ from broker.authz import writable_topic
 from broker.clock import now_ms
 from broker.errors import CloseConnection, storage_error_code
 from broker.handlers.produce_legacy import produce_message_sets
+from broker.quotas import user_of
 from broker.registry import Encoded, handles
 from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
@@ -85,8 +86,12 @@ def _any_transactional(req: dict) -> bool:
 
 @handles(PRODUCE, "0-12", error_response=_errors)
 def produce(ctx, req: dict) -> dict | None:
+    throttle_ms = _throttle_ms(ctx, req) if ctx.broker.client_quotas.byte_rates else 0
     if ctx.api_version < 3:
-        return produce_message_sets(ctx, req)
+        response = produce_message_sets(ctx, req)
+        if response is not None and throttle_ms:
+            response["throttle_time_ms"] = throttle_ms
+        return response
     acks = req["acks"]
     if acks not in (-1, 0, 1):
         return _errors(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
@@ -146,13 +151,22 @@ def produce(ctx, req: dict) -> dict | None:
         if failed:
             raise CloseConnection("an acks=0 produce request failed; closing so the client notices")
         return None
-    if not failed and replication is None and ctx.connection is not None:
+    if not failed and replication is None and ctx.connection is not None and not throttle_ms:
         # All appended, nothing to add later (cluster mode's acks=all outcome, leader hints):
         # the answer a connection sends is encoded into its cached skeleton.
         return Encoded(encode_success_body(ctx.api_version, responses))
     return {"responses": [{"name": name, "partition_responses": [
         _success(entry) if type(entry) is tuple else entry for entry in partitions]}
-        for name, partitions in responses], "throttle_time_ms": 0}
+        for name, partitions in responses], "throttle_time_ms": throttle_ms}
+
+
+def _throttle_ms(ctx, req: dict) -> int:
+    """producer_byte_rate (broker/quotas.py): the request's record bytes counted against the
+    client's quota, and how long it must then wait (the connection mutes it that long)."""
+    if ctx.connection is None:
+        return 0
+    size = sum(len(p["records"] or b"") for t in req["topic_data"] for p in t["partition_data"])
+    return ctx.broker.produce_quotas.record(user_of(ctx.principal), ctx.client_id or "", size, now_ms())
 
 
 def _success(entry: tuple) -> dict:
