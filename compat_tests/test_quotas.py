@@ -33,10 +33,10 @@ def quota_broker(own_broker):
     return own_broker
 
 
-def produce_all(bootstrap: str, topic: str, client_id: str) -> tuple[int, list[int]]:
+def produce_all(bootstrap: str, topic: str, client_id: str, acks: int = 1) -> tuple[int, list[int]]:
     """Deliveries without error, and the throttle times librdkafka reported."""
     throttles, delivered = [], []
-    producer = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5,
+    producer = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5, "acks": acks,
                          "batch.size": 20_000, "throttle_cb": lambda event: throttles.append(event.throttle_time)})
     for i in range(COUNT):
         producer.produce(topic, VALUE, partition=0,
@@ -85,3 +85,23 @@ def test_a_consumer_over_its_quota_is_throttled_and_reads_everything(quota_broke
     received, throttles = consume_all(bootstrap, topic_name, "slow")
     assert received == COUNT
     assert throttles and max(throttles) > 0, "the broker never told the consumer to wait"
+
+
+def test_an_acks_0_producer_over_its_quota_is_muted_and_its_records_land(quota_broker, topic_name):
+    """No answer carries the throttle time: the broker stops reading the connection that long
+    (as Kafka does), and what the client sent lands once it reads again. (As with Kafka, an
+    acks=0 client that closes while muted may lose what its socket still holds.)"""
+    import time
+    from compat_tests.clients import end_offsets
+    bootstrap = quota_broker.bootstrap
+    create_topic("confluent", bootstrap, topic_name, 1)
+    producer = Producer({"bootstrap.servers": bootstrap, "client.id": "slow", "linger.ms": 5, "acks": 0,
+                         "batch.size": 20_000})
+    for _ in range(COUNT):
+        producer.produce(topic_name, VALUE, partition=0)
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    deadline = time.monotonic() + 60
+    while end_offsets(bootstrap, topic_name, 1) != [COUNT]:
+        assert time.monotonic() < deadline, f"stored {end_offsets(bootstrap, topic_name, 1)} of {COUNT}"
+        time.sleep(0.2)

@@ -28,6 +28,8 @@ client that broke that contract there would have its partition added under the t
 protocol v2's rules, which kbroker's coordinator does not implement.)
 """
 
+import asyncio
+
 from broker.authz import writable_topic
 from broker.clock import now_ms
 from broker.errors import CloseConnection, storage_error_code
@@ -150,6 +152,8 @@ def produce(ctx, req: dict) -> dict | None:
     if acks == 0:
         if failed:
             raise CloseConnection("an acks=0 produce request failed; closing so the client notices")
+        if throttle_ms and replication is None:
+            return _muted(throttle_ms)   # no answer to carry the throttle: the connection is muted as long
         return None
     if not failed and replication is None and ctx.connection is not None and not throttle_ms:
         # All appended, nothing to add later (cluster mode's acks=all outcome, leader hints):
@@ -158,6 +162,11 @@ def produce(ctx, req: dict) -> dict | None:
     return {"responses": [{"name": name, "partition_responses": [
         _success(entry) if type(entry) is tuple else entry for entry in partitions]}
         for name, partitions in responses], "throttle_time_ms": throttle_ms}
+
+
+async def _muted(throttle_ms: int) -> None:
+    """An acks=0 client over its quota: the connection's task waits (reading nothing) and answers nothing."""
+    await asyncio.sleep(throttle_ms / 1000)
 
 
 def _throttle_ms(ctx, req: dict) -> int:
