@@ -1,6 +1,7 @@
 """Where Kafka's Java client puts a keyed record: murmur2 of the key, made positive, modulo the
 partition count (its default partitioner). The CLI's produce and the console's use it, so a
-record lands where a Java producer's would."""
+record lands where a Java producer's would. And Java's String.hashCode, by which Kafka's
+coordinators pick the partition of an internal topic a group or transactional id lives in."""
 
 
 def murmur2(data: bytes) -> int:
@@ -32,3 +33,12 @@ def murmur2(data: bytes) -> int:
 
 def partition_for_key(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def java_string_hash(text: str) -> int:
+    """Java's String.hashCode, over UTF-16 code units, as a signed 32-bit int."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h

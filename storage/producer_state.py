@@ -182,12 +182,7 @@ class ProducerStateManager:
         is recorded by ``complete_txn`` instead (its outcome is in its record)."""
         producer_id = header[PRODUCER_ID]
         producer_epoch = header[PRODUCER_EPOCH]
-        entry = self.producers.get(producer_id)
-        if entry is None:
-            entry = self.producers[producer_id] = ProducerEntry(producer_epoch)
-        elif entry.producer_epoch != producer_epoch:
-            entry.producer_epoch = producer_epoch
-            entry.batches.clear()
+        entry = self._entry_at_epoch(producer_id, producer_epoch)
         attributes = header[ATTRIBUTES]
         if not attributes & ATTR_CONTROL:
             last_offset = base_offset + header[LAST_OFFSET_DELTA]
@@ -197,17 +192,22 @@ class ProducerStateManager:
                 self.ongoing[base_offset] = producer_id
         entry.last_timestamp = timestamp
 
-    def complete_txn(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, marker_offset: int,
-                     timestamp: int, committed: bool) -> CompletedTxn | None:
-        """Record a marker written at ``marker_offset``: the producer's open transaction (if
-        any, else None) ends. The LSO it leaves is the first offset of the oldest transaction
-        still open, else the offset after the marker (Kafka's lastStableOffset(completedTxn))."""
+    def _entry_at_epoch(self, producer_id: int, producer_epoch: int) -> ProducerEntry:
+        """The producer's entry (made if new); a new epoch forgets the sequences of the old one."""
         entry = self.producers.get(producer_id)
         if entry is None:
             entry = self.producers[producer_id] = ProducerEntry(producer_epoch)
         elif entry.producer_epoch != producer_epoch:
             entry.producer_epoch = producer_epoch
             entry.batches.clear()
+        return entry
+
+    def complete_txn(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, marker_offset: int,
+                     timestamp: int, committed: bool) -> CompletedTxn | None:
+        """Record a marker written at ``marker_offset``: the producer's open transaction (if
+        any, else None) ends. The LSO it leaves is the first offset of the oldest transaction
+        still open, else the offset after the marker (Kafka's lastStableOffset(completedTxn))."""
+        entry = self._entry_at_epoch(producer_id, producer_epoch)
         entry.coordinator_epoch = coordinator_epoch
         entry.last_timestamp = timestamp
         first_offset = entry.current_txn_first_offset

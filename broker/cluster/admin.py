@@ -35,7 +35,7 @@ from broker.cluster.handlers import replace
 from broker.cluster.znodes import NO_LEADER, TopicAssignment
 from broker.config_describe import created_topic_entries
 from broker.errors import storage_error_code
-from broker.handlers.create_topics import MAX_NEW_PARTITIONS, _refused, _Refused, topic_configs
+from broker.handlers.create_topics import MAX_NEW_PARTITIONS, _refused, _Refused, counts_or_defaults, topic_configs
 from broker.handlers.elect_leaders import NOT_NEEDED, PREFERRED, UNCLEAN
 from broker.handlers.metadata import TOPIC_OPERATIONS, cluster_operations, error_entry
 from broker.registry import SERVED
@@ -211,14 +211,7 @@ def _plan(ctx, topic: dict, live: dict[int, str | None]) -> dict[int, list[int]]
         if sorted(replicas) != list(range(len(replicas))):
             raise _Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Partitions must be numbered 0..n-1")
         return replicas
-    if partitions == -1:
-        partitions = config.num_partitions
-    if partitions <= 0:
-        raise _Refused(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
-    if factor == -1:
-        factor = config.default_replication_factor
-    if factor <= 0:
-        raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
+    partitions, factor = counts_or_defaults(config, partitions, factor)
     try:
         return assign_replicas(live, partitions, factor)
     except AssignmentError as exc:

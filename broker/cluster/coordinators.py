@@ -55,6 +55,16 @@ COMMIT_TIMEOUT_S = 5      # Kafka's offsets.commit.timeout.ms
 
 # -- the gate ---------------------------------------------------------------------------------------------------
 
+def coordinator_error(partition: int, loading: set[int], led: set[int]) -> int:
+    """A coordinator's answer for a key of ``partition`` of its internal topic: being loaded,
+    not led here, or NONE."""
+    if partition in loading:
+        return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    if partition not in led:
+        return ErrorCode.NOT_COORDINATOR
+    return ErrorCode.NONE
+
+
 class CoordinatorGate:
     """Which partitions of ``__consumer_offsets`` this broker coordinates, or is loading."""
 
@@ -71,12 +81,7 @@ class CoordinatorGate:
             self.node.broker.config.groups.offsets_topic_num_partitions
 
     def error(self, group_id: str | None) -> int:
-        partition = partition_for(group_id or "", self.partitions)
-        if partition in self.loading:
-            return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-        if partition not in self.led:
-            return ErrorCode.NOT_COORDINATOR
-        return ErrorCode.NONE
+        return coordinator_error(partition_for(group_id or "", self.partitions), self.loading, self.led)
 
     def _leadership_changed(self, topic: str, partition: int, leading: bool) -> None:
         if topic != OFFSETS_TOPIC:

@@ -24,7 +24,7 @@ from uuid import UUID
 import anyio
 
 from broker.clock import now_ms
-from broker.handlers.fetch import _Partition
+from broker.handlers.fetch import _Partition, partition_entry
 from kproto.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -142,9 +142,7 @@ class Replication:
             responses.append({"topic": topic["topic"], "topic_id": topic["topic_id"], "partitions": partitions})
             for part in topic["partitions"]:
                 index = part["partition"]
-                entry = {"partition_index": index, "error_code": 0, "high_watermark": -1, "last_stable_offset": -1,
-                         "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
-                         "records": b""}
+                entry = partition_entry(index)
                 partitions.append(entry)
                 code, p = self._fetch_check(name, index, part, replica_id, ctx.api_version, now)
                 if code:

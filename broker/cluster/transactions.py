@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 import anyio
 
 from broker.cluster.channel import BrokerChannel
-from broker.cluster.coordinators import replicated
+from broker.cluster.coordinators import coordinator_error, replicated
 from broker.cluster.handlers import replace
 from broker.registry import SERVED
 from broker.transactions.log import TRANSACTION_STATE_TOPIC, partition_for
@@ -113,12 +113,7 @@ class TransactionPlacement:
     # -- the gate ---------------------------------------------------------------------------------------------------
 
     def error(self, transactional_id: str) -> int:
-        partition = partition_for(transactional_id, self.partitions)
-        if partition in self.loading:
-            return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-        if partition not in self.led:
-            return ErrorCode.NOT_COORDINATOR
-        return ErrorCode.NONE
+        return coordinator_error(partition_for(transactional_id, self.partitions), self.loading, self.led)
 
     def _leadership_changed(self, topic: str, partition: int, leading: bool) -> None:
         if topic != TRANSACTION_STATE_TOPIC:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from broker.partitioner import java_string_hash
 from kproto.coordinator_records import (
     GROUP_METADATA_KEY_VERSION, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_group_metadata_key,
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
@@ -39,15 +40,6 @@ OFFSETS_TOPIC = "__consumer_offsets"
 OFFSETS_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": "104857600"}
 READ_CHUNK_BYTES = 16 << 20
 COMMIT_TIME = -1   # expire() retention counted from each offset's commit time
-
-
-def java_string_hash(text: str) -> int:
-    """Java's String.hashCode, over UTF-16 code units, as a signed 32-bit int."""
-    h = 0
-    data = text.encode("utf-16-be")
-    for i in range(0, len(data), 2):
-        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
-    return h - (1 << 32) if h >= 1 << 31 else h
 
 
 def partition_for(group_id: str, partitions: int) -> int:

@@ -52,6 +52,17 @@ def partition_count(ctx, topic: dict) -> int:
         if sorted(a["partition_index"] for a in assignments) != list(range(len(assignments))):
             raise _Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Partitions must be numbered 0..n-1")
         partitions = len(assignments)
+    partitions, factor = counts_or_defaults(config, partitions, factor)
+    if factor > 1:
+        raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR,
+                       f"Unable to replicate the partition {factor} time(s): The target replication factor "
+                       f"of {factor} cannot be reached because only 1 broker(s) are registered.")
+    return partitions
+
+
+def counts_or_defaults(config, partitions: int, factor: int) -> tuple[int, int]:
+    """The partition count and replication factor asked for, -1 meaning the broker's default
+    (num.partitions, default.replication.factor); _Refused when either is not above 0."""
     if partitions == -1:
         partitions = config.num_partitions
     if partitions <= 0:
@@ -60,11 +71,7 @@ def partition_count(ctx, topic: dict) -> int:
         factor = config.default_replication_factor
     if factor <= 0:
         raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
-    if factor > 1:
-        raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR,
-                       f"Unable to replicate the partition {factor} time(s): The target replication factor "
-                       f"of {factor} cannot be reached because only 1 broker(s) are registered.")
-    return partitions
+    return partitions, factor
 
 
 class _Refused(Exception):

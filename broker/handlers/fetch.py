@@ -63,9 +63,7 @@ def _resolve(ctx, req: dict) -> tuple[list[dict], list[_Partition], bool]:
         responses.append({"topic": topic["topic"], "topic_id": topic["topic_id"], "partitions": partitions})
         for part in topic["partitions"]:
             index = part["partition"]
-            entry = {"partition_index": index, "error_code": 0, "high_watermark": -1, "last_stable_offset": -1,
-                     "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1,
-                     "records": b""}
+            entry = partition_entry(index)
             partitions.append(entry)
             if follower_refused or (not from_follower and (info is not None or not by_id) and not ctx.authorize(
                     Op.READ, Resource.TOPIC, info.name if info is not None else topic["topic"])):
@@ -119,6 +117,12 @@ def _read(partitions: list[_Partition], max_bytes: int, read_committed: bool,
                 {"producer_id": aborted.producer_id, "first_offset": aborted.first_offset}
                 for aborted in log.aborted_transactions(p.offset, result.next_offset)]
     return total, errors
+
+
+def partition_entry(index: int) -> dict:
+    """A partition's answer before it is read: no offsets known, no records."""
+    return {"partition_index": index, "error_code": 0, "high_watermark": -1, "last_stable_offset": -1,
+            "log_start_offset": -1, "aborted_transactions": None, "preferred_read_replica": -1, "records": b""}
 
 
 def _mark_deleted(ctx, partitions: list[_Partition]) -> bool:

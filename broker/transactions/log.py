@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from broker.partitioner import java_string_hash
 from kproto.coordinator_records import (
     decode_transaction_log_key,
     decode_transaction_log_value,
@@ -29,15 +30,6 @@ log = logging.getLogger("kbroker.transactions")
 
 TRANSACTION_STATE_TOPIC = "__transaction_state"
 READ_CHUNK_BYTES = 16 << 20
-
-
-def java_string_hash(text: str) -> int:
-    """Java's String.hashCode, over UTF-16 code units, as a signed 32-bit int."""
-    h = 0
-    data = text.encode("utf-16-be")
-    for i in range(0, len(data), 2):
-        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
-    return h - (1 << 32) if h >= 1 << 31 else h
 
 
 def partition_for(transactional_id: str, partitions: int) -> int:

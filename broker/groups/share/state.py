@@ -17,9 +17,10 @@ import uuid
 
 from kproto import group_records as R
 from kproto.errors import DecodeError
+from broker.partitioner import java_string_hash
 from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
 
-from ..offsets import READ_CHUNK_BYTES, java_string_hash
+from ..offsets import READ_CHUNK_BYTES
 
 log = logging.getLogger("kbroker.share")
 
