@@ -314,6 +314,22 @@ class PartitionLog:
     def max_timestamp(self) -> tuple[int, int]:
         raise NotImplementedError
 
+    def batches_from_start(self, chunk_bytes: int = 16 << 20):
+        """(batch, its header, the first offset to take from it) of every batch from the log
+        start to its end, read in chunks of chunk_bytes: what a coordinator replays of its
+        internal topic. Records of a batch below that offset are before the log start."""
+        offset = self.log_start_offset
+        while offset < self.log_end_offset:
+            data = self.read(offset, chunk_bytes).read_bytes()
+            start = offset
+            for batch in iter_batches(data):
+                header = read_header(batch)
+                if header.last_offset >= offset:
+                    yield batch, header, offset
+                    offset = header.last_offset + 1
+            if offset == start:
+                return
+
     def newest_by_key(self, chunk_bytes: int = 16 << 20) -> dict[bytes, tuple[int, bytes | None]]:
         """key -> (offset, value or None for a tombstone) of the newest record of each key from
         the log start: the end state a reader of a compacted topic replays (records without a

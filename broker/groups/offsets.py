@@ -27,7 +27,7 @@ from kproto.coordinator_records import (
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
     encode_offset_key, encode_offset_value, key_version)
 from kproto.errors import DecodeError
-from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage import Record, Storage, build_batch, decode_records
 from storage.control import marker_of
 from storage.errors import CorruptRecordError
 
@@ -297,25 +297,15 @@ class OffsetStore:
                 for key, (offset, value) in sorted(newest.items(), key=lambda item: item[1][0]):
                     count += self._replay(Record(offset=offset, key=key, value=value))
                 continue
-            plog = self._storage.partition(OFFSETS_TOPIC, partition)
-            offset = plog.log_start_offset
-            while offset < plog.log_end_offset:
-                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
-                if not data:
-                    break
-                for batch in iter_batches(data):
-                    header = read_header(batch)
-                    if header.last_offset < offset:
-                        continue
-                    if header.is_control:
-                        self._replay_marker(batch, header.producer_id, partition)
-                    elif header.is_transactional:
-                        self._replay_transactional(batch, header.producer_id, header.base_offset)
-                    else:
-                        for record in decode_records(batch):
-                            if record.offset >= offset:
-                                count += self._replay(record)
-                    offset = max(offset, header.last_offset + 1)
+            for batch, header, start in plog.batches_from_start(READ_CHUNK_BYTES):
+                if header.is_control:
+                    self._replay_marker(batch, header.producer_id, partition)
+                elif header.is_transactional:
+                    self._replay_transactional(batch, header.producer_id, header.base_offset)
+                else:
+                    for record in decode_records(batch):
+                        if record.offset >= start:
+                            count += self._replay(record)
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 
@@ -394,18 +384,6 @@ class OffsetStore:
 
 def _holds_transactional_batches(plog) -> bool:
     """Whether a partition of the topic holds transactional batches or markers (headers only)."""
-    offset = plog.log_start_offset
-    while offset < plog.log_end_offset:
-        data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
-        if not data:
-            return False
-        last = offset - 1
-        for batch in iter_batches(data):
-            header = read_header(batch)
-            if header.is_transactional or header.is_control:
-                return True
-            last = header.last_offset
-        if last < offset:
-            return False
-        offset = last + 1
+    return any(header.is_transactional or header.is_control
+               for _, header, _ in plog.batches_from_start(READ_CHUNK_BYTES))
     return False

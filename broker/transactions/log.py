@@ -21,7 +21,7 @@ from kproto.coordinator_records import (
     encode_transaction_log_value,
 )
 from kproto.errors import DecodeError
-from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage import Record, Storage, build_batch, decode_records
 
 from .config import TransactionConfig
 from .state import TransactionState, Transit
@@ -116,18 +116,11 @@ class TransactionLog:
             if self._owns is not None and not self._owns(partition):
                 continue   # cluster mode: another broker coordinates that partition's ids
             plog = self._storage.partition(TRANSACTION_STATE_TOPIC, partition)
-            offset = plog.log_start_offset
-            while offset < plog.log_end_offset:
-                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
-                if not data:
-                    break
-                for batch in iter_batches(data):
-                    header = read_header(batch)
-                    if header.last_offset >= offset and not header.is_control:
-                        for record in decode_records(batch):
-                            if record.offset >= offset:
-                                self._replay(record, last)
-                    offset = max(offset, header.last_offset + 1)
+            for batch, header, start in plog.batches_from_start(READ_CHUNK_BYTES):
+                if not header.is_control:
+                    for record in decode_records(batch):
+                        if record.offset >= start:
+                            self._replay(record, last)
         loaded = []
         for transactional_id, value in last.items():
             if value is None:

@@ -18,7 +18,7 @@ import uuid
 from kproto import group_records as R
 from kproto.errors import DecodeError
 from broker.partitioner import java_string_hash
-from storage import Record, Storage, build_batch, decode_records, iter_batches, read_header
+from storage import Record, Storage, build_batch, decode_records
 
 from ..offsets import READ_CHUNK_BYTES
 
@@ -113,16 +113,10 @@ class ShareStateStore:
             return
         for partition in range(info.num_partitions):
             plog = self._storage.partition(SHARE_STATE_TOPIC, partition)
-            offset = plog.log_start_offset
-            while offset < plog.log_end_offset:
-                data = plog.read(offset, READ_CHUNK_BYTES).read_bytes()
-                if not data:
-                    break
-                for batch in iter_batches(data):
-                    for record in decode_records(batch):
-                        if record.offset >= offset and record.key is not None:
-                            self._replay(record)
-                    offset = max(offset, read_header(batch).last_offset + 1)
+            for batch, _, start in plog.batches_from_start(READ_CHUNK_BYTES):
+                for record in decode_records(batch):
+                    if record.offset >= start and record.key is not None:
+                        self._replay(record)
         log.info("loaded the state of %d share-partitions", len(self.loaded))
 
     def _replay(self, record: Record) -> None:
