@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from broker.cluster.coord import CoordinationError
-from broker.cluster.handlers import replace
+from broker.cluster.replacing import replace
 from broker.registry import SERVED
 from broker.security.acls import AclBinding, AclFilter
 from kproto.errors import ErrorCode

@@ -31,7 +31,7 @@ from uuid import UUID
 
 from broker.cluster.controller.assignment import AssignmentError, assign_replicas
 from broker.cluster.coord import BadVersion, CoordinationError, NodeExists
-from broker.cluster.handlers import replace
+from broker.cluster.replacing import replace
 from broker.cluster.znodes import NO_LEADER, TopicAssignment
 from broker.config_describe import created_topic_entries
 from broker.errors import storage_error_code

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from broker.cluster.coord import CoordinationError
-from broker.cluster.handlers import replace
+from broker.cluster.replacing import replace
 from broker.registry import SERVED
 from kproto.messages import ALTER_CONFIGS, INCREMENTAL_ALTER_CONFIGS
 from storage.errors import StorageError

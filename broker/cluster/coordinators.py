@@ -27,7 +27,7 @@ import anyio
 
 from broker.cluster.admin import auto_create
 from broker.cluster.coord import CoordinationError
-from broker.cluster.handlers import replace
+from broker.cluster.replacing import replace
 from broker.errors import AUTHORIZATION_FAILED
 from broker.groups.offsets import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, partition_for
 from broker.transactions.log import TRANSACTION_STATE_TOPIC

@@ -15,11 +15,9 @@ by the shared Fetch handler, WriteTxnMarkers by its own.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import logging
 
-import broker.handlers  # noqa: F401  (one broker's handlers first: some are wrapped below)
+from broker.cluster.replacing import replace
 from broker.registry import SERVED, handles
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
@@ -29,16 +27,6 @@ from kproto.messages import (ALTER_PARTITION, CONTROLLED_SHUTDOWN, FETCH, LEADER
 log = logging.getLogger("kbroker.cluster")
 
 FULL = 2   # UpdateMetadata's Type for a whole view
-
-
-def replace(message, handler, *, may_wait: bool | None = None, error_response=None):
-    """Serve ``message`` with ``handler`` instead (same versions); returns the one replaced."""
-    served = SERVED[message.api_key]
-    SERVED[message.api_key] = dataclasses.replace(
-        served, handler=handler, is_async=inspect.iscoroutinefunction(handler),
-        may_wait=served.may_wait if may_wait is None else may_wait,
-        error_response=error_response or served.error_response)
-    return served.handler
 
 
 def require_cluster_action(ctx) -> None:

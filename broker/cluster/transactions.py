@@ -26,7 +26,7 @@ import anyio
 
 from broker.cluster.channel import BrokerChannel
 from broker.cluster.coordinators import coordinator_error, replicated
-from broker.cluster.handlers import replace
+from broker.cluster.replacing import replace
 from broker.registry import SERVED
 from broker.transactions.log import TRANSACTION_STATE_TOPIC, partition_for
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
