@@ -261,6 +261,7 @@ class Storage:
         self._closed = True
         if self.data_dir is not None:
             self._commit()
+            self._journal.close(self._topics.values)
             self.checkpoint_log_start_offsets()
             marker = os.path.join(self.data_dir, CLEAN_SHUTDOWN_FILE)
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

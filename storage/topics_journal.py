@@ -10,7 +10,8 @@ rewriting the snapshot for every change made each CreateTopics cost a rewrite of
 line and two fsyncs. Changes made together (a CreateTopics of many topics) go out in one write
 and one fdatasync (`commit`). When the journal holds more lines than the snapshot has topics
 (and at least COMPACT_FROM_LINES), the snapshot is rewritten and the journal emptied; so is it
-when the record is opened with a non-empty journal, which also drops a line a crash cut short.
+when the record is opened with a non-empty journal, which also drops a line a crash cut short,
+and at a clean shutdown (`close`), so that only a crash leaves a journal behind.
 
 Replaying the journal over the snapshot is idempotent (each line says the whole state of one
 topic, the last line of a name wins): a crash after the snapshot is replaced but before the
@@ -80,6 +81,17 @@ class TopicsJournal:
                     self._compact(list(every))
                 except OSError:   # the changes are durable in the journal; the next commit tries again
                     logger.exception("%s: rewriting the topics snapshot failed", self.data_dir)
+
+    def close(self, topics) -> None:
+        """A clean shutdown: commit, then fold the journal into the snapshot. A data directory
+        shut down cleanly then holds every topic in the snapshot alone, which a kbroker older
+        than the journal reads whole (it would not see the journal's topics)."""
+        self.commit(topics)
+        if self._lines:
+            try:
+                self._compact(list(topics()))
+            except OSError:   # the changes are durable in the journal, which the next start replays
+                logger.exception("%s: rewriting the topics snapshot at shutdown failed", self.data_dir)
 
     # ------------------------------------------------------------ internals
 

@@ -118,3 +118,15 @@ def test_the_journal_is_compacted_when_longer_than_the_topic_count(disk, monkeyp
     assert len(_journal_lines(disk)) == 3
     storage = disk.reopen()
     assert sorted(storage.topics()) == [f"keep{i}" for i in range(5)]
+
+
+def test_a_clean_shutdown_leaves_every_topic_in_the_snapshot(disk):
+    """What a kbroker that predates the journal reads: the snapshot alone."""
+    storage = disk.open()
+    storage.create_topic("a", 1)
+    storage.create_topic("b", 2)
+    storage.delete_topic("a")
+    assert len(_journal_lines(disk)) == 3
+    storage.close()
+    assert _journal_lines(disk) == []
+    assert _snapshot_names(disk) == ["b"]
