@@ -500,6 +500,7 @@ class ConnectionRates:
         self._ips: dict[str, Rate] = {}
         self._resolved: dict[str, float | None] = {}
         self._version = -1
+        self.delayed = self.closed = 0   # connections the broker waited to take, and closed unserved
 
     def _throttle_ms(self, rate: Rate, quota: float, now_ms: int) -> int:
         observed = rate.per_second(now_ms)
@@ -512,7 +513,10 @@ class ConnectionRates:
         if self.broker_rate is None:
             return 0
         self._broker.record(1, now_ms)
-        return self._throttle_ms(self._broker, self.broker_rate, now_ms)
+        delay_ms = self._throttle_ms(self._broker, self.broker_rate, now_ms)
+        if delay_ms:
+            self.delayed += 1
+        return delay_ms
 
     def ip_quota(self, host: str) -> float | None:
         if self._version != self._store.version:
@@ -544,6 +548,7 @@ class ConnectionRates:
         rate.record(1, now_ms)
         delay_ms = self._throttle_ms(rate, quota, now_ms)
         if delay_ms:
+            self.closed += 1
             rate.record(-1, now_ms)
             if self.broker_rate is not None:
                 self._broker.record(-1, now_ms)
