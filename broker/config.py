@@ -39,9 +39,12 @@ class BrokerConfig:
     queued_max_request_bytes: int = -1      # request bytes held across connections; <= 0: no limit
     max_connections: int = 2147483647       # connections at once; a new one beyond is closed at once
     max_connections_per_ip: int = 2147483647   # the same, from one client address
+    max_connection_creation_rate: int = 2147483647   # new connections a second; beyond, accepting waits
     # client quotas (broker.quotas): the rate a byte quota is measured over, as Kafka's keys
     quota_window_num: int = 11              # samples kept
     quota_window_size_seconds: int = 1      # the span of one sample
+    controller_quota_window_num: int = 11   # the same for controller_mutation_rate (its token bucket)
+    controller_quota_window_size_seconds: int = 1
     # the group coordinator's settings as Kafka's keys (group.initial.rebalance.delay.ms,
     # offsets.retention.minutes, ...): broker.groups.config reads them (``groups``)
     group_properties: dict[str, str] = field(default_factory=dict)
@@ -158,6 +161,9 @@ PROPERTIES = {
     "max.connections.per.ip": ("max_connections_per_ip", _int),
     "quota.window.num": ("quota_window_num", _int),
     "quota.window.size.seconds": ("quota_window_size_seconds", _int),
+    "max.connection.creation.rate": ("max_connection_creation_rate", _int),
+    "controller.quota.window.num": ("controller_quota_window_num", _int),
+    "controller.quota.window.size.seconds": ("controller_quota_window_size_seconds", _int),
 }
 
 # Keys a Kafka server.properties commonly holds that mean nothing for one kbroker process.

@@ -332,6 +332,14 @@ broker_config("quota.window.num", INT, "The number of samples a client quota's r
               value_of=lambda config: str(config.quota_window_num))
 broker_config("quota.window.size.seconds", INT, "The time span of each sample of a client quota's rate.", low=1,
               value_of=lambda config: str(config.quota_window_size_seconds))
+broker_config("controller.quota.window.num", INT, "The number of samples a controller mutation quota's token "
+              "bucket holds (its burst is this many samples' worth).", low=1,
+              value_of=lambda config: str(config.controller_quota_window_num))
+broker_config("controller.quota.window.size.seconds", INT, "The time span of each sample of a controller "
+              "mutation quota.", low=1, value_of=lambda config: str(config.controller_quota_window_size_seconds))
+broker_config("max.connection.creation.rate", INT, "The most new connections a second the broker accepts; "
+              "beyond it, accepting the next waits until the rate allows it.", low=0,
+              value_of=lambda config: str(config.max_connection_creation_rate))
 broker_config("message.max.bytes", INT, "The largest record batch a topic accepts unless it sets "
               "max.message.bytes.", default="1048588", dynamic=True, low=0)
 

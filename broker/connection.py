@@ -58,16 +58,18 @@ import logging
 import os
 import struct
 import traceback
+from time import perf_counter_ns
 from types import CoroutineType
 from typing import TYPE_CHECKING, Awaitable
 
 from kproto.api_keys import ApiKey
-from kproto.codec import decode_request, encode_response, frame_response, peek_request_header
+from kproto.codec import decode_request, decode_response, encode_response, frame_response, peek_request_header
 from kproto.errors import DecodeError, ErrorCode, KafkaError
 from kproto.messages import API_VERSIONS
 from broker.context import RequestContext
 from broker.errors import CloseConnection
-from broker.quotas import CLIENT_THROTTLES_FROM
+from broker.clock import now_ms
+from broker.quotas import CLIENT_THROTTLES_FROM, request_exempt, user_of
 from broker.registry import ANSWERED, SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
 from storage.results import FileSlice
@@ -104,7 +106,7 @@ class Connection(asyncio.BufferedProtocol):
         self.budget = connections.budget
         self.max_frame_bytes = broker.config.socket_request_max_bytes
         self._taps = broker.taps.by_key
-        self._quotas = broker.client_quotas    # byte-rate quotas set: produce and fetch may be throttled
+        self._quotas = broker.client_quotas    # quotas set: requests may be timed, answers throttled
         self.transport: asyncio.Transport | None = None
         self._socket_fd = -1         # the socket's descriptor, for sendfile past the transport
         self.client_host = self.peer = "unknown"
@@ -119,7 +121,7 @@ class Connection(asyncio.BufferedProtocol):
         self._pending_bytes = 0
         self._worker: asyncio.Task | None = None    # an async request, then the requests after it
         self._waiting = False        # the worker awaits a handler that may wait (long poll, join)
-        self._awaited = None         # (served, api_version, correlation_id) of the request the worker awaits
+        self._awaited = None         # (served, api_version, correlation_id, throttle) of the request the worker awaits
         self._writable = True        # False while the transport's buffer is above its high-water mark
         self._writable_waiter: asyncio.Future | None = None
         self._turn_scheduled = False
@@ -137,18 +139,28 @@ class Connection(asyncio.BufferedProtocol):
             self.client_host, self.peer = remote[0], f"{remote[0]}:{remote[1]}"
         elif remote:
             self.client_host = self.peer = str(remote)
-        if not self.connections.admit(self):
+        admitted = self.connections.admit(self)
+        if admitted is None:
+            transport.pause_reading()   # held back by a connection rate: ``admitted()`` comes later
+            return
+        if not admitted:
             self._closed = True
             transport.close()
             return
+        self.admitted()
+
+    def admitted(self) -> None:
+        """Counted in (at once, or once a connection creation rate allowed it): serve it."""
         if self.listener.security_protocol != "PLAINTEXT":
             try:
-                self._secure(transport)
+                self._secure(self.transport)
             except CloseConnection as exc:
                 self._fail(exc)
                 return
         if self.connections.draining:     # accepted just before the listener closed
             self.drain()
+        elif not self.transport.is_reading():
+            self.update_reading()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._frame is None and self._tail and not self._discarding:
@@ -479,6 +491,8 @@ class Connection(asyncio.BufferedProtocol):
             response = self._error_response(served, request, api_version, ErrorCode.UNSUPPORTED_VERSION)
             return self._respond(served, api_version, correlation_id, response)
         ctx = RequestContext(self.broker, api_version, correlation_id, header["client_id"], self.client_host, self)
+        if self._quotas.request_rates and not (request_exempt(api_key, api_version, request) or self._authenticating()):
+            return self._metered(served, api_version, correlation_id, request, ctx)
         if served.is_async:
             self._flush()   # what is answered goes out before a request that may wait
             return self._answer(served, api_version, correlation_id, request, served.handler(ctx, request))
@@ -496,6 +510,52 @@ class Connection(asyncio.BufferedProtocol):
             response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
         return self._respond(served, api_version, correlation_id, response)
 
+    def _metered(self, served: Served, api_version: int, correlation_id: int, request: dict,
+                 ctx: RequestContext) -> Awaitable | None:
+        """``_handle``'s end while a ``request_percentage`` quota is set (broker/quotas.py): the
+        handler's time is counted against the client's quota, and when that goes over it the answer
+        carries the throttle time (the larger of it and a byte rate's) and the connection is muted
+        that long. Time a request waits (a long poll, a join) is not counted: Kafka counts the
+        time its threads spend, not the time a request is parked."""
+        started = perf_counter_ns()
+        try:
+            response = served.handler(ctx, request)
+        except KafkaError as exc:
+            response = self._error_response(served, request, api_version, exc.code)
+        except CloseConnection:
+            raise
+        except Exception:
+            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer, traceback.format_exc())
+            response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        client_id = ctx.client_id or ""
+        throttle_ms = self.broker.request_quotas.record_ns(user_of(self.principal), client_id,
+                                                           perf_counter_ns() - started, now_ms())
+        throttle = (throttle_ms, client_id) if throttle_ms else None
+        if served.is_async or type(response) is CoroutineType:
+            self._flush()
+            return self._answer(served, api_version, correlation_id, request, response, throttle)
+        if throttle is not None and response is not None:
+            response = self._with_throttle(served, api_version, response, throttle)
+        return self._respond(served, api_version, correlation_id, response)
+
+    def _authenticating(self) -> bool:
+        """Whether the SASL exchange is not over (Kafka's network layer answers it, uncounted)."""
+        return self.sasl is not None and self.principal == ANONYMOUS
+
+    def _with_throttle(self, served: Served, api_version: int, response, throttle: tuple[int, str]) -> dict:
+        """The answer of a request over its request quota, carrying the throttle time. A fetch's is
+        empty, as Kafka answers a throttled fetch, and its bytes are taken back."""
+        throttle_ms, client_id = throttle
+        if type(response) is Encoded:   # a cached answer: decoded, to carry the throttle
+            response = decode_response(frame_response(served.message, api_version, 0, response)[4:],
+                                       served.message, api_version)[1]
+        if throttle_ms <= response.get("throttle_time_ms", 0):
+            return response
+        if served.message.api_key == ApiKey.FETCH and response.get("responses"):
+            from broker.handlers.fetch import throttled_answer
+            return throttled_answer(self.broker, user_of(self.principal), client_id, response, throttle_ms)
+        return {**response, "throttle_time_ms": throttle_ms}
+
     def pass_on(self, frame: bytes) -> Awaitable | None:
         """Handle a request a tap has seen, as if there were no tap."""
         return self._handle(frame, True)
@@ -512,12 +572,12 @@ class Connection(asyncio.BufferedProtocol):
             await step
 
     async def _answer(self, served: Served, api_version: int, correlation_id: int, request: dict,
-                      awaitable: Awaitable) -> None:
+                      awaitable: Awaitable, throttle: tuple[int, str] | None = None) -> None:
         if served.may_wait and self._draining:
             awaitable.close()
             raise _ShuttingDown   # it could wait longer than the shutdown lasts
         self._waiting = served.may_wait
-        self._awaited = (served, api_version, correlation_id)
+        self._awaited = (served, api_version, correlation_id, throttle)
         try:
             response = await awaitable
         except KafkaError as exc:
@@ -532,6 +592,8 @@ class Connection(asyncio.BufferedProtocol):
             self._waiting = False
         if response is ANSWERED:
             return
+        if throttle is not None and response is not None:
+            response = self._with_throttle(served, api_version, response, throttle)
         step = self._respond(served, api_version, correlation_id, response)
         if step is not None:
             await step
@@ -541,8 +603,10 @@ class Connection(asyncio.BufferedProtocol):
         the callback that ended its wait (the append that brought data), rather than a loop turn
         later in the task. Returns what is left to send (a file range the socket did not take),
         for the task to await before its handler returns ANSWERED."""
-        served, api_version, correlation_id = self._awaited
+        served, api_version, correlation_id, throttle = self._awaited
         try:
+            if throttle is not None:
+                response = self._with_throttle(served, api_version, response, throttle)
             step = self._respond(served, api_version, correlation_id, response)
         except CloseConnection as exc:
             self._fail(exc)
@@ -565,7 +629,7 @@ class Connection(asyncio.BufferedProtocol):
         if type(response) is Encoded:
             return self._queue((frame_response(served.message, api_version, correlation_id, response),))
         if response is not None:
-            if self._quotas.byte_rates and response.get("throttle_time_ms", 0) > 0:
+            if self._quotas.throttles and response.get("throttle_time_ms", 0) > 0:
                 return self._throttled(served, api_version, correlation_id, response)
             return self._queue(encode_response(served.message, api_version, correlation_id, response))
         return None
@@ -573,7 +637,7 @@ class Connection(asyncio.BufferedProtocol):
     respond = _respond   # for a tap that answers in the handler's stead
 
     async def _throttled(self, served: Served, api_version: int, correlation_id: int, response: dict) -> None:
-        """A client over its byte-rate quota (broker/quotas.py), as Kafka throttles it: from the
+        """A client over a quota (broker/quotas.py), as Kafka throttles it: from the
         versions where the client waits itself (KIP-219) it is answered at once, with the throttle
         time, and the connection is muted that long; an older client gets the answer after the
         wait. Either way nothing more is read from it meanwhile (this runs as the connection's

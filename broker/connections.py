@@ -7,13 +7,22 @@ when the broker holds that many in all (Kafka's acceptor waits for a free slot i
 the new connection in the listen backlog). What was refused is logged once per
 REFUSED_LOG_INTERVAL_S, with the count, so a client that connects without limit cannot flood
 the log.
+
+Connection rates (broker/quotas.py ``ConnectionRates``), as Kafka's acceptor applies them. Over
+``max.connection.creation.rate`` the broker takes the next connection only once the rate allows
+it: that connection, and those after it, are held unread meanwhile (the client sees its requests
+answered late, never refused). A client IP over its ``connection_creation_rate`` quota (its own
+IP entity's, else the default IP's) gets its new connection held unread and then closed once the
+rate allows a new one, as Kafka closes it; it counts against no limit meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
+from broker.clock import now_ms
 from broker.connection import RECEIVE_BYTES, Connection
 
 log = logging.getLogger("kbroker.connection")
@@ -59,6 +68,11 @@ class Connections:
         self._refused_logged_at = float("-inf")
         self.draining = False
         self._all_closed: asyncio.Event | None = None
+        self.rates = broker.connection_rates
+        self._in_line: deque[Connection] = deque()   # held while the broker-wide rate is over: in order
+        self._accepting_at: asyncio.TimerHandle | None = None   # when the one waited for is taken
+        self._waited_for: Connection | None = None
+        self._closing_later: dict[Connection, asyncio.TimerHandle] = {}   # over their IP's rate
 
     def new(self) -> "Connection":
         """The protocol factory of the first listener's socket."""
@@ -68,7 +82,62 @@ class Connections:
         """The protocol factory of one listener's socket."""
         return lambda: Connection(self.broker, self, listener)
 
-    def admit(self, connection: "Connection") -> bool:
+    def admit(self, connection: "Connection") -> bool | None:
+        """Count ``connection`` in (True), refuse it (False: a connection limit is reached), or hold
+        it (None: a connection rate is over; ``connection.admitted()`` comes once it is counted in)."""
+        if self._accepting_at is not None:   # the broker waits out its rate: in line
+            self._in_line.append(connection)
+            return None
+        if self.rates.broker_rate is not None:
+            delay_ms = self.rates.broker_delay_ms(now_ms())
+            if delay_ms:
+                self._wait_for(connection, delay_ms)
+                return None
+        return self._count_in(connection)
+
+    def _wait_for(self, connection: "Connection", delay_ms: int) -> None:
+        self._waited_for = connection
+        self._accepting_at = asyncio.get_running_loop().call_later(delay_ms / 1000, self._accept_next)
+
+    def _accept_next(self) -> None:
+        """The broker-wide rate's wait is over: the connection waited for goes in, then those in
+        line, each counted in its turn, until the rate makes the broker wait again."""
+        self._accepting_at = None
+        connection, self._waited_for = self._waited_for, None
+        while True:
+            if connection is not None:
+                self._held_counted(connection, self._count_in(connection))
+            if not self._in_line or self.draining:
+                return
+            connection = self._in_line.popleft()
+            delay_ms = self.rates.broker_delay_ms(now_ms())
+            if delay_ms:
+                self._wait_for(connection, delay_ms)
+                return
+
+    def _held_counted(self, connection: "Connection", admitted: bool | None) -> None:
+        if admitted:
+            connection.admitted()
+        elif admitted is not None:
+            connection.close_now()
+
+    def _count_in(self, connection: "Connection") -> bool | None:
+        host = connection.client_host
+        if self.broker.client_quotas.connection_rates:
+            delay_ms = self.rates.ip_delay_ms(host, now_ms())
+            if delay_ms:   # Kafka closes it once the rate allows a new one: the client sees it late
+                self._closing_later[connection] = asyncio.get_running_loop().call_later(
+                    delay_ms / 1000, self._close_later, connection)
+                self._refuse(f"{host} is over its connection_creation_rate quota "
+                             f"({self.rates.ip_quota(host):g} a second)")
+                return None
+        return self._limits(connection)
+
+    def _close_later(self, connection: "Connection") -> None:
+        self._closing_later.pop(connection, None)
+        connection.close_now()
+
+    def _limits(self, connection: "Connection") -> bool:
         """Count ``connection`` in, or refuse it (False) when a connection limit is reached."""
         config = self.broker.config
         host = connection.client_host
@@ -94,6 +163,17 @@ class Connections:
             self._refused_logged_at = now
 
     def closed(self, connection: "Connection") -> None:
+        if connection not in self.live:   # gone while held
+            timer = self._closing_later.pop(connection, None)
+            if timer is not None:
+                timer.cancel()
+            if connection is self._waited_for:
+                self._waited_for = None
+            elif self._in_line:
+                try:
+                    self._in_line.remove(connection)
+                except ValueError:
+                    pass
         if connection in self.live:
             self.live.remove(connection)
             host = connection.client_host
@@ -109,11 +189,13 @@ class Connections:
         """Every connection answers what it has received and says goodbye; returns when all are closed."""
         self.draining = True
         self._all_closed = asyncio.Event()
+        for connection in [*self._closing_later, *self._in_line, *filter(None, [self._waited_for])]:
+            connection.close_now()
         for connection in list(self.live):
             connection.drain()
         if self.live:
             await self._all_closed.wait()
 
     def abort(self) -> None:
-        for connection in list(self.live):
+        for connection in [*self.live, *self._closing_later, *self._in_line, *filter(None, [self._waited_for])]:
             connection.abort()

@@ -20,7 +20,8 @@ from broker.log_service import LogService
 from broker.producer_ids import ProducerIdManager
 from broker.registry import SERVED
 from broker.telemetry import ClientTelemetry
-from broker.quotas import FETCH as FETCH_RATE, PRODUCE as PRODUCE_RATE, ByteRateQuotas, ClientQuotas
+from broker.quotas import (FETCH as FETCH_RATE, PRODUCE as PRODUCE_RATE, ByteRateQuotas, ClientQuotas,
+                           ConnectionRates, MutationQuotas, RequestQuotas)
 from broker.security.authorizer import Authorizer
 from broker.security.credentials import ScramCredentials
 from broker.security.settings import SecuritySettings
@@ -73,12 +74,19 @@ class Broker:
         # security: the settings, SCRAM credentials, and the authorizer (None: off, everything allowed)
         self.security = SecuritySettings(config)
         self.scram = ScramCredentials(config.data_dir, self.security.file_users)
-        # client quotas: kept per entity; produce and fetch byte rates enforced per client
+        # client quotas: kept per entity; byte rates, request time and topic mutations enforced per
+        # client, new connections per IP and broker-wide
         self.client_quotas = ClientQuotas(config.data_dir)
         self.produce_quotas = ByteRateQuotas(self.client_quotas, PRODUCE_RATE, config.quota_window_num,
                                              config.quota_window_size_seconds)
         self.fetch_quotas = ByteRateQuotas(self.client_quotas, FETCH_RATE, config.quota_window_num,
                                            config.quota_window_size_seconds)
+        self.request_quotas = RequestQuotas(self.client_quotas, config.quota_window_num,
+                                            config.quota_window_size_seconds)
+        self.mutation_quotas = MutationQuotas(self.client_quotas, config.controller_quota_window_num,
+                                              config.controller_quota_window_size_seconds)
+        self.connection_rates = ConnectionRates(self.client_quotas, config.max_connection_creation_rate,
+                                                config.quota_window_num, config.quota_window_size_seconds)
         self.authorizer: Authorizer | None = None
         if self.security.authorizer_enabled:
             self.authorizer = Authorizer(config.data_dir, self.security.super_users,

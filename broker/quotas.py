@@ -15,8 +15,12 @@ it, follows Kafka's order: <user, client-id>, <user, default client-id>, <user>,
 user, client-id>, <default user, default client-id>, <default user>, <client-id>, <default
 client-id>.
 
-``request_percentage``, ``controller_mutation_rate`` and ``connection_creation_rate`` are
-kept and described but not enforced.
+``RequestQuotas`` enforces ``request_percentage`` the same way, on the time the broker spends
+on a client's requests (a percentage of one thread); ``MutationQuotas`` enforces
+``controller_mutation_rate`` on the partitions CreateTopics, CreatePartitions and DeleteTopics
+create or delete (Kafka's token bucket; recent versions are refused THROTTLING_QUOTA_EXCEEDED
+over it, older ones throttled); ``ConnectionRates`` enforces ``connection_creation_rate`` per
+client IP and ``max.connection.creation.rate`` broker-wide on new connections.
 """
 
 from __future__ import annotations
@@ -25,17 +29,18 @@ import ipaddress
 import math
 from pathlib import Path
 
+from broker.clock import now_ms
 from broker.security import persist
 from kproto.errors import ErrorCode
 
 FILE = "kbroker-client-quotas.json"
 USER, CLIENT_ID, IP = "user", "client-id", "ip"
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
+REQUEST, MUTATION, CONNECTION = "request_percentage", "controller_mutation_rate", "connection_creation_rate"
 
 # key -> its type, for user and client-id entities, and for IP entities (Kafka's QuotaConfig)
-USER_CLIENT_KEYS = {PRODUCE: "long", FETCH: "long", "request_percentage": "double",
-                    "controller_mutation_rate": "double"}
-IP_KEYS = {"connection_creation_rate": "int"}
+USER_CLIENT_KEYS = {PRODUCE: "long", FETCH: "long", REQUEST: "double", MUTATION: "double"}
+IP_KEYS = {CONNECTION: "int"}
 _LIMITS = {"int": 2**31 - 1, "long": 2**63 - 1}
 MATCH_EXACT, MATCH_DEFAULT, MATCH_SPECIFIED = 0, 1, 2
 
@@ -104,10 +109,16 @@ class ClientQuotas:
         for entry in (persist.load(self.path) or {}).get("quotas", []):
             entity = tuple((kind, name) for kind, name in entry["entity"])
             self.quotas[entity] = {key: float(value) for key, value in entry["values"].items()}
-        self.byte_rates = self._has_byte_rates()   # whether produce and fetch need to look at all
+        self._enable()
 
-    def _has_byte_rates(self) -> bool:
-        return any(PRODUCE in values or FETCH in values for values in self.quotas.values())
+    def _enable(self) -> None:
+        """Which kinds of quota are set at all: a kind none is set for costs its path nothing."""
+        keys = {key for values in self.quotas.values() for key in values}
+        self.byte_rates = PRODUCE in keys or FETCH in keys   # whether produce and fetch need to look at all
+        self.request_rates = REQUEST in keys                 # whether requests are timed
+        self.mutation_rates = MUTATION in keys               # whether topic changes are counted
+        self.connection_rates = CONNECTION in keys           # whether new connections are counted per IP
+        self.throttles = self.byte_rates or self.request_rates or self.mutation_rates   # an answer may mute
 
     def _save(self) -> None:
         persist.save(self.path, {"quotas": [{"entity": [list(pair) for pair in entity], "values": values}
@@ -208,7 +219,7 @@ class ClientQuotas:
         if changed:
             self._save()
             self.version += 1
-            self.byte_rates = self._has_byte_rates()
+            self._enable()
         return results
 
 
@@ -260,13 +271,15 @@ def user_of(principal: str) -> str:
 CLIENT_THROTTLES_FROM = {"Produce": 6, "Fetch": 8}
 
 
-class ByteRateQuotas:
-    """One quota key (produce or fetch bytes) enforced per Kafka's entity order."""
+class RateQuotas:
+    """One user and client-id quota key enforced per Kafka's entity order, over Kafka's Rate."""
 
-    def __init__(self, store: ClientQuotas, key: str, samples: int = 11, sample_s: int = 1):
+    def __init__(self, store: ClientQuotas, key: str, samples: int = 11, sample_s: int = 1,
+                 max_throttle_ms: int | None = None):
         self._store = store
         self._key = key
         self._samples, self._sample_ms = samples, sample_s * 1000
+        self._max_throttle_ms = max_throttle_ms
         self._rates: dict[tuple[str, str], Rate] = {}
         self._resolved: dict[tuple[str, str], tuple[tuple[str, str], float | None]] = {}
         self._version = -1
@@ -279,25 +292,49 @@ class ByteRateQuotas:
         found = self._resolved.get((user, client_id))
         if found is not None:
             return found
-        get, key = self._store.get, self._key
-        levels = (  # (entity, the clients sharing one rate): Kafka's DefaultQuotaCallback
-            ((("client-id", client_id), ("user", user)), (user, client_id)),
-            ((("client-id", None), ("user", user)), (user, client_id)),
-            ((("user", user),), (user, "")),
-            ((("client-id", client_id), ("user", None)), (user, client_id)),
-            ((("client-id", None), ("user", None)), (user, client_id)),
-            ((("user", None),), (user, "")),
-            ((("client-id", client_id),), ("", client_id)),
-            ((("client-id", None),), ("", client_id)),
-        )
-        found = (("", client_id), None)
-        for entity, tags in levels:
-            quota = get(entity, key)
-            if quota is not None:
-                found = (tags, quota)
-                break
-        self._resolved[(user, client_id)] = found
+        found = self._resolved[(user, client_id)] = client_quota(self._store, self._key, user, client_id)
         return found
+
+    def record(self, user: str, client_id: str, value: float, now_ms: int) -> int:
+        """Record ``value``; the throttle time in ms (0 within the quota)."""
+        tags, quota = self._quota(user, client_id)
+        if quota is None:
+            return 0
+        rate = self._rates.get(tags)
+        if rate is None:
+            rate = self._rates[tags] = Rate(self._samples, self._sample_ms)
+        rate.record(value, now_ms)
+        observed = rate.per_second(now_ms)
+        if observed <= quota:
+            return 0
+        throttle_ms = round((observed - quota) / quota * rate.window_ms(now_ms))
+        return throttle_ms if self._max_throttle_ms is None else min(throttle_ms, self._max_throttle_ms)
+
+
+def client_quota(store: ClientQuotas, key: str, user: str,
+                 client_id: str) -> tuple[tuple[str, str], float | None]:
+    """The quota ``key`` of a client, by Kafka's order (DefaultQuotaCallback), with the (user tag,
+    client-id tag) of the clients that share one rate under it."""
+    get = store.get
+    levels = (  # (entity, the clients sharing one rate)
+        ((("client-id", client_id), ("user", user)), (user, client_id)),
+        ((("client-id", None), ("user", user)), (user, client_id)),
+        ((("user", user),), (user, "")),
+        ((("client-id", client_id), ("user", None)), (user, client_id)),
+        ((("client-id", None), ("user", None)), (user, client_id)),
+        ((("user", None),), (user, "")),
+        ((("client-id", client_id),), ("", client_id)),
+        ((("client-id", None),), ("", client_id)),
+    )
+    for entity, tags in levels:
+        quota = get(entity, key)
+        if quota is not None:
+            return tags, quota
+    return ("", client_id), None
+
+
+class ByteRateQuotas(RateQuotas):
+    """``producer_byte_rate`` or ``consumer_byte_rate``: a request's record bytes."""
 
     def max_bytes_in_window(self, user: str, client_id: str) -> int | None:
         """The most one request may take without being throttled for sure (Kafka's
@@ -305,23 +342,214 @@ class ByteRateQuotas:
         _, quota = self._quota(user, client_id)
         return None if quota is None else int(quota * (self._samples - 1) * self._sample_ms / 1000)
 
-    def record(self, user: str, client_id: str, size: int, now_ms: int) -> int:
-        """Record ``size`` bytes; the throttle time in ms (0 within the quota)."""
-        tags, quota = self._quota(user, client_id)
-        if quota is None:
-            return 0
-        rate = self._rates.get(tags)
-        if rate is None:
-            rate = self._rates[tags] = Rate(self._samples, self._sample_ms)
-        rate.record(size, now_ms)
-        observed = rate.per_second(now_ms)
-        if observed <= quota:
-            return 0
-        return round((observed - quota) / quota * rate.window_ms(now_ms))
-
     def unrecord(self, user: str, client_id: str, size: int, now_ms: int) -> None:
         """Take back bytes recorded for an answer that is not sent (a throttled fetch is empty)."""
         tags, quota = self._quota(user, client_id)
         rate = self._rates.get(tags)
         if rate is not None:
             rate.record(-size, now_ms)
+
+
+# -- request_percentage ------------------------------------------------------------------------------
+
+# Requests a client's request quota leaves alone, as Kafka exempts them: the cluster's own calls
+# (ClusterAction APIs), and the SASL exchange (Kafka's network layer answers it, not its request
+# threads). A produce with acks=0 and a replica's fetch are exempt too (``request_exempt``).
+REQUEST_EXEMPT_KEYS = frozenset({
+    4,    # LeaderAndIsr
+    5,    # StopReplica
+    6,    # UpdateMetadata
+    7,    # ControlledShutdown
+    17,   # SaslHandshake
+    27,   # WriteTxnMarkers
+    36,   # SaslAuthenticate
+    56,   # AlterPartition
+})
+
+
+def request_exempt(api_key: int, api_version: int, request: dict) -> bool:
+    """Whether a request is not counted against ``request_percentage``."""
+    if api_key in REQUEST_EXEMPT_KEYS:
+        return True
+    if api_key == 0:    # Produce: acks=0 has no answer to carry a throttle (Kafka leaves it out)
+        return request["acks"] == 0
+    if api_key == 1:    # Fetch: a replica's
+        return (request["replica_state"]["replica_id"] if api_version >= 15 else request["replica_id"]) >= 0
+    return False
+
+
+class RequestQuotas(RateQuotas):
+    """``request_percentage``: the time the broker spends on a client's requests, as a percentage
+    of one thread (Kafka's ClientRequestQuotaManager: 100 is one thread's whole time). A request
+    over it is answered with the throttle time, bounded by one sample's span
+    (``quota.window.size.seconds``), and its connection is muted that long."""
+
+    def __init__(self, store: ClientQuotas, samples: int = 11, sample_s: int = 1):
+        super().__init__(store, REQUEST, samples, sample_s, max_throttle_ms=sample_s * 1000)
+
+    def record_ns(self, user: str, client_id: str, spent_ns: int, now_ms: int) -> int:
+        return self.record(user, client_id, spent_ns * 1e-7, now_ms)   # ns -> percent of a second
+
+
+# -- controller_mutation_rate -------------------------------------------------------------------------
+
+THROTTLED_MESSAGE = "The throttling quota has been exceeded."
+
+# The versions from which a mutation over the quota is refused (THROTTLING_QUOTA_EXCEEDED, KIP-599);
+# older clients cannot know that error: their mutations are made and they are throttled.
+STRICT_FROM = {"CreateTopics": 6, "DeleteTopics": 5, "CreatePartitions": 3}
+
+
+class TokenBucket:
+    """Kafka's TokenBucket: credits refill at the quota a second, up to a burst of
+    samples * sample span * quota; the quota is exhausted while the credits are below zero."""
+
+    __slots__ = ("tokens", "updated_ms")
+
+    def __init__(self, burst: float, now_ms: int):
+        self.tokens, self.updated_ms = burst, now_ms    # full to begin with
+
+    def refill(self, quota: float, burst: float, now_ms: int) -> float:
+        self.tokens = min(burst, self.tokens + quota * (now_ms - self.updated_ms) / 1000)
+        self.updated_ms = now_ms
+        return self.tokens
+
+
+class MutationQuota:
+    """One request's view of a client's ``controller_mutation_rate`` (Kafka's
+    ControllerMutationQuota). Strict (from STRICT_FROM): once the credits are spent, a topic is
+    refused (``record`` returns False) until they are back; a topic taken while some are left is
+    taken whole, even when that spends more than is left. Permissive (older versions): every topic
+    is taken, and the client is throttled as long as the credits need to come back."""
+
+    __slots__ = ("bucket", "quota", "burst", "strict", "throttle_ms", "recorded_ms")
+
+    def __init__(self, bucket: TokenBucket | None, quota: float, burst: float, strict: bool):
+        self.bucket, self.quota, self.burst, self.strict = bucket, quota, burst, strict
+        self.throttle_ms = self.recorded_ms = 0
+
+    def record(self, partitions: int) -> bool:
+        """Count ``partitions`` created or deleted; False when a strict quota refuses them."""
+        bucket = self.bucket
+        if bucket is None:
+            return True
+        now = now_ms()
+        tokens = bucket.refill(self.quota, self.burst, now)
+        if self.strict and tokens < 0:
+            self._throttled(tokens, now)
+            return False
+        bucket.tokens = min(self.burst, tokens - partitions)
+        if not self.strict and bucket.tokens < 0:
+            self._throttled(bucket.tokens, now)
+        return True
+
+    def _throttled(self, tokens: float, now: int) -> None:
+        self.throttle_ms, self.recorded_ms = round(-tokens / self.quota * 1000), now
+
+    def throttle_time_ms(self) -> int:
+        """The throttle to answer with: what was found, less the time since."""
+        if not self.throttle_ms:
+            return 0
+        return max(0, self.throttle_ms - (now_ms() - self.recorded_ms))
+
+
+UNBOUNDED = MutationQuota(None, 0.0, 0.0, False)   # no quota: everything is taken, nothing throttled
+
+
+class MutationQuotas:
+    """``controller_mutation_rate``: partitions created (CreateTopics, CreatePartitions) and deleted
+    (DeleteTopics) a second, per client in Kafka's entity order, over a token bucket of
+    ``controller.quota.window.num`` samples of ``controller.quota.window.size.seconds``."""
+
+    def __init__(self, store: ClientQuotas, samples: int = 11, sample_s: int = 1):
+        self._store = store
+        self._burst_s = samples * sample_s
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def for_request(self, ctx, api_name: str) -> MutationQuota:
+        """The quota a CreateTopics, CreatePartitions or DeleteTopics request counts against."""
+        if not self._store.mutation_rates or ctx.connection is None:
+            return UNBOUNDED
+        tags, quota = client_quota(self._store, MUTATION, user_of(ctx.principal), ctx.client_id or "")
+        if quota is None:
+            return UNBOUNDED
+        burst = self._burst_s * quota
+        bucket = self._buckets.get(tags)
+        if bucket is None:
+            bucket = self._buckets[tags] = TokenBucket(burst, now_ms())
+        return MutationQuota(bucket, quota, burst, ctx.api_version >= STRICT_FROM[api_name])
+
+
+# -- connection_creation_rate, max.connection.creation.rate -------------------------------------------
+
+NO_CONNECTION_RATE = 2**31 - 1   # Kafka's default for both: no limit
+
+
+class ConnectionRates:
+    """New connections a second, as Kafka's ConnectionQuotas counts them: broker-wide
+    (``max.connection.creation.rate``: the broker accepts the next connection only once the rate
+    allows it) and per client IP (``connection_creation_rate`` on an IP entity, or the default
+    IP's: a connection over it is not served, and closed once the rate allows it). Both are
+    measured as the byte rates are; a throttle lasts at most one sample's span."""
+
+    def __init__(self, store: ClientQuotas, broker_rate: int, samples: int = 11, sample_s: int = 1):
+        self._store = store
+        self._samples, self._sample_ms = samples, sample_s * 1000
+        self.broker_rate = broker_rate if broker_rate < NO_CONNECTION_RATE else None
+        self._broker = Rate(samples, self._sample_ms)
+        self._ips: dict[str, Rate] = {}
+        self._resolved: dict[str, float | None] = {}
+        self._version = -1
+        self.delayed = self.closed = 0   # connections the broker waited to take, and closed unserved
+
+    def _throttle_ms(self, rate: Rate, quota: float, now_ms: int) -> int:
+        observed = rate.per_second(now_ms)
+        if observed <= quota:
+            return 0
+        return min(round((observed - quota) / quota * rate.window_ms(now_ms)), self._sample_ms)
+
+    def broker_delay_ms(self, now_ms: int) -> int:
+        """Count a new connection broker-wide: how long the broker waits before it takes it."""
+        if self.broker_rate is None:
+            return 0
+        self._broker.record(1, now_ms)
+        delay_ms = self._throttle_ms(self._broker, self.broker_rate, now_ms)
+        if delay_ms:
+            self.delayed += 1
+        return delay_ms
+
+    def ip_quota(self, host: str) -> float | None:
+        if self._version != self._store.version:
+            self._resolved.clear()
+            self._version = self._store.version
+        if host in self._resolved:
+            return self._resolved[host]
+        try:
+            name = str(ipaddress.ip_address(host))
+        except ValueError:
+            name = host
+        quota = self._store.get(((IP, name),), CONNECTION)
+        if quota is None:
+            quota = self._store.get(((IP, None),), CONNECTION)
+        self._resolved[host] = quota
+        return quota
+
+    def ip_delay_ms(self, host: str, now_ms: int) -> int:
+        """Count a new connection from ``host``: 0, or how long until its rate allows it (the
+        connection is then not served, and counted nowhere)."""
+        if not self._store.connection_rates:
+            return 0
+        quota = self.ip_quota(host)
+        if quota is None:
+            return 0
+        rate = self._ips.get(host)
+        if rate is None:
+            rate = self._ips[host] = Rate(self._samples, self._sample_ms)
+        rate.record(1, now_ms)
+        delay_ms = self._throttle_ms(rate, quota, now_ms)
+        if delay_ms:
+            self.closed += 1
+            rate.record(-1, now_ms)
+            if self.broker_rate is not None:
+                self._broker.record(-1, now_ms)
+        return delay_ms

@@ -1,7 +1,8 @@
-"""Client quotas with confluent-kafka: a producer and a consumer over their byte rates are told
-to wait (librdkafka's throttle callback fires with the broker's throttle time) and still get
-every record, while a client without a quota is never throttled. The quotas are set with
-AlterClientQuotas (raw frames: none of the Python clients has an admin call for them).
+"""Client quotas with confluent-kafka: a producer and a consumer over their byte rates (or their
+request time) are told to wait (librdkafka's throttle callback fires with the broker's throttle
+time) and still get every record, while a client without a quota is never throttled;
+kafka-python's admin client is refused a topic over its controller mutation rate. The quotas are
+set with AlterClientQuotas (raw frames: none of the Python clients has an admin call for them).
 
 The broker measures rates over 2 samples of 1 s (Kafka's default is 11), so a quota takes
 effect within seconds and the waits stay short."""
@@ -105,3 +106,38 @@ def test_an_acks_0_producer_over_its_quota_is_muted_and_its_records_land(quota_b
     while end_offsets(bootstrap, topic_name, 1) != [COUNT]:
         assert time.monotonic() < deadline, f"stored {end_offsets(bootstrap, topic_name, 1)} of {COUNT}"
         time.sleep(0.2)
+
+
+def test_request_time_and_topic_mutations_over_their_quotas(own_broker, topic_name):
+    """request_percentage: librdkafka's throttle callback fires, and every record lands.
+    controller_mutation_rate: kafka-python's CreateTopics (v7) gets THROTTLING_QUOTA_EXCEEDED for
+    the topic over the quota (0.01 partitions a second over 2 samples: the first topic is taken
+    whole, the next refused), as Kafka answers it."""
+    from kafka.admin import KafkaAdminClient
+    own_broker.overrides.update({"controller.quota.window.num": "2"})
+    own_broker.start()
+    with RawClient(own_broker.bootstrap) as raw:
+        answer = raw.request(ALTER_CLIENT_QUOTAS, 1, {"entries": [
+            {"entity": [{"entity_type": "client-id", "entity_name": name}],
+             "ops": [{"key": key, "value": value, "remove": False}]}
+            for name, key, value in (("busy", "request_percentage", 1e-9),
+                                     ("admin", "controller_mutation_rate", 0.01))], "validate_only": False})
+    assert [e["error_code"] for e in answer["entries"]] == [0, 0]
+    admin = KafkaAdminClient(bootstrap_servers=own_broker.bootstrap, client_id="admin", request_timeout_ms=10000)
+    try:
+        result = admin.create_topics({topic_name: {"num_partitions": 2, "replication_factor": 1},
+                                      f"{topic_name}-2": {"num_partitions": 1, "replication_factor": 1}},
+                                     raise_errors=False)
+    finally:
+        admin.close()
+    assert [(t["name"], t["error_code"], t["error_message"]) for t in result["topics"]] == [
+        (topic_name, 0, None), (f"{topic_name}-2", 89, "The throttling quota has been exceeded.")]
+    throttles, delivered = [], []
+    producer = Producer({"bootstrap.servers": own_broker.bootstrap, "client.id": "busy", "linger.ms": 5,
+                         "throttle_cb": lambda event: throttles.append(event.throttle_time)})
+    for _ in range(5):
+        producer.produce(topic_name, VALUE, partition=0, on_delivery=lambda err, msg: delivered.append(err is None))
+    assert producer.flush(30) == 0
+    producer.poll(0.5)
+    assert delivered == [True] * 5
+    assert throttles and max(throttles) > 0, "the broker never told the producer to wait"

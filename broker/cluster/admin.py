@@ -38,6 +38,7 @@ from broker.errors import storage_error_code
 from broker.handlers.create_topics import MAX_NEW_PARTITIONS, _refused, _Refused, counts_or_defaults, topic_configs
 from broker.handlers.elect_leaders import NOT_NEEDED, PREFERRED, UNCLEAN
 from broker.handlers.metadata import TOPIC_OPERATIONS, cluster_operations, error_entry
+from broker.quotas import THROTTLED_MESSAGE
 from broker.registry import SERVED
 from kproto.constants import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
 from kproto.errors import ErrorCode
@@ -226,6 +227,7 @@ async def create_topics(ctx, req: dict) -> dict:
     budget = MAX_NEW_PARTITIONS
     live = brokers_with_racks(node)
     create_any = ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME)
+    quota = broker.mutation_quotas.for_request(ctx, CREATE_TOPICS.name)   # controller_mutation_rate
     for topic in req["topics"]:
         name = topic["name"]
         if counts[name] > 1:
@@ -244,6 +246,8 @@ async def create_topics(ctx, req: dict) -> dict:
             budget -= len(replicas)
             if budget < 0:
                 raise _Refused(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+            if not quota.record(len(replicas)):
+                raise _Refused(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE)
             if not req["validate_only"]:
                 await write_topic(node, name, replicas, configs)
                 created.append(name)
@@ -275,13 +279,14 @@ async def create_topics(ctx, req: dict) -> dict:
                                   error_message="Topic creation did not complete in time")
     results += [_refused(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
                 for name, count in counts.items() if count > 1]
-    return {"throttle_time_ms": 0, "topics": results}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "topics": results}
 
 
 async def delete_topics(ctx, req: dict) -> dict:
     node = ctx.broker.cluster
     cache = node.metadata
     responses, deleting = [], []
+    quota = ctx.broker.mutation_quotas.for_request(ctx, DELETE_TOPICS.name)   # controller_mutation_rate
     requested = [(t["name"], t["topic_id"]) for t in req["topics"]] if ctx.api_version >= 6 \
         else [(name, bytes(16)) for name in req["topic_names"]]
     for name, topic_id in requested:
@@ -307,6 +312,9 @@ async def delete_topics(ctx, req: dict) -> dict:
             entry.update(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION,
                          error_message=f"Topic {name} is an internal topic and cannot be deleted")
             continue
+        if not quota.record(len(node.controller.ctx.assignments[name].partitions)):
+            entry.update(error_code=ErrorCode.THROTTLING_QUOTA_EXCEEDED, error_message=THROTTLED_MESSAGE)
+            continue
         await node.coord.request_topic_deletion(name)
         deleting.append(name)
     if deleting:
@@ -315,7 +323,7 @@ async def delete_topics(ctx, req: dict) -> dict:
         for entry in responses:
             if entry["name"] in deleting and cache.has_topic(entry["name"]):
                 entry["error_code"] = ErrorCode.REQUEST_TIMED_OUT
-    return {"throttle_time_ms": 0, "responses": responses}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "responses": responses}
 
 
 async def create_partitions(ctx, req: dict) -> dict:
@@ -325,6 +333,7 @@ async def create_partitions(ctx, req: dict) -> dict:
                for name in dict.fromkeys(n for n in counts if counts[n] > 1)]
     grown = []
     live = brokers_with_racks(node)
+    quota = ctx.broker.mutation_quotas.for_request(ctx, CREATE_PARTITIONS.name)   # controller_mutation_rate
     for topic in req["topics"]:
         name = topic["name"]
         if counts[name] > 1:
@@ -366,6 +375,8 @@ async def create_partitions(ctx, req: dict) -> dict:
                     added = assign_replicas(live, count - current, factor, start_partition=current)
                 except AssignmentError as exc:
                     raise _Refused(ErrorCode.INVALID_REPLICATION_FACTOR, str(exc)) from None
+            if not quota.record(count - current):
+                raise _Refused(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE)
             if not req["validate_only"]:
                 await node.coord.set_topic(name, TopicAssignment(
                     assignment.topic_id, {**assignment.partitions, **added}, assignment.adding,
@@ -381,7 +392,7 @@ async def create_partitions(ctx, req: dict) -> dict:
         timeout_s = (req["timeout_ms"] if req["timeout_ms"] > 0 else DEFAULT_TIMEOUT_MS) / 1000
         await cache.wait_until(lambda: all(cache.num_partitions(n) >= c and cache.online(n) for n, c in grown),
                                timeout_s)
-    return {"throttle_time_ms": 0, "results": results}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "results": results}
 
 
 # -- ElectLeaders ------------------------------------------------------------------------------------------------------

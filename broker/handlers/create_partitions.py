@@ -13,6 +13,7 @@ kafka-topics refuses this too. validate_only checks and creates nothing.
 from collections import Counter
 
 from broker.errors import storage_error_code
+from broker.quotas import THROTTLED_MESSAGE
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import CREATE_PARTITIONS
@@ -81,6 +82,7 @@ def create_partitions(ctx, req: dict) -> dict:
     results = [{"name": name, "error_code": ErrorCode.INVALID_REQUEST, "error_message": "Duplicate topic name."}
                for name in duplicates]
     budget = MAX_NEW_PARTITIONS
+    quota = ctx.broker.mutation_quotas.for_request(ctx, CREATE_PARTITIONS.name)   # controller_mutation_rate
     for topic in req["topics"]:
         if counts[topic["name"]] > 1:
             continue
@@ -91,10 +93,12 @@ def create_partitions(ctx, req: dict) -> dict:
             budget -= count - current
             if budget < 0:
                 raise _Refused(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+            if not quota.record(count - current):
+                raise _Refused(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE)
             if not req["validate_only"]:
                 storage.create_partitions(topic["name"], count)
         except _Refused as exc:
             result.update(error_code=exc.code, error_message=exc.message)
         except StorageError as exc:
             result.update(error_code=storage_error_code(exc), error_message=str(exc) or None)
-    return {"throttle_time_ms": 0, "results": results}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "results": results}

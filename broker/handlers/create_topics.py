@@ -14,6 +14,7 @@ from collections import Counter
 
 from broker.config_describe import created_topic_entries
 from broker.errors import storage_error_code
+from broker.quotas import THROTTLED_MESSAGE
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import CREATE_TOPICS
@@ -100,6 +101,7 @@ def _create_topics(ctx, req: dict) -> dict:
     budget = MAX_NEW_PARTITIONS
     entries_by_overrides = {}   # the configs' answer is the same for topics with the same overrides
     create_any = ctx.authorize(Op.CREATE, Resource.CLUSTER, CLUSTER_NAME)
+    quota = broker.mutation_quotas.for_request(ctx, CREATE_TOPICS.name)   # controller_mutation_rate
     for topic in req["topics"]:
         name = topic["name"]
         if counts[name] > 1:
@@ -117,6 +119,8 @@ def _create_topics(ctx, req: dict) -> dict:
             budget -= partitions
             if budget < 0:
                 raise _Refused(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+            if not quota.record(partitions):
+                raise _Refused(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE)
             if req["validate_only"]:
                 overrides, topic_id = configs, bytes(16)
             else:
@@ -141,4 +145,4 @@ def _create_topics(ctx, req: dict) -> dict:
         results.append(result)
     results += [_refused(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
                 for name, count in counts.items() if count > 1]
-    return {"throttle_time_ms": 0, "topics": results}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "topics": results}

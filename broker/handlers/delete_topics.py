@@ -7,6 +7,7 @@ partitions (the broker tells its topic listeners).
 from uuid import UUID
 
 from broker.errors import storage_error_code
+from broker.quotas import THROTTLED_MESSAGE
 from broker.registry import handles
 from kproto.errors import ErrorCode
 from kproto.messages import DELETE_TOPICS
@@ -36,6 +37,7 @@ def _delete_topics(ctx, req: dict) -> dict:
     broker = ctx.broker
     storage = broker.storage
     responses = []
+    quota = broker.mutation_quotas.for_request(ctx, DELETE_TOPICS.name)   # controller_mutation_rate
     for name, topic_id in _requested(req, ctx.api_version):
         entry = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
         responses.append(entry)
@@ -55,8 +57,11 @@ def _delete_topics(ctx, req: dict) -> dict:
             entry.update(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION,
                          error_message=f"Topic {info.name} is an internal topic and cannot be deleted")
             continue
+        if not quota.record(info.num_partitions):
+            entry.update(error_code=ErrorCode.THROTTLING_QUOTA_EXCEEDED, error_message=THROTTLED_MESSAGE)
+            continue
         try:
             broker.delete_topic(info.name)
         except StorageError as exc:
             entry.update(error_code=storage_error_code(exc), error_message=str(exc) or None)
-    return {"throttle_time_ms": 0, "responses": responses}
+    return {"throttle_time_ms": quota.throttle_time_ms(), "responses": responses}

@@ -258,6 +258,20 @@ def _response(ctx, responses: list[dict], partitions: list[_Partition], replica:
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}
 
 
+def throttled_answer(broker, user: str, client_id: str, response: dict, throttle_ms: int) -> dict:
+    """A fetch over its request quota (request_percentage) is answered empty, as Kafka answers it;
+    the bytes its answer had counted against consumer_byte_rate are taken back."""
+    if broker.client_quotas.byte_rates:
+        size = 0
+        for topic in response["responses"]:
+            for p in topic["partitions"]:
+                records = p["records"]
+                size += sum(chunk.size if isinstance(chunk, FileSlice) else len(chunk) for chunk in records) \
+                    if isinstance(records, list) else len(records or b"")
+        broker.fetch_quotas.unrecord(user, client_id, size, now_ms())
+    return {"throttle_time_ms": throttle_ms, "error_code": 0, "session_id": 0, "responses": []}
+
+
 def _throttle_ms(ctx, partitions: list[_Partition]) -> int:
     """consumer_byte_rate (broker/quotas.py): the answer's record bytes counted against the
     client's quota; when that goes over it, the throttle time, and the bytes are taken back."""
