@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from broker.cluster import znodes as zn
-from broker.cluster import client_configs  # a module: it and this one import each other
+from broker.cluster import client_configs, znodes as zn   # the module, not its names: an import cycle via handlers
 from broker.cluster.coord import CoordinationError
 from broker.cluster.handlers import replace
 from broker.cluster.notifications import NotificationExpiry
