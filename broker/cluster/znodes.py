@@ -10,8 +10,8 @@
 | ``/brokers/topics/T`` | ``{"version":3,"partitions":{"0":[1,2]},"topic_id":..}`` and replicas being moved |
 | ``/brokers/topics/T/partitions/P/state`` | ``{"version":1,"leader":N,"leader_epoch":E,"isr":[..],..}`` |
 | ``/config/topics/T`` | ``{"version":1,"config":{..}}`` |
-| ``/config/users/<user>``, ``/config/users/<user>/clients/<client id>`` | ``{"version":1,"config":{..}}``: quotas, SCRAM credentials |
-| ``/config/clients/<client id>``, ``/config/ips/<ip>`` | the same: quotas (``<default>`` names a default) |
+| ``/config/users/U``, ``/config/users/U/clients/C`` | ``{"version":1,"config":{..}}``: quotas, SCRAM credentials |
+| ``/config/clients/C``, ``/config/ips/I`` | the same: quotas (``<default>`` names a default) |
 | ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` (or ``users/U/clients/C``..) |
 | ``/admin/delete_topics/T`` | empty: the topic is to be deleted |
 | ``/latest_producer_id_block`` | ``{"version":1,"broker":N,"block_start":"0","block_end":"999"}`` |
@@ -54,7 +54,8 @@ EXTENDED_ACL_CHANGES = "/kafka-acl-extended-changes"
 ACL_CHANGE_PREFIX = "acl_changes_"
 # what every broker makes sure exists at start (persistent), as Kafka's KafkaZkClient does
 PERSISTENT_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
-                    "/config/brokers", "/config/users", "/config/clients", "/config/ips", "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+                    "/config/brokers", "/config/users", "/config/clients", "/config/ips",
+                    "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
                     ACLS, PREFIXED_ACLS, ACL_CHANGES, EXTENDED_ACL_CHANGES)
 
 NO_LEADER = -1
