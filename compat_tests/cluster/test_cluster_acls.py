@@ -1,6 +1,7 @@
 """ACLs, client quotas and SCRAM users in a cluster: three brokers with the authorizer on, clients
 on a SASL_PLAINTEXT listener, the brokers on a PLAINTEXT one of their own
-(``inter.broker.listener.name``), whose principal, User:ANONYMOUS, is a super user, as Kafka's users make their inter-broker principal.
+(``inter.broker.listener.name``), whose principal, User:ANONYMOUS, is a super user, as Kafka's
+users make their inter-broker principal.
 
 What a user sees: Metadata hides topics a client may not describe, creating and producing
 without rights is refused, ACLs created through one broker hold on every broker (they live in
