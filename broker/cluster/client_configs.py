@@ -23,8 +23,6 @@ files held before it joined is replaced (said in the log); the files keep follow
 from __future__ import annotations
 
 import logging
-import math
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from broker.cluster import znodes as zn
@@ -42,25 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbroker.cluster")
 
 ROOTS = (zn.USERS, zn.CLIENTS, zn.IPS)
-EPSILON = 1e-6   # Kafka's tolerance for a whole-number quota sent as a double
-
-
-# -- values as Kafka writes them -------------------------------------------------------------------
-
-def java_double(value: float) -> str:
-    """Java's Double.toString: ``50.0``, ``0.001``; ``1.0E7`` and ``1.0E-4`` outside [1e-3, 1e7)."""
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0 or 1e-3 <= abs(value) < 1e7:
-        return repr(float(value))
-    sign, digits, exponent = Decimal(repr(float(value))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(digits) - 1 + exponent}"
-
-
-def quota_text(kind: str, value: float) -> str:
-    """A quota's value in its config znode (ZkAdminManager.alterClientQuotas)."""
-    return java_double(value) if kind == "double" else str(int(value + EPSILON))
 
 
 def _keys(names: dict) -> dict[str, str]:
@@ -164,7 +143,7 @@ async def alter_client_quotas(ctx, req: dict) -> dict:
         old, new = before.get(entity, {}), store.quotas.get(entity, {})
         kinds = _keys(names)
         changes = {key: None for key in old.keys() - new.keys()}
-        changes.update({key: quota_text(kinds[key], value) for key, value in new.items() if old.get(key) != value})
+        changes.update({key: zn.quota_text(kinds[key], value) for key, value in new.items() if old.get(key) != value})
         try:
             await ctx.broker.cluster.coord.change_entity_config(zn.quota_entity_path(names), changes)
         except CoordinationError as exc:

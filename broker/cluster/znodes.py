@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from kproto.constants import AclOperation, AclPermissionType, PatternType, ResourceType
 from storage.topics import kafka_uuid_string, parse_kafka_uuid
@@ -275,6 +277,23 @@ def quota_entity_of(entity_path: str) -> dict[str, str | None] | None:
     if len(parts) == 4 and parts[0] == USERS and parts[2] == CLIENTS and parts[1] and parts[3]:
         return {USER: _entity_name(parts[1]), CLIENT_ID: _entity_name(parts[3])}
     return None
+
+
+def java_double(value: float) -> str:
+    """Java's Double.toString: ``50.0``, ``0.001``; ``1.0E7`` and ``1.0E-4`` outside [1e-3, 1e7)."""
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(float(value))
+    sign, digits, exponent = Decimal(repr(float(value))).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(digits) - 1 + exponent}"
+
+
+def quota_text(kind: str, value: float) -> str:
+    """A quota's value in its config znode, as ZkAdminManager.alterClientQuotas writes it: a
+    whole number for a long or int quota (within Kafka's 1e-6), Java's double otherwise."""
+    return java_double(value) if kind == "double" else str(int(value + 1e-6))
 
 
 def encode_scram_credential(salt: bytes, stored_key: bytes, server_key: bytes, iterations: int) -> str:

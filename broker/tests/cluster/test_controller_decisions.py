@@ -133,16 +133,14 @@ def test_quota_entities_are_kafkas_sanitized_config_paths(names, path):
 
 
 def test_scram_credentials_and_quota_values_are_kafkas_strings():
-    from broker.cluster.client_configs import java_double, quota_text
-
     text = zn.encode_scram_credential(b"salt", b"stored", b"server", 4096)
     assert text == "salt=c2FsdA==,stored_key=c3RvcmVk,server_key=c2VydmVy,iterations=4096"
     assert zn.decode_scram_credential(text) == (b"salt", b"stored", b"server", 4096)
     with pytest.raises(ValueError):
         zn.decode_scram_credential("salt=c2FsdA==,iterations=4096")
-    assert [java_double(v) for v in (50.0, 0.001, 12.5, 1e7, 0.0001, 123456789.0, 1.5e-5)] == [
+    assert [zn.java_double(v) for v in (50.0, 0.001, 12.5, 1e7, 0.0001, 123456789.0, 1.5e-5)] == [
         "50.0", "0.001", "12.5", "1.0E7", "1.0E-4", "1.23456789E8", "1.5E-5"]
-    assert (quota_text("long", 1048576.0), quota_text("int", 9.9999999), quota_text("double", 50.0)) == (
+    assert (zn.quota_text("long", 1048576.0), zn.quota_text("int", 9.9999999), zn.quota_text("double", 50.0)) == (
         "1048576", "10", "50.0")
     assert json.loads(zn.encode_entity_config({"producer_byte_rate": "1024"})) == {
         "version": 1, "config": {"producer_byte_rate": "1024"}}
