@@ -3,7 +3,8 @@
 Quotas are set on entities: a user (the principal's name, "ANONYMOUS" on a plaintext
 listener), a client id, both together, or an IP; a null name is that type's default.
 ``ClientQuotas`` keeps them (``<data_dir>/kbroker-client-quotas.json``, replaced atomically
-on each change) and answers DescribeClientQuotas and AlterClientQuotas with Kafka's
+on each change; in a cluster they live in ZooKeeper, broker/cluster/client_configs.py, and
+the file follows them) and answers DescribeClientQuotas and AlterClientQuotas with Kafka's
 validation and filter rules.
 
 ``ByteRateQuotas`` enforces ``producer_byte_rate`` and ``consumer_byte_rate``: each request's
@@ -217,10 +218,31 @@ class ClientQuotas:
                 else:
                     self.quotas.pop(entity, None)
         if changed:
-            self._save()
-            self.version += 1
-            self._enable()
+            self._changed()
         return results
+
+    # -- kept elsewhere (cluster mode: ZooKeeper) ---------------------------------------------------
+
+    def replace(self, quotas: dict[Entity, dict[str, float]]) -> None:
+        """Make ``quotas`` every quota there is (the cluster's, loaded from ZooKeeper)."""
+        quotas = {entity: dict(values) for entity, values in quotas.items() if values}
+        if quotas != self.quotas:
+            self.quotas = quotas
+            self._changed()
+
+    def replace_entity(self, entity: Entity, values: dict[str, float]) -> None:
+        """Make ``values`` an entity's quotas (none: it has none), as ZooKeeper holds them now."""
+        if values != self.quotas.get(entity, {}):
+            if values:
+                self.quotas[entity] = dict(values)
+            else:
+                self.quotas.pop(entity, None)
+            self._changed()
+
+    def _changed(self) -> None:
+        self._save()
+        self.version += 1
+        self._enable()
 
 
 # -- enforcement ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ this broker's authorizer, then written to ZooKeeper resource by resource (condit
 the znode's version, so two brokers changing one resource at once both keep their change).
 Every broker then makes its authorizer's bindings those of ZooKeeper: ZooKeeper is the truth,
 and what this broker's ``kbroker-acls.json`` held before it joined is replaced (said in the log).
+Notifications older than 15 minutes are deleted, as Kafka's brokers delete them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from broker.cluster import znodes as zn
 from broker.cluster.coord import CoordinationError
 from broker.cluster.replacing import replace
+from broker.cluster.notifications import NotificationExpiry
 from broker.registry import SERVED
 from broker.security.acls import AclBinding, AclFilter
 from kproto.errors import ErrorCode
@@ -47,6 +50,7 @@ class AclChanges:
     def __init__(self, node: ClusterNode):
         self.node = node
         self.seen: set[str] | None = None
+        self.expiry = NotificationExpiry(node.coord, zn.ACL_CHANGE_PREFIX, zn.ACL_CHANGES, zn.EXTENDED_ACL_CHANGES)
         self.loaded = anyio.Event()   # set once ZooKeeper's ACLs are this broker's
         self._changed = anyio.Event()
 
@@ -54,9 +58,10 @@ class AclChanges:
         while True:
             try:
                 changes = await self.node.coord.acl_changes(self._changed.set)
-                if changes != self.seen:
+                if self.seen is None or changes - self.seen:   # new ones (old ones expiring change nothing)
                     await self.reload()
-                    self.seen = changes
+                self.seen = changes
+                await self.expiry.maybe_expire()
             except CoordinationError as exc:
                 log.warning("reading the ACLs in ZooKeeper: %s", exc)
                 await anyio.sleep(RETRY_S)

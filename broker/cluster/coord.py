@@ -113,11 +113,32 @@ class Coordination:
         """Replace a topic's config overrides and tell every broker (a change notification)."""
         raise NotImplementedError
 
-    async def config_changes(self, watch: Watch | None = None) -> list[tuple[int, str]]:
-        """The change notifications: (sequence number, entity path such as ``topics/T``)."""
+    async def config_changes(self, watch: Watch | None = None, after: int = -1) -> list[tuple[int, str]]:
+        """The change notifications numbered above ``after``, in order: (sequence number, entity
+        path such as ``topics/T``)."""
         raise NotImplementedError
 
     async def topics_to_delete(self, watch: Watch | None = None) -> list[str]:
+        raise NotImplementedError
+
+    # -- quota and user configs (``users/U``, ``users/U/clients/C``, ``clients/C``, ``ips/I``) --------------
+
+    async def entity_configs(self, root: str) -> dict[str, dict[str, str]]:
+        """Every config under ``/config/<root>`` by entity path (``users/alice``; for users also
+        ``users/alice/clients/app``)."""
+        raise NotImplementedError
+
+    async def entity_config(self, entity_path: str) -> dict[str, str]:
+        """One entity's config, {} if it has none."""
+        raise NotImplementedError
+
+    async def change_entity_config(self, entity_path: str, changes: dict[str, str | None]) -> None:
+        """Set keys of one entity's config (None: remove the key), conditionally on the znode's
+        version and retried on a race, and tell every broker (a config change notification)."""
+        raise NotImplementedError
+
+    async def expire_notifications(self, directory: str, prefix: str, max_age_ms: int) -> int:
+        """Delete the notifications in ``directory`` made more than ``max_age_ms`` ago; how many."""
         raise NotImplementedError
 
     # -- ACLs (shared by every broker, as Kafka's AclAuthorizer keeps them in ZooKeeper) ----------------------

@@ -6,7 +6,7 @@ ControlledShutdown 1-3 and AlterPartition 0-1 (to the controller). Produce and F
 their handlers, which consult ``broker.replication``; they are wrapped to wait for acks=all
 and to add KIP-951's leader endpoints. The admin and metadata handlers that answer from the
 cluster's view instead of this broker's storage are replaced (``admin``, ``coordinators``,
-``transactions``, ``acls``).
+``transactions``, ``acls``, ``client_configs``).
 
 With the authorizer on, the APIs between brokers need CLUSTER_ACTION on the cluster
 (CLUSTER_AUTHORIZATION_FAILED otherwise), as Kafka checks them; follower fetches are checked
@@ -128,4 +128,4 @@ replace(PRODUCE, produce, may_wait=True)
 replace(FETCH, fetch)
 
 # the replaced admin, config, coordinator and transaction handlers
-from broker.cluster import acls, admin, configs, coordinators, transactions  # noqa: E402,F401
+from broker.cluster import acls, admin, client_configs, configs, coordinators, transactions  # noqa: E402,F401

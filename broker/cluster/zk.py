@@ -18,6 +18,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 from typing import Callable
 
 import anyio
@@ -270,20 +271,102 @@ class ZooKeeperCoordination(Coordination):
         await self._call(client.create, self._path(f"{zn.CONFIG_CHANGES}/{zn.CONFIG_CHANGE_PREFIX}"),
                          zn.encode_config_change(f"topics/{topic}"), sequence=True, makepath=True)
 
-    async def config_changes(self, watch: Watch | None = None) -> list[tuple[int, str]]:
-        changes = []
+    async def config_changes(self, watch: Watch | None = None, after: int = -1) -> list[tuple[int, str]]:
+        numbered = []
         for child in await self._children(zn.CONFIG_CHANGES, watch):
-            if not child.startswith(zn.CONFIG_CHANGE_PREFIX):
+            try:
+                if child.startswith(zn.CONFIG_CHANGE_PREFIX):
+                    numbered.append((int(child[len(zn.CONFIG_CHANGE_PREFIX):]), child))
+            except ValueError:
+                continue
+        changes = []
+        for sequence, child in sorted(numbered):
+            if sequence <= after:
                 continue
             try:
                 data, _ = await self._get(f"{zn.CONFIG_CHANGES}/{child}")
-                changes.append((int(child[len(zn.CONFIG_CHANGE_PREFIX):]), zn.decode_config_change(data)))
+                changes.append((sequence, zn.decode_config_change(data)))
             except (NoNode, ValueError, KeyError):
                 continue
-        return sorted(changes)
+        return changes
 
     async def topics_to_delete(self, watch: Watch | None = None) -> list[str]:
         return await self._children(zn.DELETE_TOPICS, watch)
+
+    # -- quota and user configs ----------------------------------------------------------------------------------
+
+    async def entity_configs(self, root: str) -> dict[str, dict[str, str]]:
+        """As Kafka's fetchAllEntityConfigs (and fetchAllChildEntityConfigs for users' client ids)."""
+        found = {}
+        for name in await self._children_or_none(f"{zn.CONFIG}/{root}"):
+            found[f"{root}/{name}"] = await self.entity_config(f"{root}/{name}")
+            if root == zn.USERS:
+                for client in await self._children_or_none(f"{zn.CONFIG}/{root}/{name}/{zn.CLIENTS}"):
+                    path = f"{root}/{name}/{zn.CLIENTS}/{client}"
+                    found[path] = await self.entity_config(path)
+        return found
+
+    async def _children_or_none(self, path: str) -> list[str]:
+        try:
+            return await self._children(path, None)
+        except NoNode:
+            return []
+
+    async def entity_config(self, entity_path: str) -> dict[str, str]:
+        try:
+            data, _ = await self._get(f"{zn.CONFIG}/{entity_path}")
+        except NoNode:
+            return {}
+        try:
+            return zn.decode_entity_config(data)
+        except (ValueError, AttributeError) as exc:
+            log.warning("config of %s unreadable, taken as empty: %s", entity_path, exc)
+            return {}
+
+    async def change_entity_config(self, entity_path: str, changes: dict[str, str | None]) -> None:
+        """Kafka's AdminZkClient.changeConfigs (read, change, write, notify), the write made
+        conditional on the znode's version: a user's quotas and SCRAM credentials share one
+        znode, and two brokers changing them at once both keep their change."""
+        client = self._client
+        path = self._path(f"{zn.CONFIG}/{entity_path}")
+        while True:
+            try:
+                data, stat = await self._call(client.get, path)
+                version = stat.version
+            except NoNode:
+                data, version = b"", None
+            current = zn.decode_entity_config(data)
+            wanted = {k: v for k, v in {**current, **changes}.items() if v is not None}
+            if wanted == current and version is not None:
+                return
+            try:
+                if version is None:
+                    await self._call(client.create, path, zn.encode_entity_config(wanted), makepath=True)
+                else:
+                    await self._call(client.set, path, zn.encode_entity_config(wanted), version=version)
+                break
+            except (BadVersion, NodeExists, NoNode):
+                continue
+        await self._call(client.create, self._path(f"{zn.CONFIG_CHANGES}/{zn.CONFIG_CHANGE_PREFIX}"),
+                         zn.encode_config_change(entity_path), sequence=True, makepath=True)
+
+    async def expire_notifications(self, directory: str, prefix: str, max_age_ms: int) -> int:
+        """As Kafka's ZkNodeChangeNotificationListener purges: by each znode's creation time."""
+        client = self._client
+        oldest_ms = int(time.time() * 1000) - max_age_ms
+        expired = 0
+        for child in await self._children_or_none(directory):
+            if not child.startswith(prefix):
+                continue
+            path = self._path(f"{directory}/{child}")
+            stat = await self._call(client.exists, path)
+            if stat is not None and stat.ctime < oldest_ms:
+                try:
+                    await self._call(client.delete, path)
+                    expired += 1
+                except NoNode:   # another broker expired it first
+                    pass
+        return expired
 
     async def request_topic_deletion(self, topic: str) -> None:
         client = self._client

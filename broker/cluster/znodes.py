@@ -10,7 +10,9 @@
 | ``/brokers/topics/T`` | ``{"version":3,"partitions":{"0":[1,2]},"topic_id":..}`` and replicas being moved |
 | ``/brokers/topics/T/partitions/P/state`` | ``{"version":1,"leader":N,"leader_epoch":E,"isr":[..],..}`` |
 | ``/config/topics/T`` | ``{"version":1,"config":{..}}`` |
-| ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` |
+| ``/config/users/U``, ``/config/users/U/clients/C`` | ``{"version":1,"config":{..}}``: quotas, SCRAM credentials |
+| ``/config/clients/C``, ``/config/ips/I`` | the same: quotas (``<default>`` names a default) |
+| ``/config/changes/config_change_<seq>`` | ``{"version":2,"entity_path":"topics/T"}`` (or ``users/U/clients/C``..) |
 | ``/admin/delete_topics/T`` | empty: the topic is to be deleted |
 | ``/latest_producer_id_block`` | ``{"version":1,"broker":N,"block_start":"0","block_end":"999"}`` |
 | ``/kafka-acl/<Type>/<name>`` | ``{"version":1,"acls":[{"principal":..,"permissionType":"Allow",..}]}`` (LITERAL) |
@@ -21,10 +23,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from kproto.constants import AclOperation, AclPermissionType, PatternType, ResourceType
 from storage.topics import kafka_uuid_string, parse_kafka_uuid
@@ -34,9 +40,13 @@ CONTROLLER = "/controller"
 CONTROLLER_EPOCH = "/controller_epoch"
 BROKER_IDS = "/brokers/ids"
 TOPICS = "/brokers/topics"
+CONFIG = "/config"
 CONFIG_TOPICS = "/config/topics"
 CONFIG_CHANGES = "/config/changes"
 CONFIG_CHANGE_PREFIX = "config_change_"
+USERS, CLIENTS, IPS = "users", "clients", "ips"   # Kafka's ConfigType of quota entities (under /config)
+DEFAULT_ENTITY = "<default>"                        # Kafka's ConfigEntityName.Default
+NOTIFICATION_EXPIRY_MS = 15 * 60 * 1000             # Kafka deletes change notifications older than this
 DELETE_TOPICS = "/admin/delete_topics"
 PRODUCER_ID_BLOCK = "/latest_producer_id_block"
 ACLS = "/kafka-acl"                                    # LITERAL resources (Kafka's AclAuthorizer)
@@ -46,7 +56,8 @@ EXTENDED_ACL_CHANGES = "/kafka-acl-extended-changes"
 ACL_CHANGE_PREFIX = "acl_changes_"
 # what every broker makes sure exists at start (persistent), as Kafka's KafkaZkClient does
 PERSISTENT_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
-                    "/config/brokers", "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+                    "/config/brokers", "/config/users", "/config/clients", "/config/ips",
+                    "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
                     ACLS, PREFIXED_ACLS, ACL_CHANGES, EXTENDED_ACL_CHANGES)
 
 NO_LEADER = -1
@@ -199,12 +210,19 @@ def decode_topic(data: bytes) -> TopicAssignment:
                            by_partition("removing_replicas"))
 
 
-def encode_topic_config(configs: dict[str, str]) -> bytes:
+def encode_entity_config(configs: dict[str, str]) -> bytes:
+    """A config znode (a topic's, a user's, a client id's, an IP's): every value a string."""
     return _dumps({"version": 1, "config": {k: str(v) for k, v in sorted(configs.items())}})
 
 
-def decode_topic_config(data: bytes) -> dict[str, str]:
+def decode_entity_config(data: bytes) -> dict[str, str]:
+    """A config znode's keys; an empty znode (a parent made for ``users/U/clients/C``) has none."""
+    if not data:
+        return {}
     return {str(k): str(v) for k, v in (_loads(data).get("config") or {}).items()}
+
+
+encode_topic_config, decode_topic_config = encode_entity_config, decode_entity_config
 
 
 def encode_config_change(entity_path: str) -> bytes:
@@ -213,6 +231,89 @@ def encode_config_change(entity_path: str) -> bytes:
 
 def decode_config_change(data: bytes) -> str:
     return str(_loads(data)["entity_path"])
+
+
+# -- quota entities and SCRAM credentials (Kafka's /config/users, /config/clients, /config/ips) ------------
+
+USER, CLIENT_ID, IP = "user", "client-id", "ip"   # DescribeClientQuotas's entity types
+
+
+def sanitize(name: str) -> str:
+    """Kafka's Sanitizer.sanitize, for a user or client id as a znode name: URL-encoded (UTF-8),
+    only letters, digits, ``.``, ``-`` and ``_`` kept, a space as ``%20`` and ``*`` as ``%2A``."""
+    return urllib.parse.quote(name, safe="").replace("~", "%7E")
+
+
+def desanitize(name: str) -> str:
+    """Kafka's Sanitizer.desanitize (URL-decoding: ``+`` is a space)."""
+    return urllib.parse.unquote_plus(name)
+
+
+def _entity_part(name: str | None) -> str:
+    return DEFAULT_ENTITY if name is None else sanitize(name)
+
+
+def _entity_name(part: str) -> str | None:
+    return None if part == DEFAULT_ENTITY else desanitize(part)
+
+
+def quota_entity_path(names: dict[str, str | None]) -> str:
+    """A quota entity's config path under ``/config`` (a notification's ``entity_path``):
+    ``users/U``, ``users/U/clients/C``, ``clients/C`` or ``ips/I``; a None name is ``<default>``."""
+    if IP in names:
+        return f"{IPS}/{_entity_part(names[IP])}"
+    if USER in names:
+        path = f"{USERS}/{_entity_part(names[USER])}"
+        return f"{path}/{CLIENTS}/{_entity_part(names[CLIENT_ID])}" if CLIENT_ID in names else path
+    return f"{CLIENTS}/{_entity_part(names[CLIENT_ID])}"
+
+
+def quota_entity_of(entity_path: str) -> dict[str, str | None] | None:
+    """The quota entity a config path names, None if it names none (``topics/T``)."""
+    parts = entity_path.split("/")
+    if len(parts) == 2 and parts[1]:
+        kind = {USERS: USER, CLIENTS: CLIENT_ID, IPS: IP}.get(parts[0])
+        return None if kind is None else {kind: _entity_name(parts[1])}
+    if len(parts) == 4 and parts[0] == USERS and parts[2] == CLIENTS and parts[1] and parts[3]:
+        return {USER: _entity_name(parts[1]), CLIENT_ID: _entity_name(parts[3])}
+    return None
+
+
+def java_double(value: float) -> str:
+    """Java's Double.toString: ``50.0``, ``0.001``; ``1.0E7`` and ``1.0E-4`` outside [1e-3, 1e7)."""
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(float(value))
+    sign, digits, exponent = Decimal(repr(float(value))).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(digits) - 1 + exponent}"
+
+
+def quota_text(kind: str, value: float) -> str:
+    """A quota's value in its config znode, as ZkAdminManager.alterClientQuotas writes it: a
+    whole number for a long or int quota (within Kafka's 1e-6), Java's double otherwise."""
+    return java_double(value) if kind == "double" else str(int(value + 1e-6))
+
+
+def encode_scram_credential(salt: bytes, stored_key: bytes, server_key: bytes, iterations: int) -> str:
+    """A user's config value for one SCRAM mechanism (Kafka's ScramCredentialUtils)."""
+    b64 = lambda data: base64.b64encode(data).decode()   # noqa: E731
+    return f"salt={b64(salt)},stored_key={b64(stored_key)},server_key={b64(server_key)},iterations={iterations}"
+
+
+def decode_scram_credential(text: str) -> tuple[bytes, bytes, bytes, int]:
+    """(salt, stored key, server key, iterations); ValueError unless all four are there."""
+    fields = {}
+    for token in text.split(","):
+        key, sep, value = token.partition("=")
+        if not sep or not key:
+            raise ValueError("not a SCRAM credential")
+        fields[key] = value
+    if sorted(fields) != ["iterations", "salt", "server_key", "stored_key"]:
+        raise ValueError("not a SCRAM credential")
+    return (base64.b64decode(fields["salt"]), base64.b64decode(fields["stored_key"]),
+            base64.b64decode(fields["server_key"]), int(fields["iterations"]))
 
 
 # -- partition state ------------------------------------------------------------------------------

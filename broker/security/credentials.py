@@ -2,7 +2,8 @@
 
 Credentials set with AlterUserScramCredentials are kept in ``<data_dir>/kbroker-scram-credentials.json``
 (salt, StoredKey, ServerKey, iterations per user and mechanism; never a password), replaced
-atomically on every change, so they survive restarts. A user of the ``--sasl-users`` file can
+atomically on every change, so they survive restarts (in a cluster they live in ZooKeeper,
+broker/cluster/client_configs.py, and the file follows them). A user of the ``--sasl-users`` file can
 log in with either SCRAM mechanism too: the credential is made from the password the first
 time it is needed (4096 iterations, in a worker thread) and kept in memory. A stored
 credential wins over one made from the file.
@@ -147,6 +148,29 @@ class ScramCredentials:
             code, message = errors.get(user, (0, None))
             results.append({"user": user, "error_code": code, "error_message": message})
         return results
+
+    # -- kept elsewhere (cluster mode: ZooKeeper) -----------------------------------------------------
+
+    def replace(self, stored: dict[str, dict[str, ScramCredential]]) -> None:
+        """Make ``stored`` every stored credential (the cluster's, loaded from ZooKeeper)."""
+        stored = {name: dict(stored.get(name, {})) for name in HASHES}
+        if stored != self.stored:
+            self.stored = stored
+            self._save()
+
+    def replace_user(self, user: str, credentials: dict[str, ScramCredential]) -> None:
+        """Make ``credentials`` (by mechanism name) a user's stored credentials, as ZooKeeper holds them now."""
+        changed = False
+        for mechanism, by_user in self.stored.items():
+            credential = credentials.get(mechanism)
+            if by_user.get(user) != credential:
+                changed = True
+                if credential is None:
+                    del by_user[user]
+                else:
+                    by_user[user] = credential
+        if changed:
+            self._save()
 
     # -- the file ------------------------------------------------------------------------------------
 

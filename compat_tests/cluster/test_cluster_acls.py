@@ -1,16 +1,21 @@
-"""ACLs in a cluster: three brokers with the authorizer on, clients on a SASL_PLAINTEXT listener,
-the brokers on a PLAINTEXT one of their own (``inter.broker.listener.name``), whose principal,
-User:ANONYMOUS, is a super user, as Kafka's users make their inter-broker principal.
+"""ACLs, client quotas and SCRAM users in a cluster: three brokers with the authorizer on, clients
+on a SASL_PLAINTEXT listener, the brokers on a PLAINTEXT one of their own
+(``inter.broker.listener.name``), whose principal, User:ANONYMOUS, is a super user, as Kafka's
+users make their inter-broker principal.
 
 What a user sees: Metadata hides topics a client may not describe, creating and producing
 without rights is refused, ACLs created through one broker hold on every broker (they live in
 ZooKeeper), and a user with rights produces with acks=all to leaders on every broker and
 consumes in a group, while the brokers replicate to each other. Metadata answers each client
-with the endpoints of the listener it came in on.
+with the endpoints of the listener it came in on. Client quotas and SCRAM credentials set through
+one broker are described by every broker, and a SCRAM user logs in through any broker: they live
+in ZooKeeper, in Kafka's znodes.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 
 import pytest
@@ -191,3 +196,88 @@ def test_inter_broker_requests_need_cluster_action(acl_cluster):
     assert stopped["error_code"] == ErrorCode.CLUSTER_AUTHORIZATION_FAILED
     # and the cluster's view is untouched: still three brokers
     assert len(acl_cluster.metadata(1)["brokers"]) == 3
+
+
+def _zookeeper_data(cluster, path: str) -> bytes:
+    from kazoo.client import KazooClient
+    zk = KazooClient(hosts=cluster.connect)   # the cluster's chroot included
+    zk.start(timeout=10)
+    try:
+        return zk.get(path)[0]
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def _quotas_on(cluster, node_id: int, user: str) -> dict:
+    from broker.testing import RawClient
+    from kproto.messages import DESCRIBE_CLIENT_QUOTAS
+    with RawClient(cluster.brokers[node_id].bootstrap) as client:
+        answer = client.request(DESCRIBE_CLIENT_QUOTAS, 1, {"components": [
+            {"entity_type": "user", "match_type": 0, "match": user}], "strict": False})
+    return {tuple(sorted((e["entity_type"], e["entity_name"]) for e in entry["entity"])):
+            {v["key"]: v["value"] for v in entry["values"]} for entry in answer["entries"]}
+
+
+def test_a_scram_user_made_through_one_broker_logs_in_through_another(acl_cluster):
+    from confluent_kafka.admin import (ScramCredentialInfo, ScramMechanism, UserScramCredentialDeletion,
+                                       UserScramCredentialUpsertion)
+
+    user = f"carol-{uuid.uuid4().hex[:6]}"
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 8192)
+    admin_1, admin_2, admin_3 = (admin(acl_cluster, node_id=n) for n in (1, 2, 3))   # kept: futures need them
+    for future in admin_1.alter_user_scram_credentials([
+            UserScramCredentialUpsertion(user, info, b"carol-secret", b"salt-of-carol")]).values():
+        future.result(10)
+    stored = json.loads(_zookeeper_data(acl_cluster, f"/config/users/{user}"))
+    assert stored["version"] == 1 and list(stored["config"]) == ["SCRAM-SHA-256"]
+    assert re.fullmatch(r"salt=c2FsdC1vZi1jYXJvbA==,stored_key=[A-Za-z0-9+/=]{44},server_key=[A-Za-z0-9+/=]{44},"
+                        r"iterations=8192", stored["config"]["SCRAM-SHA-256"])
+
+    carol = {"bootstrap.servers": acl_cluster.sasl_bootstrap(2), "security.protocol": "SASL_PLAINTEXT",
+             "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": user, "sasl.password": "carol-secret"}
+    described = admin_2.describe_user_scram_credentials
+    acl_cluster.wait_for(lambda: described([user])[user].result(10), what="the credential on broker 2")
+    from confluent_kafka.admin import AdminClient
+    assert AdminClient(carol).list_topics(timeout=10).brokers   # logged in through broker 2
+
+    for future in admin_3.alter_user_scram_credentials(
+            [UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_256)]).values():
+        future.result(10)
+
+    def gone_from_broker_2():
+        try:
+            described([user])[user].result(10)
+        except Exception as exc:
+            return "RESOURCE_NOT_FOUND" in str(exc)
+    acl_cluster.wait_for(gone_from_broker_2, what="the deletion on broker 2")
+
+
+def test_client_quotas_set_through_one_broker_are_every_brokers(acl_cluster):
+    """Last in this module: it stops broker 3 and starts it again."""
+    from broker.testing import RawClient
+    from kproto.messages import ALTER_CLIENT_QUOTAS
+
+    user = f"quota-{uuid.uuid4().hex[:6]}"
+    entity = [{"entity_type": "user", "entity_name": user}, {"entity_type": "client-id", "entity_name": "app 1"}]
+
+    def alter(node_id: int, *ops) -> list:
+        with RawClient(acl_cluster.brokers[node_id].bootstrap) as client:
+            answer = client.request(ALTER_CLIENT_QUOTAS, 1, {"entries": [{"entity": entity, "ops": [
+                {"key": key, "value": value or 0.0, "remove": value is None} for key, value in ops]}],
+                "validate_only": False})
+        return [e["error_code"] for e in answer["entries"]]
+
+    assert acl_cluster.brokers[3].stop() == 0   # away while the quotas are set
+    assert alter(1, ("producer_byte_rate", 1048576.0), ("request_percentage", 50.0)) == [0]
+    wanted = {(("client-id", "app 1"), ("user", user)): {"producer_byte_rate": 1048576.0, "request_percentage": 50.0}}
+    acl_cluster.wait_for(lambda: _quotas_on(acl_cluster, 2, user) == wanted, what="the quotas on broker 2")
+    acl_cluster.brokers[3].start()
+    acl_cluster.wait_for(lambda: _quotas_on(acl_cluster, 3, user) == wanted, what="the quotas on broker 3")
+    # Kafka's znode: the user and client id URL-encoded, the values strings
+    assert json.loads(_zookeeper_data(acl_cluster, f"/config/users/{user}/clients/app%201")) == {
+        "version": 1, "config": {"producer_byte_rate": "1048576", "request_percentage": "50.0"}}
+
+    assert alter(2, ("producer_byte_rate", None)) == [0]   # removed through another broker
+    acl_cluster.wait_for(lambda: _quotas_on(acl_cluster, 3, user) == {
+        (("client-id", "app 1"), ("user", user)): {"request_percentage": 50.0}}, what="the removal on broker 3")

@@ -115,3 +115,33 @@ def test_znodes_are_kafkas_json():
     assert zn.decode_controller(zn.encode_controller(4)) == 4
     assert zn.decode_producer_id_block(zn.encode_producer_id_block(1, 1000, 1999)) == (1000, 1999)
     assert zn.decode_topic_config(zn.encode_topic_config({"retention.ms": "5"})) == {"retention.ms": "5"}
+
+
+@pytest.mark.parametrize("names,path", [
+    ({"user": "alice"}, "users/alice"),
+    ({"user": None}, "users/<default>"),
+    ({"user": "CN=Bob Smith,O=x", "client-id": "app*1"}, "users/CN%3DBob%20Smith%2CO%3Dx/clients/app%2A1"),
+    ({"user": None, "client-id": None}, "users/<default>/clients/<default>"),
+    ({"client-id": "päy~.-_"}, "clients/p%C3%A4y%7E.-_"),
+    ({"ip": "::1"}, "ips/%3A%3A1"),
+    ({"user": "<default>"}, "users/%3Cdefault%3E"),   # a user named so is not the default
+])
+def test_quota_entities_are_kafkas_sanitized_config_paths(names, path):
+    assert zn.quota_entity_path(names) == path
+    assert zn.quota_entity_of(path) == names
+    assert zn.quota_entity_of("topics/t") is None and zn.quota_entity_of("users/a/clients") is None
+
+
+def test_scram_credentials_and_quota_values_are_kafkas_strings():
+    text = zn.encode_scram_credential(b"salt", b"stored", b"server", 4096)
+    assert text == "salt=c2FsdA==,stored_key=c3RvcmVk,server_key=c2VydmVy,iterations=4096"
+    assert zn.decode_scram_credential(text) == (b"salt", b"stored", b"server", 4096)
+    with pytest.raises(ValueError):
+        zn.decode_scram_credential("salt=c2FsdA==,iterations=4096")
+    assert [zn.java_double(v) for v in (50.0, 0.001, 12.5, 1e7, 0.0001, 123456789.0, 1.5e-5)] == [
+        "50.0", "0.001", "12.5", "1.0E7", "1.0E-4", "1.23456789E8", "1.5E-5"]
+    assert (zn.quota_text("long", 1048576.0), zn.quota_text("int", 9.9999999), zn.quota_text("double", 50.0)) == (
+        "1048576", "10", "50.0")
+    assert json.loads(zn.encode_entity_config({"producer_byte_rate": "1024"})) == {
+        "version": 1, "config": {"producer_byte_rate": "1024"}}
+    assert zn.decode_entity_config(b"") == {}
