@@ -37,6 +37,7 @@ from broker.cluster.znodes import BrokerInfo
 from broker.core import StartRefused
 from broker.security.settings import ANONYMOUS
 from kproto.constants import CLUSTER_NAME, AclOperation as Op, ResourceType as Resource
+from kproto.errors import KafkaError
 from kproto.messages import CONTROLLED_SHUTDOWN
 
 log = logging.getLogger("kbroker.cluster")
@@ -275,8 +276,11 @@ class ClusterNode:
         could not be asked."""
         if self.is_controller:
             controller = self.controller
-            code, remaining = await controller.call(
-                lambda: controller.controlled_shutdown(self.broker_id, self.broker_epoch))
+            try:
+                code, remaining = await controller.call(
+                    lambda: controller.controlled_shutdown(self.broker_id, self.broker_epoch))
+            except KafkaError:
+                return None   # it stopped being the controller meanwhile
             return remaining if not code else None
         endpoint = self.metadata.brokers.get(self.metadata.controller_id)
         if endpoint is None:

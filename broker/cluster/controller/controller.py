@@ -27,7 +27,7 @@ from broker.cluster.controller.state import (LEADER_AND_ISR_VERSION, STOP_REPLIC
                                              ControllerContext, TopicPartition, new_partition_state)
 from broker.cluster.coord import BadVersion, ControllerMoved, CoordinationError, NoNode
 from broker.cluster.znodes import NO_LEADER, LeaderAndIsr
-from kproto.errors import ErrorCode
+from kproto.errors import ErrorCode, KafkaError
 from kproto.messages import LEADER_AND_ISR, STOP_REPLICA, UPDATE_METADATA
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class Controller:
         self._watched_topics: set[str] = set()
         self.reassignments = Reassignments(self)
         self.active = False
+        self._stopped = False   # run() has ended: no event will run any more
 
     # -- events ------------------------------------------------------------------------------------------------
 
@@ -104,7 +105,11 @@ class Controller:
         self._wake.set()
 
     async def call(self, handler: Callable[[], Awaitable]):
-        """Run ``handler`` as an event and return its result (for requests answered by the controller)."""
+        """Run ``handler`` as an event and return its result (for requests answered by the controller);
+        KafkaError(NOT_CONTROLLER) if the controller stops first, as Kafka answers a request the
+        controller that took it no longer serves."""
+        if self._stopped:
+            raise KafkaError(ErrorCode.NOT_CONTROLLER, "the controller stopped before answering")
         done = anyio.Event()
         box: dict = {}
 
@@ -118,6 +123,8 @@ class Controller:
         await done.wait()
         if "error" in box:
             raise box["error"]
+        if "result" not in box:   # the controller stopped (resigned, moved, shut down) before running it
+            raise KafkaError(ErrorCode.NOT_CONTROLLER, "the controller stopped before answering")
         return box["result"]
 
     async def run(self) -> None:
@@ -149,6 +156,7 @@ class Controller:
                 log.info("no longer the controller: %s", exc or type(exc).__name__)
             finally:
                 self.active = False
+                self._stopped = True
                 for _, done in self._events:
                     if done is not None:
                         done.set()
