@@ -229,7 +229,7 @@ class OffsetStore:
         """The producer's transaction ended in this partition: its offsets there become the
         committed ones (commit) or are dropped (abort)."""
         info = self._storage.topic(OFFSETS_TOPIC)
-        if info is None or not self._pending:
+        if info is None or not (self._pending or self._legacy_pending):
             return
         count = info.num_partitions
         for group_id, offsets in self._pending.complete(
