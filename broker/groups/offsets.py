@@ -330,6 +330,7 @@ class OffsetStore:
         # records found outside their group's partition: key -> (partition, group id, value),
         # the newest of each key, in the order they were last written
         self._foreign: dict[bytes, tuple[int, str, bytes]] = {}
+        self._partition_of: dict[bytes, int] = {}   # group id (UTF-8) -> its partition: hashed once per group
         count = 0
         for partition in range(info.num_partitions):
             plog = self._storage.partition(OFFSETS_TOPIC, partition)
@@ -350,7 +351,7 @@ class OffsetStore:
                             count += self._replay(record, partition)
         if self._foreign or self._legacy_pending:
             count += self._settle_foreign()
-        del self._foreign
+        del self._foreign, self._partition_of
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 
@@ -359,14 +360,20 @@ class OffsetStore:
         ``_settle_foreign``. An unreadable key is skipped, with a warning."""
         if partition is None:
             return False
-        try:
-            group_id = group_of_key(record.key)
-        except DecodeError as exc:
-            log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
-            return True
-        if partition_for(group_id, self._count) == partition:
+        key = record.key
+        group = bytes(key[4:4 + int.from_bytes(key[2:4], "big")])   # as group_of_key, its bytes
+        own = self._partition_of.get(group)
+        if own is None:
+            try:
+                group_id = group_of_key(key)
+            except DecodeError as exc:
+                log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
+                return True
+            own = self._partition_of[group] = partition_for(group_id, self._count)
+        if own == partition:
             return False
-        key = bytes(record.key)
+        group_id = group.decode()
+        key = bytes(key)
         self._foreign.pop(key, None)
         if record.value is not None:
             self._foreign[key] = (partition, group_id, bytes(record.value))
