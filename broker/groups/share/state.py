@@ -123,12 +123,14 @@ class ShareStateStore:
         own: set[Key] = set()                            # keys with a record in their own partition
         elsewhere: dict[Key, int] = {}                   # key -> the other partition it has records in
         aside: dict[Key, tuple[int, list[Batch]]] = {}   # their state there
+        self._partition_of: dict[Key, int] = {}          # hashed once per key
         for partition in range(info.num_partitions):
             plog = self._storage.partition(SHARE_STATE_TOPIC, partition)
             for batch, _, start in plog.batches_from_start(READ_CHUNK_BYTES):
                 for record in decode_records(batch):
                     if record.offset >= start and record.key is not None:
                         self._replay(record, partition, info.num_partitions, own, elsewhere, aside)
+        del self._partition_of
         if elsewhere:
             self._settle_elsewhere(own, elsewhere, aside)
         log.info("loaded the state of %d share-partitions", len(self.loaded))
@@ -166,7 +168,10 @@ class ShareStateStore:
         except DecodeError as exc:
             log.warning("skipping an unreadable record of %s: %s", SHARE_STATE_TOPIC, exc)
             return
-        if coordinator_partition(coordinator_key(k), count) == partition:
+        home = self._partition_of.get(k)
+        if home is None:
+            home = self._partition_of[k] = coordinator_partition(coordinator_key(k), count)
+        if home == partition:
             own.add(k)
             loaded = self.loaded
         else:
