@@ -1,8 +1,9 @@
 """A data directory an older kbroker wrote: it kept a group whose Java hash is negative in the
 partition of ``__consumer_offsets`` the hash with its sign bit masked off points to, not in
 Kafka's (``Utils.abs(hash) % 50``). After the upgrade a client still reads the group's committed
-offsets (kafka-python's committed()), a commit made after it is what it reads after another restart, and the group's records
-end up in Kafka's partition (where a Kafka broker or tool looks for them)."""
+offsets (kafka-python's committed()), a commit made after it is what it reads after another
+restart, and the group's records end up in Kafka's partition (where a Kafka broker or tool
+looks for them)."""
 
 from __future__ import annotations
 
