@@ -262,7 +262,8 @@ class Broker:
         if self._groups is None:
             from broker.groups.service import GroupService
 
-            self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets)
+            self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets,
+                                        move_legacy=self.cluster is None)
             self._topic_listeners.append(self._groups)
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process

@@ -2,7 +2,7 @@
 ``__consumer_offsets`` as Kafka keeps them.
 
 Every commit is appended as one RecordBatch of Kafka's own key/value records to the
-partition of the group (Java's ``abs(group.hashCode()) % partitions``), and held in
+partition of the group (Kafka's ``Utils.abs(groupId.hashCode()) % partitions``), and held in
 a dict for reading. A group's GroupMetadata records (``GroupSnapshot``s from the
 coordinator) go to the same partition. At start the topic is replayed once for both,
 as the compacted topic it is: only the newest record of each key is decoded; a tombstone
@@ -14,14 +14,27 @@ transactional batch of the producer and stay pending (txn_offsets.py) until the 
 marker reaches the partition (``complete_transaction``); the replay at start does the same
 with the transactional batches and markers it finds (a partition holding any is replayed
 record by record, in order).
+
+A kbroker before this one put a group whose hash is negative in another partition (the hash's
+sign bit masked off, not Kafka's abs). The replay keeps such a record, found outside its
+group's partition, only if the group's own partition holds no record of its key (the newer
+writer wins, key by key), and then moves it: the group's surviving records are appended to
+its own partition in one batch, then tombstones for them to the old one. A stop between the
+two leaves both copies, and the next start finds the group's own partition holding the key
+and only writes the tombstones: nothing committed is lost or goes back. A group with a
+transaction still open in its old partition stays there until the transaction's marker
+(written there) ends it; it moves at the next start. In cluster mode nothing is moved (a
+partition's writes belong to its leader, and the two partitions may have different leaders):
+the replay still reads what this broker's replicas hold, key by key as above.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from broker.partitioner import java_string_hash
+from broker.partitioner import coordinator_partition, legacy_coordinator_partition
 from kproto.coordinator_records import (
     GROUP_METADATA_KEY_VERSION, OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, decode_group_metadata_key,
     decode_group_metadata_value, decode_versioned, encode_group_metadata_key, encode_group_metadata_value,
@@ -43,7 +56,21 @@ COMMIT_TIME = -1   # expire() retention counted from each offset's commit time
 
 
 def partition_for(group_id: str, partitions: int) -> int:
-    return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
+    """The group's partition, as Kafka's GroupCoordinatorService.partitionFor chooses it."""
+    return coordinator_partition(group_id, partitions)
+
+
+def group_of_key(key: bytes) -> str:
+    """The group id of a record key of the topic, of any type: every key schema (offset commit,
+    group metadata, KIP-848 and share group records) starts with it, a non-flexible string
+    after the int16 version. DecodeError for a key too short to hold one."""
+    length = int.from_bytes(key[2:4], "big", signed=True)
+    if len(key) < 4 or length < 0 or 4 + length > len(key):
+        raise DecodeError("a record key without a group id")
+    try:
+        return bytes(key[4:4 + length]).decode()
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"a group id that is not UTF-8: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -93,9 +120,10 @@ def group_snapshot(group_id: str, value: dict) -> GroupSnapshot:
 
 
 class OffsetStore:
-    def __init__(self, storage: Storage, num_partitions: int):
+    def __init__(self, storage: Storage, num_partitions: int, *, move_legacy: bool = True):
         self._storage = storage
         self._num_partitions = num_partitions
+        self._move_legacy = move_legacy   # False in cluster mode: see the module's docstring
         self._offsets: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
         # The value of the last GroupMetadata record of each group found at start
         # (tombstones delete), decoded only when taken: a group has many records.
@@ -104,6 +132,9 @@ class OffsetStore:
         # None), the last of each key, in the order they were last written.
         self._loaded_records: dict[bytes, tuple[int, bytes | None]] = {}
         self._pending = PendingOffsets()
+        # transactions that an older kbroker's layout left open in a group's old partition:
+        # their markers are written there
+        self._legacy_pending = PendingOffsets()
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -174,8 +205,9 @@ class OffsetStore:
             Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
             for (topic, partition), c in offsets.items()], now_ms)
         self._offsets.setdefault(group_id, {}).update(offsets)
-        if self._pending:
-            self._pending.supersede(group_id, offsets)
+        for pending in (self._pending, self._legacy_pending):
+            if pending:
+                pending.supersede(group_id, offsets)
 
     # -- transactional offsets -------------------------------------------------------
 
@@ -197,17 +229,22 @@ class OffsetStore:
         """The producer's transaction ended in this partition: its offsets there become the
         committed ones (commit) or are dropped (abort)."""
         info = self._storage.topic(OFFSETS_TOPIC)
-        if info is None or not self._pending:
+        if info is None or not (self._pending or self._legacy_pending):
             return
         count = info.num_partitions
         for group_id, offsets in self._pending.complete(
                 producer_id, lambda group_id: partition_for(group_id, count) == partition, committed):
             self._offsets.setdefault(group_id, {}).update(offsets)
+        if self._legacy_pending:
+            for group_id, offsets in self._legacy_pending.complete(
+                    producer_id, lambda group_id: legacy_coordinator_partition(group_id, count) == partition,
+                    committed):
+                self._offsets.setdefault(group_id, {}).update(offsets)
 
     def has_pending(self, group_id: str, topic: str | None = None, partition: int | None = None) -> bool:
         """Does an open transaction hold an offset for the group (of this partition)?"""
         key = None if topic is None else (topic, partition)
-        return bool(self._pending) and self._pending.has_pending(group_id, key)
+        return any(pending and pending.has_pending(group_id, key) for pending in (self._pending, self._legacy_pending))
 
     def delete(self, group_id: str, keys: list[tuple[str, int]], now_ms: int) -> None:
         """Tombstones for some of a group's offsets."""
@@ -224,8 +261,9 @@ class OffsetStore:
 
     def delete_group(self, group_id: str, now_ms: int) -> None:
         self.delete(group_id, list(self._offsets.get(group_id, {})), now_ms)
-        if self._pending:
-            self._pending.drop_group(group_id)
+        for pending in (self._pending, self._legacy_pending):
+            if pending:
+                pending.drop_group(group_id)
 
     def store_groups(self, changes: list[tuple[str, GroupSnapshot | None]], now_ms: int) -> None:
         """Append GroupMetadata records (a snapshot) and tombstones (None), in order; the
@@ -288,6 +326,11 @@ class OffsetStore:
         info = self._storage.topic(OFFSETS_TOPIC)
         if info is None:
             return
+        self._count = info.num_partitions
+        # records found outside their group's partition: key -> (partition, group id, value),
+        # the newest of each key, in the order they were last written
+        self._foreign: dict[bytes, tuple[int, str, bytes]] = {}
+        self._partition_of: dict[bytes, int] = {}   # group id (UTF-8) -> its partition: hashed once per group
         count = 0
         for partition in range(info.num_partitions):
             plog = self._storage.partition(OFFSETS_TOPIC, partition)
@@ -295,23 +338,94 @@ class OffsetStore:
                 # the newest record of each key is the end state (the log is compacted): only those are decoded
                 newest = plog.newest_by_key(READ_CHUNK_BYTES)
                 for key, (offset, value) in sorted(newest.items(), key=lambda item: item[1][0]):
-                    count += self._replay(Record(offset=offset, key=key, value=value))
+                    count += self._replay(Record(offset=offset, key=key, value=value), partition)
                 continue
             for batch, header, start in plog.batches_from_start(READ_CHUNK_BYTES):
                 if header.is_control:
                     self._replay_marker(batch, header.producer_id, partition)
                 elif header.is_transactional:
-                    self._replay_transactional(batch, header.producer_id, header.base_offset)
+                    self._replay_transactional(batch, header.producer_id, header.base_offset, partition)
                 else:
                     for record in decode_records(batch):
                         if record.offset >= start:
-                            count += self._replay(record)
+                            count += self._replay(record, partition)
+        if self._foreign or self._legacy_pending:
+            count += self._settle_foreign()
+        del self._foreign, self._partition_of
         log.info("loaded %d committed offsets of %d groups, metadata of %d groups",
                  count, len(self._offsets), len(self._loaded_groups))
 
-    def _replay(self, record: Record) -> int:
+    def _in_foreign_partition(self, record: Record, partition: int | None) -> bool:
+        """Is the record outside its group's partition? Then it is kept aside (``_foreign``) for
+        ``_settle_foreign``. An unreadable key is skipped, with a warning."""
+        if partition is None:
+            return False
+        key = record.key
+        group = bytes(key[4:4 + int.from_bytes(key[2:4], "big")])   # as group_of_key, its bytes
+        own = self._partition_of.get(group)
+        if own is None:
+            try:
+                group_id = group_of_key(key)
+            except DecodeError as exc:
+                log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
+                return True
+            own = self._partition_of[group] = partition_for(group_id, self._count)
+        if own == partition:
+            return False
+        group_id = group.decode()
+        key = bytes(key)
+        self._foreign.pop(key, None)
+        if record.value is not None:
+            self._foreign[key] = (partition, group_id, bytes(record.value))
+        if self._legacy_pending and key_version(key) in (0, 1):
+            _, k = decode_versioned(key, OFFSET_COMMIT_KEY)
+            self._legacy_pending.supersede(group_id, [(k["topic"], k["partition"])], record.offset)
+        return True
+
+    def _settle_foreign(self) -> int:
+        """The records an older kbroker left outside their groups' partitions: each one whose
+        key the group's own partition does not hold is loaded, then (one broker) appended to
+        that partition; then every one is tombstoned where it was. A group with a transaction
+        open there is loaded, not moved. Returns the offsets loaded."""
+        open_groups = self._legacy_pending.groups()
+        home_partitions = {partition_for(g, self._count) for _, g, _ in self._foreign.values()} | {
+            partition_for(g, self._count) for g in open_groups}
+        home_keys: set[bytes] = set()
+        for partition in sorted(home_partitions):
+            home_keys.update(self._storage.partition(OFFSETS_TOPIC, partition).newest_by_key(READ_CHUNK_BYTES))
+        for key in home_keys if open_groups else ():   # written after the upgrade: later than those
+            try:
+                if key_version(key) in (0, 1) and group_of_key(key) in open_groups:
+                    _, k = decode_versioned(key, OFFSET_COMMIT_KEY)
+                    self._legacy_pending.supersede(k["group"], [(k["topic"], k["partition"])])
+            except DecodeError:
+                continue   # the replay warned about it
+        now = int(time.time() * 1000)
+        moved: dict[int, list[Record]] = {}
+        tombstones: dict[int, list[Record]] = {}
+        count = 0
+        for key, (partition, group_id, value) in self._foreign.items():
+            if key not in home_keys:
+                count += self._replay(Record(offset=-1, key=key, value=value))   # -1: supersedes no pending offset
+                if group_id not in open_groups:
+                    moved.setdefault(partition_for(group_id, self._count), []).append(
+                        Record(timestamp=now, key=key, value=value))
+            if group_id not in open_groups:
+                tombstones.setdefault(partition, []).append(Record(timestamp=now, key=key, value=None))
+        if self._move_legacy:
+            for records in (moved, tombstones):   # the new copies first: a stop between keeps both
+                for partition, batch in sorted(records.items()):
+                    self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(batch), now)
+            if tombstones:
+                log.info("moved %d records of %s into the partitions Kafka keeps their groups in; %d "
+                         "groups wait for their open transactions", sum(map(len, moved.values())), OFFSETS_TOPIC,
+                         len(open_groups))
+        return count
+
+    def _replay(self, record: Record, partition: int | None = None) -> int:
+        """One record of ``partition`` (None: one kept aside, now loaded); returns 1 for an offset loaded."""
         try:
-            if record.key is None:
+            if record.key is None or self._in_foreign_partition(record, partition):
                 return 0
             version = key_version(record.key)
             if version == GROUP_METADATA_KEY_VERSION:
@@ -341,7 +455,7 @@ class OffsetStore:
             self._pending.supersede(key["group"], [(key["topic"], key["partition"])], record.offset)
         return 1
 
-    def _replay_transactional(self, batch, producer_id: int, base_offset: int) -> None:
+    def _replay_transactional(self, batch, producer_id: int, base_offset: int, partition: int) -> None:
         """A transaction's offsets: pending until its marker (Kafka's loadGroupsAndOffsets)."""
         for record in decode_records(batch):
             try:
@@ -349,14 +463,16 @@ class OffsetStore:
                     continue
                 _, key = decode_versioned(record.key, OFFSET_COMMIT_KEY)
                 where = (key["topic"], key["partition"])
+                pending = self._pending if partition_for(key["group"], self._count) == partition \
+                    else self._legacy_pending
                 if record.value is None:
-                    self._pending.remove(producer_id, key["group"], where)
+                    pending.remove(producer_id, key["group"], where)
                     continue
                 _, value = decode_versioned(record.value, OFFSET_COMMIT_VALUE)
             except DecodeError as exc:
                 log.warning("skipping unreadable record at offset %d of %s: %s", record.offset, OFFSETS_TOPIC, exc)
                 continue
-            self._pending.add(producer_id, key["group"], {where: CommittedOffset(
+            pending.add(producer_id, key["group"], {where: CommittedOffset(
                 value["offset"], value["leader_epoch"], value["metadata"], value["commit_timestamp"],
                 value["expire_timestamp"])}, base_offset)
 
@@ -367,11 +483,19 @@ class OffsetStore:
             log.warning("skipping an unreadable transaction marker of producer %d in %s: %s", producer_id,
                         OFFSETS_TOPIC, exc)
             return
-        if marker is not None:
-            count = self._storage.topic(OFFSETS_TOPIC).num_partitions
-            for group_id, offsets in self._pending.complete(
-                    producer_id, lambda group_id: partition_for(group_id, count) == partition, marker.committed):
-                self._offsets.setdefault(group_id, {}).update(offsets)
+        if marker is None:
+            return
+        count = self._count
+        for group_id, offsets in self._pending.complete(
+                producer_id, lambda group_id: partition_for(group_id, count) == partition, marker.committed):
+            self._offsets.setdefault(group_id, {}).update(offsets)
+        if self._legacy_pending:   # the group's offsets committed where an older kbroker kept the group
+            for group_id, offsets in self._legacy_pending.complete(
+                    producer_id, lambda group_id: legacy_coordinator_partition(group_id, count) == partition,
+                    marker.committed):
+                for (topic, index), c in offsets.items():
+                    self._in_foreign_partition(Record(offset=-1, key=encode_offset_key(group_id, topic, index),
+                                                      value=encode_value(c)), partition)
 
     def _replay_group(self, record: Record) -> None:
         """Kafka's replay(GroupMetadataKey, GroupMetadataValue): the last record wins."""

@@ -77,13 +77,15 @@ class _Parked:
 
 class GroupService:
     def __init__(self, config: GroupConfig, storage: Storage, *,
-                 verify_txn_offsets: TxnOffsetsVerifier | None = None):
-        """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``."""
+                 verify_txn_offsets: TxnOffsetsVerifier | None = None, move_legacy: bool = True):
+        """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``
+        (and move what an older kbroker kept outside Kafka's partitions, unless
+        ``move_legacy`` is False: cluster mode)."""
         self._config = config
         self._storage = storage
         self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
-        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions)
+        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, move_legacy=move_legacy)
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
@@ -105,7 +107,7 @@ class GroupService:
                                heartbeat_interval_ms=config.group_share_heartbeat_interval_ms,
                                max_size=config.group_share_max_size),
             group_setting=self.group_configs.int_value)
-        self.share_state = ShareStateStore(storage)
+        self.share_state = ShareStateStore(storage, move_legacy=move_legacy)
         self._topics_image: tuple[int, dict] = (-1, {})
         self._load_groups()
         self._coordinator.add_group_deleted_listener(self._group_deleted)

@@ -89,6 +89,10 @@ class PendingOffsets:
             if not groups:
                 del self._by_producer[producer_id]
 
+    def groups(self) -> set[str]:
+        """The groups some open transaction holds offsets of."""
+        return {group_id for groups in self._by_producer.values() for group_id, pending in groups.items() if pending}
+
     def has_pending(self, group_id: str, key: Key | None = None) -> bool:
         """Does an open transaction hold an offset of the group (of this partition)?"""
         if key is None:

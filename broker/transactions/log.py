@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from broker.partitioner import java_string_hash
+from broker.partitioner import coordinator_partition, java_string_hash  # noqa: F401 - tests import it here
 from kproto.coordinator_records import (
     decode_transaction_log_key,
     decode_transaction_log_value,
@@ -34,8 +34,7 @@ READ_CHUNK_BYTES = 16 << 20
 
 def partition_for(transactional_id: str, partitions: int) -> int:
     """Kafka's partitionFor: Utils.abs of the hash (0 for Integer.MIN_VALUE), modulo the count."""
-    h = java_string_hash(transactional_id)
-    return (0 if h == -(1 << 31) else abs(h)) % partitions
+    return coordinator_partition(transactional_id, partitions)
 
 
 def topic_configs(config: TransactionConfig) -> dict[str, str]:

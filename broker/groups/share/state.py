@@ -8,16 +8,23 @@ with delivery counts); ShareUpdate records after it hold what changed since. Eve
 share.coordinator.snapshot.update.records.per.snapshot). Tombstones for both keys remove
 the state (the group's offsets deleted). Acquired records are never written: after a
 restart they are available again, as in Kafka.
+
+A kbroker before this one put a key whose hash is negative in another partition (the hash's
+sign bit masked off, not Kafka's abs). The replay loads a key from such a partition only if
+its own partition holds no record of it, then (one broker) writes its state as a snapshot to
+its own partition and tombstones where it was: a stop between the two leaves both, and the
+next start takes the snapshot and writes the tombstones again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from kproto import group_records as R
 from kproto.errors import DecodeError
-from broker.partitioner import java_string_hash
+from broker.partitioner import coordinator_partition
 from storage import Record, Storage, build_batch, decode_records
 
 from ..offsets import READ_CHUNK_BYTES
@@ -61,11 +68,13 @@ def overlay(batches: list[Batch], updates: list[Batch]) -> list[Batch]:
 class ShareStateStore:
     """Read and write share-partition state; nothing is acknowledged before it is in the log."""
 
-    def __init__(self, storage: Storage, num_partitions: int = 50):
+    def __init__(self, storage: Storage, num_partitions: int = 50, *, move_legacy: bool = True):
         self._storage = storage
         self._num_partitions = num_partitions
+        self._move_legacy = move_legacy   # False in cluster mode: its partitions' writes are their leaders'
         self._updates_since_snapshot: dict[Key, int] = {}
         self.loaded: dict[Key, tuple[int, list[Batch]]] = {}   # key -> (start offset, batches)
+        self._delivery_complete: dict[Key, int] = {}   # of a key found outside its partition, for its snapshot
         self._load()
 
     def _partition(self, key: Key) -> int:
@@ -73,7 +82,7 @@ class ShareStateStore:
         if info is None:
             info = self._storage.create_topic(SHARE_STATE_TOPIC, self._num_partitions, SHARE_STATE_TOPIC_CONFIGS,
                                               internal=True)
-        return (java_string_hash(coordinator_key(key)) & 0x7FFFFFFF) % info.num_partitions
+        return coordinator_partition(coordinator_key(key), info.num_partitions)
 
     def _append(self, key: Key, records: list[Record], now_ms: int) -> None:
         self._storage.partition(SHARE_STATE_TOPIC, self._partition(key)).append(build_batch(records), now_ms)
@@ -111,36 +120,83 @@ class ShareStateStore:
         info = self._storage.topic(SHARE_STATE_TOPIC)
         if info is None:
             return
+        own: set[Key] = set()                            # keys with a record in their own partition
+        elsewhere: dict[Key, int] = {}                   # key -> the other partition it has records in
+        aside: dict[Key, tuple[int, list[Batch]]] = {}   # their state there
+        self._partition_of: dict[Key, int] = {}          # hashed once per key
         for partition in range(info.num_partitions):
             plog = self._storage.partition(SHARE_STATE_TOPIC, partition)
             for batch, _, start in plog.batches_from_start(READ_CHUNK_BYTES):
                 for record in decode_records(batch):
                     if record.offset >= start and record.key is not None:
-                        self._replay(record)
+                        self._replay(record, partition, info.num_partitions, own, elsewhere, aside)
+        del self._partition_of
+        if elsewhere:
+            self._settle_elsewhere(own, elsewhere, aside)
         log.info("loaded the state of %d share-partitions", len(self.loaded))
 
-    def _replay(self, record: Record) -> None:
+    def _settle_elsewhere(self, own: set[Key], elsewhere: dict[Key, int],
+                          aside: dict[Key, tuple[int, list[Batch]]]) -> None:
+        """Keys an older kbroker kept outside their partitions: loaded unless their own
+        partition holds them, their state snapshotted there; then tombstoned where they were."""
+        now = int(time.time() * 1000)
+        moved = 0
+        for key, (start, batches) in aside.items():
+            if key in own:
+                continue
+            self.loaded[key] = (start, batches)
+            if self._move_legacy:
+                self.write(key, start, [], batches, self._delivery_complete.get(key, -1), now,
+                           snapshot=True)
+                moved += 1
+        if self._move_legacy:
+            for key, partition in elsewhere.items():
+                group_id, topic_id, index = key
+                record_key = {"group_id": group_id, "topic_id": topic_id.bytes, "partition": index}
+                self._storage.partition(SHARE_STATE_TOPIC, partition).append(build_batch(
+                    [Record(timestamp=now, key=R.encode_key(t, record_key, R.SHARE_STATE_KEYS), value=None)
+                     for t in (R.SHARE_SNAPSHOT, R.SHARE_UPDATE)]), now)
+            log.info("moved the state of %d share-partitions into the partitions Kafka keeps them in", moved)
+
+    def _replay(self, record: Record, partition: int, count: int, own: set[Key], elsewhere: dict[Key, int],
+                aside: dict[Key, tuple[int, list[Batch]]]) -> None:
         try:
             record_type, key = R.decode_key(bytes(record.key), R.SHARE_STATE_KEYS)
             k = (key["group_id"], uuid.UUID(bytes=bytes(key["topic_id"])), key["partition"])
-            if record.value is None:
-                self.loaded.pop(k, None)
-                return
-            value = R.decode_value(record_type, bytes(record.value), R.SHARE_STATE_VALUES)
+            value = None if record.value is None else R.decode_value(record_type, bytes(record.value),
+                                                                     R.SHARE_STATE_VALUES)
         except DecodeError as exc:
             log.warning("skipping an unreadable record of %s: %s", SHARE_STATE_TOPIC, exc)
+            return
+        home = self._partition_of.get(k)
+        if home is None:
+            home = self._partition_of[k] = coordinator_partition(coordinator_key(k), count)
+        if home == partition:
+            own.add(k)
+            loaded = self.loaded
+        else:
+            loaded = aside
+            if value is None:
+                elsewhere.pop(k, None)   # already tombstoned there
+            else:
+                elsewhere[k] = partition
+        if value is None:
+            loaded.pop(k, None)
             return
         batches = [(b["first_offset"], b["last_offset"], b["delivery_state"], b["delivery_count"])
                    for b in value["state_batches"]]
         if record_type == R.SHARE_SNAPSHOT:
-            self.loaded[k] = (value["start_offset"], sorted(batches))
-            self._updates_since_snapshot[k] = 0
+            loaded[k] = (value["start_offset"], sorted(batches))
         else:
-            start, old = self.loaded.get(k, (value["start_offset"], []))
+            start, old = loaded.get(k, (value["start_offset"], []))
             if value["start_offset"] >= 0:
                 start = value["start_offset"]
-            self.loaded[k] = (start, [b for b in overlay(old, batches) if b[1] >= start])
-            self._updates_since_snapshot[k] = self._updates_since_snapshot.get(k, 0) + 1
+            loaded[k] = (start, [b for b in overlay(old, batches) if b[1] >= start])
+        if loaded is aside:
+            self._delivery_complete[k] = value["delivery_complete_count"]
+        else:
+            self._updates_since_snapshot[k] = 0 if record_type == R.SHARE_SNAPSHOT else \
+                self._updates_since_snapshot.get(k, 0) + 1
 
 
 def _batches(batches: list[Batch]) -> list[dict]:
