@@ -323,6 +323,14 @@ class ZooKeeperCoordination(Coordination):
             log.warning("config of %s unreadable, taken as empty: %s", entity_path, exc)
             return {}
 
+    async def _get_versioned(self, path: str) -> tuple[bytes, int | None]:
+        """A znode's data and version, for a write conditional on it; (b"", None) when it does not exist."""
+        try:
+            data, stat = await self._call(self._client.get, path)
+        except NoNode:
+            return b"", None
+        return data, stat.version
+
     async def change_entity_config(self, entity_path: str, changes: dict[str, str | None]) -> None:
         """Kafka's AdminZkClient.changeConfigs (read, change, write, notify), the write made
         conditional on the znode's version: a user's quotas and SCRAM credentials share one
@@ -330,11 +338,7 @@ class ZooKeeperCoordination(Coordination):
         client = self._client
         path = self._path(f"{zn.CONFIG}/{entity_path}")
         while True:
-            try:
-                data, stat = await self._call(client.get, path)
-                version = stat.version
-            except NoNode:
-                data, version = b"", None
+            data, version = await self._get_versioned(path)
             current = zn.decode_entity_config(data)
             wanted = {k: v for k, v in {**current, **changes}.items() if v is not None}
             if wanted == current and version is not None:
@@ -409,11 +413,7 @@ class ZooKeeperCoordination(Coordination):
         client = self._client
         path = self._path(zn.acl_resource_path(resource))
         while True:
-            try:
-                data, stat = await self._call(client.get, path)
-                version = stat.version
-            except NoNode:
-                data, version = b"", None
+            data, version = await self._get_versioned(path)
             current = zn.decode_acls(data)
             wanted = [e for e in current if e not in removed] + [e for e in added if e not in current]
             if wanted == current:
