@@ -45,7 +45,7 @@ _RUN_ACKS = (1, -1)
 class ProduceRun:
     """A connection's Produce requests taken for one run, not yet answered."""
 
-    __slots__ = ("connection", "requests", "headers")
+    __slots__ = ("connection", "requests", "headers", "shape")
 
     enabled = os.environ.get("KBROKER_PRODUCE_RUNS", "1") != "0"
 
@@ -53,6 +53,7 @@ class ProduceRun:
         self.connection = connection
         self.requests: list[tuple[int, int, dict]] = []   # (api_version, acks, body)
         self.headers: list[dict] = []
+        self.shape = produce_fast.Shape()   # of this connection's last request (kproto/produce_fast.py)
 
     def ready(self) -> bool:
         """Whether this connection's Produce requests may be handled together now."""
@@ -72,7 +73,7 @@ class ProduceRun:
         served = SERVED[_PRODUCE]
         if not served.low <= api_version <= served.high or not (self.requests or self.ready()):
             return False
-        decoded = produce_fast.decode_request(frame, api_version)
+        decoded = produce_fast.decode_request(frame, api_version, self.shape)
         if decoded is None:
             return False
         body = decoded[1]
