@@ -214,6 +214,9 @@ def _decode_like(frame: bytes, version: int, shape: Shape):
         n = frame[pos]
         if n < 0x80:
             pos += 1
+        elif frame[pos + 1] < 0x80:     # a batch of 127 B to 16 KB
+            n = (n & 0x7F) | frame[pos + 1] << 7
+            pos += 2
         else:
             n, pos = read_uvarint_at(frame, pos)
         end = pos + n - 1
