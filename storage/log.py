@@ -602,10 +602,10 @@ class ClientBatches:
         """Check one client batch (the records of one partition of one request); its outcome is
         appended to ``outcomes``, final once ``store`` has run."""
         outcomes = self.outcomes
-        view = records if isinstance(records, memoryview) else memoryview(records)
+        view = records if type(records) is memoryview else memoryview(records)
         try:
             prepared = self.log._prepare_client_batch(view, self.now_ms, self.next_offset, self.pending, self)
-        except StorageError as exc:
+        except Exception as exc:    # a StorageError refuses the batch; anything else fails its request
             outcomes.append(exc)
             return
         if type(prepared) is AppendResult:

@@ -123,6 +123,8 @@ def _logs(served, a: str, b: str) -> dict:
             for p in range(partitions):
                 response = client.request(FETCH, 12, fetch_body(name, {p: 0}, max_bytes=1 << 22))
                 logs[(role, p)] = bytes(response["responses"][0]["partitions"][0]["records"] or b"")
+                if served.broker.config.data_dir is None:
+                    continue    # a log in memory
                 directory = served.broker.config.data_dir / f"{name}-{p}"
                 logs[(role, p, "files")] = sorted(
                     (f, (directory / f).read_bytes()) for f in os.listdir(directory)
@@ -155,6 +157,14 @@ def test_runs_answer_and_store_as_one_at_a_time(served, requests):
     assert ({E.UNKNOWN_TOPIC_OR_PARTITION, E.INVALID_RECORD, E.INVALID_REQUIRED_ACKS} <= codes
             if requests is _mixed else {E.OUT_OF_ORDER_SEQUENCE_NUMBER, E.INVALID_PRODUCER_EPOCH} <= codes)
     assert len({f for key, files in expected[1].items() if "files" in key for f, _ in files}) > 3   # rolled
+
+
+def test_runs_on_a_log_in_memory(own_broker):
+    with own_broker(memory=True) as served:
+        for requests in (_mixed, _sequences):
+            alone, together = _names("one"), _names("run")
+            expected = _burst(served, requests(*alone), *alone, runs=False)
+            _same(expected, _burst(served, requests(*together), *together, runs=True), alone, together)
 
 
 def test_failed_acks0_request_in_a_run_closes_as_alone(served):
