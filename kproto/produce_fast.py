@@ -148,12 +148,13 @@ class Shape:
     correlation id and records, and checks that nothing follows them but the tagged-field bytes.
     """
 
-    __slots__ = ("version", "prefix", "length_at", "client_id", "transactional_id", "acks", "timeout_ms", "name",
-                 "index")
+    __slots__ = ("version", "prefix", "length_at", "values")
 
     def __init__(self) -> None:
         self.version = -1
         self.prefix = b""
+        self.length_at = 0
+        self.values = ()   # client_id, transactional_id, acks, timeout_ms, topic name, partition index
 
 
 def decode_request(frame, version: int, shape: Shape | None = None) -> tuple[dict, dict] | None:
@@ -194,12 +195,10 @@ def decode_request(frame, version: int, shape: Shape | None = None) -> tuple[dic
 def _learn(shape: Shape, frame: bytes, version: int, decoded: tuple, length_at: int) -> None:
     """Keep the shape of a one-partition request (records not null) decoded whole."""
     header, body = decoded
-    [topic] = body["topic_data"]
-    [partition] = topic["partition_data"]
+    topic = body["topic_data"][0]
     shape.version, shape.prefix, shape.length_at = version, frame[8:length_at], length_at
-    shape.client_id, shape.transactional_id = header["client_id"], body["transactional_id"]
-    shape.acks, shape.timeout_ms = body["acks"], body["timeout_ms"]
-    shape.name, shape.index = topic["name"], partition["index"]
+    shape.values = (header["client_id"], body["transactional_id"], body["acks"], body["timeout_ms"], topic["name"],
+                    topic["partition_data"][0]["index"])
 
 
 _IDS = struct.Struct(">hhi")   # api_key, api_version, correlation_id
@@ -229,11 +228,12 @@ def _decode_like(frame: bytes, version: int, shape: Shape):
         if n < 0 or len(frame) != end:
             return None
     api_key, api_version, correlation_id = _IDS.unpack_from(frame, 0)
+    client_id, transactional_id, acks, timeout_ms, name, index = shape.values
     return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
-             "client_id": shape.client_id},
-            {"transactional_id": shape.transactional_id, "acks": shape.acks, "timeout_ms": shape.timeout_ms,
-             "topic_data": [{"name": shape.name, "partition_data": [
-                 {"index": shape.index, "records": memoryview(frame)[pos:end]}]}]})
+             "client_id": client_id},
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms,
+             "topic_data": [{"name": name, "partition_data": [
+                 {"index": index, "records": memoryview(frame)[pos:end]}]}]})
 
 
 def _decode_classic(buf: bytes, version: int):

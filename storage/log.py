@@ -627,11 +627,14 @@ class ClientBatches:
             return
         self.prepared, self.pending = [], {}
         log, now_ms = self.log, self.now_ms
-        batches = [batch for _, batch in prepared]
-        last = batches[-1]
-        one_write = log._one_write_fits(sum(batch[2] for batch in batches), last[3],
-                                        last[_RESULT].base_offset - log.log_end_offset, now_ms)
-        groups = (batches,) if one_write else [(batch,) for batch in batches]
+        if len(prepared) == 1:
+            groups = ((prepared[0][1],),)
+        else:
+            batches = [batch for _, batch in prepared]
+            last = batches[-1]
+            one_write = log._one_write_fits(sum(batch[2] for batch in batches), last[3],
+                                            last[_RESULT].base_offset - log.log_end_offset, now_ms)
+            groups = (batches,) if one_write else [(batch,) for batch in batches]
         done = 0
         try:
             for group in groups:
