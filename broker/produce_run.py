@@ -10,6 +10,10 @@ each request gets the answer, and its batches the offsets, that handling it alon
 only shares what the requests have in common, the topic checks, one write per partition, the
 wake-up of waiting fetches, one write of the answers.
 
+A run none of whose requests was decoded from the shape of the one before it (kproto/produce_fast.py
+Shape: same topic, partition and settings) has likely nothing to share (requests spread over
+partitions): its requests are then served one at a time, as they cost less that way.
+
 A request joins a run when the one-pass decoder takes it (Produce v3+, kproto/produce_fast.py)
 and it has acks 1, -1 or 0 and no transactional batch; an acks=0 request ends its run (its
 failure closes the connection, and no request after it may have been appended). A connection
@@ -71,8 +75,12 @@ class ProduceRun:
             return False
         api_version = _version(frame, 2)[0]
         served = SERVED[_PRODUCE]
-        if not served.low <= api_version <= served.high or not (self.requests or self.ready()):
+        if not served.low <= api_version <= served.high:
             return False
+        if not self.requests:
+            if not self.ready():
+                return False
+            self.shape.hits = 0
         decoded = produce_fast.decode_request(frame, api_version, self.shape)
         if decoded is None:
             return False
@@ -91,8 +99,11 @@ class ProduceRun:
         requests, headers = self.requests, self.headers
         self.requests, self.headers = [], []
         connection = self.connection
-        if len(requests) == 1:   # alone, it costs less as always
-            connection._serve_produce(None, headers[0], requests[0][2])
+        if len(requests) == 1 or not self.shape.hits:
+            # Alone, or none decoded from the one before it (so likely none to a partition another
+            # request of the run writes to, and nothing to share): each costs less served as always.
+            for header, (_, _, body) in zip(headers, requests):
+                connection._serve_produce(None, header, body)
             return
         header = headers[0]
         ctx = RequestContext(connection.broker, requests[0][0], header["correlation_id"], header["client_id"],

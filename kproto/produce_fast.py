@@ -148,13 +148,14 @@ class Shape:
     correlation id and records, and checks that nothing follows them but the tagged-field bytes.
     """
 
-    __slots__ = ("version", "prefix", "length_at", "values")
+    __slots__ = ("version", "prefix", "length_at", "values", "hits")
 
     def __init__(self) -> None:
         self.version = -1
         self.prefix = b""
         self.length_at = 0
         self.values = ()   # client_id, transactional_id, acks, timeout_ms, topic name, partition index
+        self.hits = 0      # requests decoded from it (its user may reset it)
 
 
 def decode_request(frame, version: int, shape: Shape | None = None) -> tuple[dict, dict] | None:
@@ -177,6 +178,7 @@ def decode_request(frame, version: int, shape: Shape | None = None) -> tuple[dic
         if shape is not None and shape.version == version and frame.startswith(shape.prefix, 8):
             decoded = _decode_like(frame, version, shape)
             if decoded is not None:
+                shape.hits += 1
                 return decoded
         if version >= FIRST_FLEXIBLE:
             result = _decode_flexible(frame, version)

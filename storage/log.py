@@ -615,16 +615,12 @@ class ClientBatches:
         outcomes.append(prepared[_RESULT])
         self.next_offset = prepared[_RESULT].last_offset + 1
 
-    @property
-    def appended(self) -> bool:
-        """Whether any batch was written (a duplicate writes nothing)."""
-        return self.log.log_end_offset > self.start_offset
-
-    def store(self) -> None:
-        """Write the batches checked and not yet stored."""
+    def store(self) -> bool:
+        """Write the batches checked and not yet stored; whether any batch of this run was
+        written (a duplicate writes nothing)."""
         prepared = self.prepared
         if not prepared:
-            return
+            return self.log.log_end_offset > self.start_offset
         self.prepared, self.pending = [], {}
         log, now_ms = self.log, self.now_ms
         if len(prepared) == 1:
@@ -647,3 +643,4 @@ class ClientBatches:
                 except Exception as exc:
                     self.outcomes[index] = exc
         self.next_offset = log.log_end_offset
+        return log.log_end_offset > self.start_offset

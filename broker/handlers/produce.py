@@ -193,8 +193,7 @@ def produce_requests(ctx, requests: list[tuple[int, int, dict]]) -> list:
             plan.append((name, entries))
         plans.append(plan)
     for (name, index), run in runs.items():
-        run.store()
-        if run.appended:
+        if run.store():
             broker.notify_append(name, index)
     answers = []
     for (api_version, acks, _), plan in zip(requests, plans):
