@@ -121,7 +121,7 @@ def produce(ctx, req: dict) -> dict | None:
             elif replication is not None:
                 code = replication.produce_error(name, index, acks)
             else:
-                code = _partition_code(info, index)
+                code = 0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             if code:
                 partitions.append(_partition_error(index, code))
                 failed = True
@@ -181,7 +181,7 @@ def produce_requests(ctx, requests: list[tuple[int, int, dict]]) -> list:
             entries = []
             for part in topic["partition_data"]:
                 index = part["index"]
-                code = topic_error or _partition_code(info, index)
+                code = topic_error or (0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
                 if code:
                     entries.append(_partition_error(index, code))
                     continue
@@ -220,11 +220,6 @@ def produce_requests(ctx, requests: list[tuple[int, int, dict]]) -> list:
             responses.append((name, partitions))
         answers.append(broken or _answer(api_version, acks, responses, failed))
     return answers
-
-
-def _partition_code(info, index: int) -> int:
-    """The error of a partition of a topic found writable on one broker: none if it exists."""
-    return 0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 
 
 def _refused(index: int, exc: StorageError) -> dict:
