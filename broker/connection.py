@@ -9,7 +9,8 @@ follows what a client sends rather than what its size prefix announces (a frame 
 chunk, such as a 1 MB produce, is decoded without another copy).
 
 Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
-read callback itself, and the responses of one read go out in one write. An ``async``
+read callback itself, and the responses of one read go out in one write. Consecutive
+pipelined Produce requests of one read are handled together, as one run (broker/produce_run.py). An ``async``
 handler (a join), or the coroutine a synchronous one returns when it must wait after all
 (a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
@@ -483,7 +484,8 @@ class Connection(asyncio.BufferedProtocol):
         return self._serve(frame, served, api_version, correlation_id, header, request, supported, tapped)
 
     def _serve_produce(self, frame: bytes, header: dict, request: dict) -> Awaitable | None:
-        """A Produce request decoded by a ProduceRun that does not take it: served alone."""
+        """A Produce request a ProduceRun decoded and did not keep for a run: served alone, as
+        ``_handle`` serves it (without decoding it again)."""
         return self._serve(frame, SERVED[ApiKey.PRODUCE], header["request_api_version"], header["correlation_id"],
                            header, request)
 
