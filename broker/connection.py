@@ -9,7 +9,8 @@ follows what a client sends rather than what its size prefix announces (a frame 
 chunk, such as a 1 MB produce, is decoded without another copy).
 
 Handling. A request whose handler is synchronous (produce, metadata, ...) is answered in the
-read callback itself, and the responses of one read go out in one write. An ``async``
+read callback itself, and the responses of one read go out in one write. Consecutive
+pipelined Produce requests of one read are handled together, as one run (broker/produce_run.py). An ``async``
 handler (a join), or the coroutine a synchronous one returns when it must wait after all
 (a fetch without enough data: a long poll), runs in a task of this connection; the requests
 after it wait their turn, so responses leave in request order. Before such a request,
@@ -69,6 +70,7 @@ from kproto.messages import API_VERSIONS
 from broker.context import RequestContext
 from broker.errors import CloseConnection
 from broker.clock import now_ms
+from broker.produce_run import ProduceRun
 from broker.quotas import CLIENT_THROTTLES_FROM, request_exempt, user_of
 from broker.registry import ANSWERED, SERVED, Encoded, Served, top_level_error
 from broker.security.settings import ANONYMOUS
@@ -127,6 +129,7 @@ class Connection(asyncio.BufferedProtocol):
         self._turn_scheduled = False
         self._eof = self._draining = self._discarding = self._closed = False
         self._started_ns = 0         # when the request being answered was decoded (for broker.stats)
+        self._produce_run = ProduceRun(self)   # pipelined Produce requests of a read, handled together
 
     # -- the transport's calls -------------------------------------------------
 
@@ -341,22 +344,32 @@ class Connection(asyncio.BufferedProtocol):
         the connection must wait; keep what is left (nothing when a frame is malformed: it closes)."""
         step = None
         handled = 0
-        while end - pos >= 4 and self._writable and not self._closed:
-            size = _size(view, pos)[0]
-            if size < 0 or size > self.max_frame_bytes:
-                raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
-            if end - pos - 4 < size:
-                if size > FRAME_BUFFER_MIN_BYTES and end - pos >= 8:
-                    self._served(*_header(view, pos + 4))   # refuse a garbage header before buffering its body
-                break
-            if handled == REQUESTS_PER_TURN:
-                break
-            frame = bytes(view[pos + 4:pos + 4 + size])
-            pos += 4 + size
-            handled += 1
-            step = self._handle(frame)
-            if step is not None:
-                break
+        run = self._produce_run
+        try:
+            while end - pos >= 4 and self._writable and not self._closed:
+                size = _size(view, pos)[0]
+                if size < 0 or size > self.max_frame_bytes:
+                    raise DecodeError(f"frame size {size} outside 0..{self.max_frame_bytes}")
+                if end - pos - 4 < size:
+                    if size > FRAME_BUFFER_MIN_BYTES and end - pos >= 8:
+                        self._served(*_header(view, pos + 4))   # refuse a garbage header before buffering its body
+                    break
+                if handled == REQUESTS_PER_TURN:
+                    break
+                frame = bytes(view[pos + 4:pos + 4 + size])
+                pos += 4 + size
+                handled += 1
+                taken = run.take(frame)    # pipelined Produce requests are handled together
+                if taken is True:
+                    continue
+                if run.requests:
+                    run.answer()
+                step = self._handle(frame) if taken is False else self._serve_produce(frame, *taken)
+                if step is not None:
+                    break
+        finally:
+            if run.requests:
+                run.answer()
         self._keep(view, pos, end, from_tail)
         return step
 
@@ -480,6 +493,18 @@ class Connection(asyncio.BufferedProtocol):
         except DecodeError:
             log.debug("undecodable %s v%d frame from %s: %s", message.name, api_version, self.peer, frame[:512].hex())
             raise
+        return self._serve(frame, served, api_version, correlation_id, header, request, supported, tapped)
+
+    def _serve_produce(self, frame: bytes, header: dict, request: dict) -> Awaitable | None:
+        """A Produce request a ProduceRun decoded and did not keep for a run: served alone, as
+        ``_handle`` serves it (without decoding it again)."""
+        return self._serve(frame, SERVED[ApiKey.PRODUCE], header["request_api_version"], header["correlation_id"],
+                           header, request)
+
+    def _serve(self, frame: bytes, served: Served, api_version: int, correlation_id: int, header: dict,
+               request: dict, supported: bool = True, tapped: bool = False) -> Awaitable | None:
+        message = served.message
+        api_key = message.api_key
         if not tapped:
             stats = self.broker.stats    # per-API and per-topic counters while the HTTP port is on (broker/web/stats.py)
             if stats is not None:

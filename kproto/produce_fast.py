@@ -138,14 +138,36 @@ _unpack_i16, _unpack_i32 = _I16.unpack_from, _I32.unpack_from
 FIRST_TRANSACTIONAL = 3
 
 
-def decode_request(frame, version: int) -> tuple[dict, dict] | None:
+class Shape:
+    """What a connection's last one-partition Produce request looked like before its records.
+
+    A producer's pipelined requests differ only in their correlation id and records: the bytes
+    after the correlation id up to the records' length (client id, transactional id, acks,
+    timeout, the one topic and partition) are the same. A request whose bytes there equal the
+    last one's decodes to the same values, so ``decode_request`` with a Shape reads only its
+    correlation id and records, and checks that nothing follows them but the tagged-field bytes.
+    """
+
+    __slots__ = ("version", "prefix", "length_at", "values", "hits")
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.prefix = b""
+        self.length_at = 0
+        self.values = ()   # client_id, transactional_id, acks, timeout_ms, topic name, partition index
+        self.hits = 0      # requests decoded from it (its user may reset it)
+
+
+def decode_request(frame, version: int, shape: Shape | None = None) -> tuple[dict, dict] | None:
     """(header, body) of a Produce v3+ request frame, as the declarative decoder gives them, or
     None for anything but the plain shape (then the declarative decoder decides, errors
     included): a tagged field, a null or negative count, a long count or transactional id
     (a varint of more than one byte), a string that is not UTF-8, a frame cut short.
 
     Records are views of the frame's bytes; a ``bytearray`` frame (a large one, received in
-    place) is copied to bytes first, as the declarative decoder's reader copies it."""
+    place) is copied to bytes first, as the declarative decoder's reader copies it.
+
+    ``shape``: a connection's Shape, kept from one request to the next (see Shape)."""
     if not FIRST_TRANSACTIONAL <= version <= PRODUCE.versions.high:
         return None
     if type(frame) is not bytes:
@@ -153,11 +175,67 @@ def decode_request(frame, version: int) -> tuple[dict, dict] | None:
             return None
         frame = bytes(frame)
     try:
+        if shape is not None and shape.version == version and frame.startswith(shape.prefix, 8):
+            decoded = _decode_like(frame, version, shape)
+            if decoded is not None:
+                shape.hits += 1
+                return decoded
         if version >= FIRST_FLEXIBLE:
-            return _decode_flexible(frame, version)
-        return _decode_classic(frame, version)
+            result = _decode_flexible(frame, version)
+        else:
+            result = _decode_classic(frame, version)
     except Exception:
         return None
+    if result is None:
+        return None
+    decoded, length_at = result   # length_at: where a one-partition request's records' length is, else 0
+    if shape is not None and length_at:
+        _learn(shape, frame, version, decoded, length_at)
+    return decoded
+
+
+def _learn(shape: Shape, frame: bytes, version: int, decoded: tuple, length_at: int) -> None:
+    """Keep the shape of a one-partition request (records not null) decoded whole."""
+    header, body = decoded
+    topic = body["topic_data"][0]
+    shape.version, shape.prefix, shape.length_at = version, frame[8:length_at], length_at
+    shape.values = (header["client_id"], body["transactional_id"], body["acks"], body["timeout_ms"], topic["name"],
+                    topic["partition_data"][0]["index"])
+
+
+_IDS = struct.Struct(">hhi")   # api_key, api_version, correlation_id
+_TAIL = b"\0\0\0"   # after the records of a one-partition flexible request: no tagged fields
+
+
+def _decode_like(frame: bytes, version: int, shape: Shape):
+    """A request whose bytes before its records' length are the shape's: its correlation id and
+    records, if nothing but the tagged-field bytes follows them (else None: decoded whole)."""
+    pos = shape.length_at
+    if version >= FIRST_FLEXIBLE:
+        n = frame[pos]
+        if n < 0x80:
+            pos += 1
+        elif frame[pos + 1] < 0x80:     # a batch of 127 B to 16 KB
+            n = (n & 0x7F) | frame[pos + 1] << 7
+            pos += 2
+        else:
+            n, pos = read_uvarint_at(frame, pos)
+        end = pos + n - 1
+        if n == 0 or len(frame) != end + 3 or not frame.endswith(_TAIL):
+            return None
+    else:
+        n = _unpack_i32(frame, pos)[0]
+        pos += 4
+        end = pos + n
+        if n < 0 or len(frame) != end:
+            return None
+    api_key, api_version, correlation_id = _IDS.unpack_from(frame, 0)
+    client_id, transactional_id, acks, timeout_ms, name, index = shape.values
+    return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
+             "client_id": client_id},
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms,
+             "topic_data": [{"name": name, "partition_data": [
+                 {"index": index, "records": memoryview(frame)[pos:end]}]}]})
 
 
 def _decode_classic(buf: bytes, version: int):
@@ -195,6 +273,7 @@ def _decode_classic(buf: bytes, version: int):
             return None
         partitions = []
         for _ in range(count):
+            length_at = pos + 4
             index, n = _INDEX_SIZE.unpack_from(buf, pos)
             pos += 8
             if n < 0:
@@ -206,9 +285,11 @@ def _decode_classic(buf: bytes, version: int):
         topics.append({"name": name, "partition_data": partitions})
     if pos > len(buf):
         return None
+    one = topic_count == 1 and count == 1 and records is not None
     return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
              "client_id": client_id},
-            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics})
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics}), \
+        length_at if one else 0
 
 
 _INDEX_SIZE = struct.Struct(">ii")
@@ -256,6 +337,7 @@ def _decode_flexible(buf: bytes, version: int):
         for _ in range(count - 1):
             index = _unpack_i32(buf, pos)[0]
             pos += 4
+            length_at = pos
             n = buf[pos]
             if n < 0x80:
                 pos += 1
@@ -279,6 +361,8 @@ def _decode_flexible(buf: bytes, version: int):
     pos += 1
     if pos > len(buf):
         return None
+    one = topic_count == 2 and count == 2 and records is not None
     return ({"request_api_key": api_key, "request_api_version": api_version, "correlation_id": correlation_id,
              "client_id": client_id},
-            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics})
+            {"transactional_id": transactional_id, "acks": acks, "timeout_ms": timeout_ms, "topic_data": topics}), \
+        length_at if one else 0

@@ -31,7 +31,6 @@ from .records import (
     BASE_OFFSET,
     BATCH_LENGTH,
     HEADER_PREFIX,
-    INT32_MAX,
     LAST_OFFSET_DELTA,
     LOG_OVERHEAD,
     MAX_TIMESTAMP,
@@ -294,16 +293,10 @@ class DiskPartitionLog(PartitionLog):
     # ------------------------------------------------------------ append
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
-        config = self.config
         active = self.segments[-1]
-        if active.size > 0:
-            if (
-                active.size + total > config.segment_bytes
-                or now_ms - active.rolling_base_ms > config.max_segment_ms
-                or batches[-1][1] - active.base_offset > INT32_MAX
-            ):
-                active = self._roll()
-        active.append(iov, total, batches, config.index_interval_bytes, now_ms)
+        if self._must_roll(active, total, batches[-1][1], now_ms):
+            active = self._roll()
+        active.append(iov, total, batches, self.config.index_interval_bytes, now_ms)
         self._snapshot_offset = -1
 
     def _roll(self) -> LogSegment:

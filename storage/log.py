@@ -7,7 +7,7 @@ from __future__ import annotations
 from .config import LogConfig
 from .control import build_marker, marker_of
 from .epochs import LeaderEpochCache
-from .errors import InvalidRecordError, OffsetOutOfRangeError, PolicyViolationError
+from .errors import InvalidRecordError, OffsetOutOfRangeError, PolicyViolationError, StorageError
 from .producer_state import CompletedTxn, ProducerStateManager
 from .records import (
     ATTR_CONTROL,
@@ -15,6 +15,7 @@ from .records import (
     BASE_OFFSET,
     BATCH_LENGTH,
     FRONT,
+    INT32_MAX,
     LAST_OFFSET_DELTA,
     MAX_TIMESTAMP,
     PARTITION_LEADER_EPOCH,
@@ -30,6 +31,7 @@ from .txn_index import AbortedTxn
 from .validation import check_keys, validate_batches, validate_one_batch, validate_replicated
 
 ASSIGNED_PARTITION_LEADER_EPOCH = 0  # one broker, one leader epoch
+_RESULT = 6   # in a prepared client batch (PartitionLog._prepare_client_batch)
 
 
 class PartitionLog:
@@ -166,6 +168,24 @@ class PartitionLog:
     def _append_client_batch(self, view: memoryview, now_ms: int) -> AppendResult:
         """``append`` of one client batch (Produce v3+): the same checks and effects, in the same
         order, without the lists and loops that many batches need (this is the produce hot path)."""
+        prepared = self._prepare_client_batch(view, now_ms, self.log_end_offset, {})
+        if type(prepared) is AppendResult:
+            return prepared    # a duplicate: nothing to write
+        self._store_client_batches((prepared,), now_ms)
+        return prepared[_RESULT]
+
+    def client_batches(self, now_ms: int) -> ClientBatches:
+        """Client batches of several Produce v3+ requests to this partition, appended together
+        (see ClientBatches)."""
+        return ClientBatches(self, now_ms)
+
+    def _prepare_client_batch(self, view: memoryview, now_ms: int, base_offset: int, pending: dict,
+                              run: ClientBatches | None = None) -> tuple | AppendResult:
+        """Check one client batch as ``append(one_batch=True)`` does (StorageError if refused), and
+        give it offsets from ``base_offset``: the duplicate's AppendResult for an idempotent retry,
+        else (view, iov, size, last_offset, max_timestamp, header, AppendResult) for
+        ``_store_client_batches``. ``pending``: the producers' progress in batches checked and not
+        yet stored (ProducerStateManager.check); ``run``: the ClientBatches they belong to."""
         config = self.config
         header = validate_one_batch(view, config.max_message_bytes)
         size = len(view)
@@ -174,13 +194,13 @@ class PartitionLog:
         log_append_time = config.message_timestamp_type == "LogAppendTime"
         if header[ATTRIBUTES] & ATTR_CONTROL:
             raise InvalidRecordError("Clients are not allowed to write control records")
-        idempotent = header[PRODUCER_ID] >= 0
-        if idempotent:
-            duplicate = self.producer_state.check(header, {}, True)
+        if header[PRODUCER_ID] >= 0:
+            duplicate = self._check_producer(header, pending, run)
             if duplicate is not None:
                 timestamp = duplicate[4] if log_append_time else -1
                 return AppendResult(duplicate[2], duplicate[3], timestamp, self.log_start_offset, duplicate=True)
-        base_offset = self.log_end_offset
+            if run is not None:
+                base_offset = run.next_offset    # batches before it may have been stored meanwhile
         last_offset = base_offset + header[LAST_OFFSET_DELTA]
         if log_append_time:
             batch = bytearray(view)
@@ -191,16 +211,69 @@ class PartitionLog:
         else:
             iov = [FRONT.pack(base_offset, header[BATCH_LENGTH], self.leader_epoch), view[FRONT.size:]]
             max_timestamp = header[MAX_TIMESTAMP]
-        self._write(iov, size, [(size, last_offset, max_timestamp)], now_ms)
+        return (view, iov, size, last_offset, max_timestamp, header,
+                AppendResult(base_offset, last_offset, now_ms if log_append_time else -1, self.log_start_offset))
+
+    def _check_producer(self, header: tuple, pending: dict, run: ClientBatches | None):
+        """ProducerStateManager.check of an idempotent client batch. Within a run, a batch whose
+        producer has batches not yet stored is checked against them; if that does not accept it
+        (a duplicate, a gap, an old epoch), they are stored first and it is checked again,
+        against what one append at a time would have stored: the same answer either way."""
+        check = self.producer_state.check
+        if run is not None and header[PRODUCER_ID] in pending:
+            try:
+                if check(header, pending, True) is None:
+                    return None
+            except StorageError:
+                pass
+            run.store()
+            pending = run.pending
+        return check(header, pending, True)
+
+    def _store_client_batches(self, prepared, now_ms: int) -> None:
+        """Write prepared client batches (offsets from the log end on, in order) with one write,
+        then move the log end and the producers' state past them."""
+        base_offset = self.log_end_offset
+        if len(prepared) == 1:
+            _, iov, size, last_offset, max_timestamp, header, _ = prepared[0]
+            total, written = size, [(size, last_offset, max_timestamp)]
+        else:
+            iov, written, total = [], [], 0
+            for _, parts, size, last_offset, max_timestamp, _, _ in prepared:
+                iov += parts
+                written.append((size, last_offset, max_timestamp))
+                total += size
+        self._write(iov, total, written, now_ms)
         self.log_end_offset = last_offset + 1
         if not self.unflushed_messages:
             self.last_flush_ms = now_ms
         self.unflushed_messages += last_offset + 1 - base_offset
-        if self.unflushed_messages >= config.flush_messages:
+        if self.unflushed_messages >= self.config.flush_messages:
             self.flush(now_ms)
-        if idempotent:
-            self.producer_state.update(header, base_offset, max_timestamp)
-        return AppendResult(base_offset, last_offset, now_ms if log_append_time else -1, self.log_start_offset)
+        update = self.producer_state.update
+        for _, _, _, last_offset, max_timestamp, header, _ in prepared:
+            if header[PRODUCER_ID] >= 0:
+                update(header, last_offset - header[LAST_OFFSET_DELTA], max_timestamp)
+
+    def _must_roll(self, active, total: int, last_offset: int, now_ms: int) -> bool:
+        """Kafka's roll rule, before a write of ``total`` bytes whose last offset is ``last_offset``:
+        the active segment holds something, and the write would pass segment.bytes, or the
+        segment is older than segment.ms, or an offset would not fit its indexes' 32-bit deltas."""
+        config = self.config
+        return active.size > 0 and (
+            active.size + total > config.segment_bytes
+            or now_ms - active.rolling_base_ms > config.max_segment_ms
+            or last_offset - active.base_offset > INT32_MAX
+        )
+
+    def _one_write_fits(self, total: int, last_offset: int, records_before_last: int, now_ms: int) -> bool:
+        """Whether batches of ``total`` bytes ending at ``last_offset`` stored with one write end
+        where one write each would leave them: the active segment holds something and the roll
+        rule does not fire for the group (it then fires for none of its batches: their sizes
+        and offsets only grow), and flush.messages is not reached before the last batch."""
+        active = self.segments[-1]
+        return (active.size > 0 and not self._must_roll(active, total, last_offset, now_ms)
+                and self.unflushed_messages + records_before_last < self.config.flush_messages)
 
     def append_replicated(self, records: bytes | bytearray | memoryview, now_ms: int) -> int:
         """A follower's append: whole batches as the leader wrote them, offsets and leader
@@ -497,3 +570,77 @@ class PartitionLog:
             f"{type(self).__name__}({self.topic}-{self.partition}, "
             f"log_start_offset={self.log_start_offset}, log_end_offset={self.log_end_offset})"
         )
+
+
+class ClientBatches:
+    """The client batches of several Produce v3+ requests to one partition, appended together:
+    ``add`` checks each as ``append(..., one_batch=True)`` would, in order, and gives it its
+    offsets; ``store`` writes those accepted with one write. The outcome of every batch added,
+    in order, is in ``outcomes``: its AppendResult, or the exception that refused it (a
+    StorageError, or what a failed write raised). Each batch gets what one append at a time
+    would have given it:
+    - a batch whose producer has batches not yet stored, and whose check against them fails,
+      is checked again once they are stored (PartitionLog._check_producer);
+    - when the active segment would roll, or flush.messages be reached, before the last batch,
+      each batch is written on its own, as it would be alone;
+    - when a write fails, nothing of it is written (the segment cuts it off): its batches and
+      those after it are appended again one at a time, each checked again and written on its
+      own, and get what that gives them.
+    """
+
+    __slots__ = ("log", "now_ms", "start_offset", "next_offset", "pending", "prepared", "outcomes")
+
+    def __init__(self, log: PartitionLog, now_ms: int) -> None:
+        self.log = log
+        self.now_ms = now_ms
+        self.start_offset = self.next_offset = log.log_end_offset   # next: the offset the next batch added gets
+        self.pending: dict = {}                 # producer id -> (epoch, last sequence) of batches not stored
+        self.prepared: list = []                # (outcome index, prepared batch) not yet stored
+        self.outcomes: list = []
+
+    def add(self, records) -> None:
+        """Check one client batch (the records of one partition of one request); its outcome is
+        appended to ``outcomes``, final once ``store`` has run."""
+        outcomes = self.outcomes
+        view = records if type(records) is memoryview else memoryview(records)
+        try:
+            prepared = self.log._prepare_client_batch(view, self.now_ms, self.next_offset, self.pending, self)
+        except Exception as exc:    # a StorageError refuses the batch; anything else fails its request
+            outcomes.append(exc)
+            return
+        if type(prepared) is AppendResult:
+            outcomes.append(prepared)    # a duplicate
+            return
+        self.prepared.append((len(outcomes), prepared))
+        outcomes.append(prepared[_RESULT])
+        self.next_offset = prepared[_RESULT].last_offset + 1
+
+    def store(self) -> bool:
+        """Write the batches checked and not yet stored; whether any batch of this run was
+        written (a duplicate writes nothing)."""
+        prepared = self.prepared
+        if not prepared:
+            return self.log.log_end_offset > self.start_offset
+        self.prepared, self.pending = [], {}
+        log, now_ms = self.log, self.now_ms
+        if len(prepared) == 1:
+            groups = ((prepared[0][1],),)
+        else:
+            batches = [batch for _, batch in prepared]
+            last = batches[-1]
+            one_write = log._one_write_fits(sum(batch[2] for batch in batches), last[3],
+                                            last[_RESULT].base_offset - log.log_end_offset, now_ms)
+            groups = (batches,) if one_write else [(batch,) for batch in batches]
+        done = 0
+        try:
+            for group in groups:
+                log._store_client_batches(group, now_ms)
+                done += len(group)
+        except Exception:
+            for index, batch in prepared[done:]:
+                try:
+                    self.outcomes[index] = log._append_client_batch(batch[0], now_ms)
+                except Exception as exc:
+                    self.outcomes[index] = exc
+        self.next_offset = log.log_end_offset
+        return log.log_end_offset > self.start_offset

@@ -16,7 +16,7 @@ from .config import LogConfig
 from .control import marker_of
 from .log import PartitionLog
 from .producer_state import CompletedTxn, ProducerStateManager
-from .records import ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, INT32_MAX, decode_records, read_header
+from .records import ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, decode_records, read_header
 from .results import ReadResult
 from .txn_index import AbortedTxn, TransactionIndex
 
@@ -79,13 +79,8 @@ class MemoryPartitionLog(PartitionLog):
         self.txn_index = TransactionIndex(None)   # the whole log's aborted transactions
 
     def _write(self, iov: list, total: int, batches: list[tuple[int, int, int]], now_ms: int) -> None:
-        config = self.config
         active = self.segments[-1]
-        if active.size > 0 and (
-            active.size + total > config.segment_bytes
-            or now_ms - active.rolling_base_ms > config.max_segment_ms
-            or batches[-1][1] - active.base_offset > INT32_MAX
-        ):
+        if self._must_roll(active, total, batches[-1][1], now_ms):
             active = self._roll(now_ms)
         if active.size == 0:
             active.rolling_base_ms = now_ms

@@ -40,6 +40,7 @@ from kproto.errors import ErrorCode
 from kproto.messages import PRODUCE
 from kproto.produce_fast import encode_success_body
 from storage import read_header
+from storage.results import AppendResult
 from storage.errors import NoRecordBatchError, NotOneBatchError, StorageError, UnsupportedMessageFormatError
 from kproto.constants import AclOperation as Op, ResourceType as Resource
 from storage.records import ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_POS, HEADER_BYTES
@@ -138,9 +139,7 @@ def produce(ctx, req: dict) -> dict | None:
             try:
                 result = storage.partition(name, index).append(records or b"", now, one_batch=True)
             except StorageError as exc:
-                message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
-                partitions.append(_partition_error(index, storage_error_code(exc), message,
-                                                   getattr(exc, "record_errors", ())))
+                partitions.append(_refused(index, exc))
                 failed = True
                 continue
             if not result.duplicate:
@@ -149,16 +148,102 @@ def produce(ctx, req: dict) -> dict | None:
                 replication.appended(name, index, result.last_offset + 1, acks)
             partitions.append((index, result.base_offset, result.log_append_time_ms, result.log_start_offset))
         responses.append((name, partitions))
+    return _answer(ctx.api_version, acks, responses, failed, throttle_ms,
+                   one_broker=replication is None, encodable=ctx.connection is not None)
+
+
+def produce_requests(ctx, requests: list[tuple[int, int, dict]]) -> list:
+    """Several plain Produce v3+ requests of one read, (api_version, acks, body) each, handled
+    together on one broker (broker/produce_run.py says which): the answer of each, in order,
+    as ``produce`` gives it, or the exception that failed it (to be answered as ``produce``'s
+    would be). An acks=0 request may only come last: its failure raises CloseConnection.
+
+    The same rules as ``produce``, in one pass: each topic is checked (and auto-created) once,
+    the batches of each partition go through one ClientBatches (each checked as one append
+    would check it, then all written with one write), waiting fetches are woken once per
+    partition, and each request's answer is made from the outcomes of its batches."""
+    broker = ctx.broker
+    storage = broker.storage
+    now = now_ms()
+    topics = {}   # name -> (TopicInfo, 0) of the topics found writable
+    runs = {}     # (name, index) -> ClientBatches
+    plans = []
+    for _, _, req in requests:
+        plan = []
+        for topic in req["topic_data"]:
+            name = topic["name"]
+            checked = topics.get(name)
+            if checked is None:
+                checked = writable_topic(ctx, name)
+                if not checked[1]:
+                    topics[name] = checked   # a refusal is asked again, as each request would ask
+            info, topic_error = checked
+            entries = []
+            for part in topic["partition_data"]:
+                index = part["index"]
+                code = topic_error or (0 if 0 <= index < info.num_partitions else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                if code:
+                    entries.append(_partition_error(index, code))
+                    continue
+                run = runs.get((name, index))
+                if run is None:
+                    run = runs[(name, index)] = storage.partition(name, index).client_batches(now)
+                entries.append((index, run.outcomes, len(run.outcomes)))
+                run.add(part["records"] or b"")
+            plan.append((name, entries))
+        plans.append(plan)
+    for (name, index), run in runs.items():
+        if run.store():
+            broker.notify_append(name, index)
+    answers = []
+    for (api_version, acks, _), plan in zip(requests, plans):
+        failed = False
+        broken = None
+        responses = []
+        for name, entries in plan:
+            partitions = []
+            for entry in entries:
+                if type(entry) is dict:
+                    failed = True
+                    partitions.append(entry)
+                    continue
+                index, outcomes, slot = entry
+                outcome = outcomes[slot]
+                if type(outcome) is AppendResult:
+                    partitions.append((index, outcome.base_offset, outcome.log_append_time_ms,
+                                       outcome.log_start_offset))
+                elif isinstance(outcome, StorageError):
+                    failed = True
+                    partitions.append(_refused(index, outcome))
+                else:
+                    broken = outcome    # a write failed: the request fails, as when it was alone
+            responses.append((name, partitions))
+        answers.append(broken or _answer(api_version, acks, responses, failed))
+    return answers
+
+
+def _refused(index: int, exc: StorageError) -> dict:
+    """The partition's entry for a batch storage refused: Kafka's code and message."""
+    message = ONE_BATCH_MESSAGES.get(type(exc)) or str(exc) or None
+    return _partition_error(index, storage_error_code(exc), message, getattr(exc, "record_errors", ()))
+
+
+def _answer(api_version: int, acks: int, responses: list, failed: bool, throttle_ms: int = 0,
+            one_broker: bool = True, encodable: bool = True):
+    """The answer of a Produce v3+ request from its topics' (name, [partition entry]) (a tuple
+    for an appended partition, an error dict else): none for acks=0 (a failure closes the
+    connection), the cached skeleton's bytes when everything was appended on one broker, else
+    the response dict."""
     if acks == 0:
         if failed:
             raise CloseConnection("an acks=0 produce request failed; closing so the client notices")
-        if throttle_ms and replication is None:
+        if throttle_ms and one_broker:
             return _muted(throttle_ms)   # no answer to carry the throttle: the connection is muted as long
         return None
-    if not failed and replication is None and ctx.connection is not None and not throttle_ms:
+    if not failed and one_broker and encodable and not throttle_ms:
         # All appended, nothing to add later (cluster mode's acks=all outcome, leader hints):
         # the answer a connection sends is encoded into its cached skeleton.
-        return Encoded(encode_success_body(ctx.api_version, responses))
+        return Encoded(encode_success_body(api_version, responses))
     return {"responses": [{"name": name, "partition_responses": [
         _success(entry) if type(entry) is tuple else entry for entry in partitions]}
         for name, partitions in responses], "throttle_time_ms": throttle_ms}

@@ -51,7 +51,7 @@ def test_versions_outside_the_message_are_not_covered():
 # -- the request -------------------------------------------------------------------------------
 
 from kproto.codec import REQUEST_HEADER, encode_request  # noqa: E402
-from kproto.produce_fast import decode_request as fast_decode  # noqa: E402
+from kproto.produce_fast import Shape, decode_request as fast_decode  # noqa: E402
 from kproto._wire import Reader  # noqa: E402
 
 REQUEST_VERSIONS = range(3, PRODUCE.versions.high + 1)
@@ -136,3 +136,22 @@ def test_request_shapes_left_to_the_declarative_decoder():
     assert fast_decode(frame, 2) is None                      # v0-2: message sets, another handler
     tagged = {**body, "_unknown_tagged_fields": {5: b"zz"}}   # a tagged field the shortcut does not keep
     assert fast_decode(encode_request(PRODUCE, 9, 1, tagged, "c")[4:], 9) is None
+
+
+@pytest.mark.parametrize("version", [3, 8, 9, 12])
+def test_request_after_one_of_the_same_shape_decodes_alike(version):
+    """With a Shape kept from request to request (a connection's pipelined requests), every frame
+    (same shape, others, cut, extended, damaged) decodes as without it."""
+    rng = random.Random(version)
+    shape = Shape()
+    frames = []
+    for acks, name, records in ((1, "t", b"r" * 100), (1, "t", b"s" * 200), (-1, "t", b"r"), (1, "u", b"r" * 100)):
+        body = {"transactional_id": None, "acks": acks, "timeout_ms": 30000,
+                "topic_data": [{"name": name, "partition_data": [{"index": 0, "records": records}]}]}
+        frame = encode_request(PRODUCE, version, rng.randint(0, 99), body, "c")[4:]
+        damaged = bytearray(frame)
+        damaged[rng.randrange(len(damaged))] ^= 0x10
+        frames += [frame, frame, frame[:-1], frame + b"\0", bytes(damaged), frame]
+    frames += [encode_request(PRODUCE, version, 3, body, "c")[4:] for body in _request_bodies(version)[:10]]
+    for frame in frames + frames:
+        assert _same(fast_decode(frame, version, shape), fast_decode(frame, version))

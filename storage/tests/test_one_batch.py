@@ -8,6 +8,7 @@ check the exact class raised, and that nothing of a refused append is stored.
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -98,3 +99,32 @@ def test_idempotent_retry_of_one_batch_is_a_duplicate(engine):
     retry = log.append(batch, now_ms=1, one_batch=True)
     assert (first.duplicate, retry.duplicate) == (False, True)
     assert (retry.base_offset, retry.last_offset, log.log_end_offset) == (0, 1, 2)
+
+
+def test_client_batches_whose_write_fails_are_not_stored(disk):
+    """ClientBatches: when the one write of several batches fails, each is appended again on its
+    own, and each gets what that gives it (here the same failure): nothing is stored, nothing is
+    acknowledged, and the log goes on at the same offset once writes succeed again."""
+    storage = disk.open()
+    storage.create_topic("t", 1)
+    log = storage.partition("t", 0)
+    log.append(ONE, now_ms=1, one_batch=True)
+    segment = log.segments[-1]
+    size = segment.size
+    writer = segment._open_writer() if segment._write_fd < 0 else segment._write_fd
+    os.close(writer)
+    segment._write_fd = os.open(segment.log_path, os.O_RDONLY)   # the disk refuses writes
+    try:
+        run = log.client_batches(now_ms=2)
+        for _ in range(3):
+            run.add(ONE)
+        assert not run.store()    # nothing written
+        assert len(run.outcomes) == 3 and all(isinstance(outcome, OSError) for outcome in run.outcomes)
+        assert log.log_end_offset == 3 and segment.size == size
+    finally:
+        os.close(segment._write_fd)
+        segment._write_fd = -1
+    run = log.client_batches(now_ms=3)
+    run.add(ONE)
+    assert run.store()
+    assert run.outcomes[0].base_offset == 3 and len(read_all(log)) == 2
