@@ -503,8 +503,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def _serve(self, frame: bytes, served: Served, api_version: int, correlation_id: int, header: dict,
                request: dict, supported: bool = True, tapped: bool = False) -> Awaitable | None:
-        message = served.message
-        api_key = message.api_key
+        api_key = served.message.api_key
         if not tapped:
             stats = self.broker.stats    # per-API and per-topic counters while the HTTP port is on (broker/web/stats.py)
             if stats is not None:
@@ -521,19 +520,25 @@ class Connection(asyncio.BufferedProtocol):
         if served.is_async:
             self._flush()   # what is answered goes out before a request that may wait
             return self._answer(served, api_version, correlation_id, request, served.handler(ctx, request))
+        response = self._call(served, ctx, request, api_version)
+        if type(response) is CoroutineType:   # it must wait after all (a long poll): a task awaits it
+            self._flush()
+            return self._answer(served, api_version, correlation_id, request, response)
+        return self._respond(served, api_version, correlation_id, response)
+
+    def _call(self, served: Served, ctx: RequestContext, request: dict, api_version: int):
+        """A synchronous handler's response (or the coroutine of one that must wait after all);
+        what it raised becomes the API's error response, except CloseConnection."""
         try:
-            response = served.handler(ctx, request)
-            if type(response) is CoroutineType:   # it must wait after all (a long poll): a task awaits it
-                self._flush()
-                return self._answer(served, api_version, correlation_id, request, response)
+            return served.handler(ctx, request)
         except KafkaError as exc:
-            response = self._error_response(served, request, api_version, exc.code)
+            return self._error_response(served, request, api_version, exc.code)
         except CloseConnection:
             raise
         except Exception:
-            log.error("%s v%d from %s failed:\n%s", message.name, api_version, self.peer, traceback.format_exc())
-            response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
-        return self._respond(served, api_version, correlation_id, response)
+            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer,
+                      traceback.format_exc())
+            return self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
 
     def _metered(self, served: Served, api_version: int, correlation_id: int, request: dict,
                  ctx: RequestContext) -> Awaitable | None:
@@ -543,15 +548,7 @@ class Connection(asyncio.BufferedProtocol):
         that long. Time a request waits (a long poll, a join) is not counted: Kafka counts the
         time its threads spend, not the time a request is parked."""
         started = perf_counter_ns()
-        try:
-            response = served.handler(ctx, request)
-        except KafkaError as exc:
-            response = self._error_response(served, request, api_version, exc.code)
-        except CloseConnection:
-            raise
-        except Exception:
-            log.error("%s v%d from %s failed:\n%s", served.message.name, api_version, self.peer, traceback.format_exc())
-            response = self._error_response(served, request, api_version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        response = self._call(served, ctx, request, api_version)
         client_id = ctx.client_id or ""
         throttle_ms = self.broker.request_quotas.record_ns(user_of(self.principal), client_id,
                                                            perf_counter_ns() - started, now_ms())

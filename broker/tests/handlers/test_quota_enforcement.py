@@ -56,6 +56,18 @@ def test_a_client_over_its_request_time_is_throttled_and_others_are_not(own_brok
             assert metadata(admin_again)["throttle_time_ms"] == 0
 
 
+
+def test_a_request_an_injected_delay_held_is_timed_and_throttled_too(own_broker, topic):
+    """A tapped request (a fault's delay) is handled after the tap as any other: counted against the
+    client's request quota and answered with the throttle."""
+    with own_broker() as served, served.client(client_id="admin") as admin:
+        create_topic(admin, topic)
+        set_quota(admin, [("client-id", "busy")], "request_percentage", 1e-9)
+        served.call(lambda: served.broker.faults.delay("Metadata", 1, times=1))
+        with served.client(client_id="busy") as busy:
+            answer = metadata(busy, [{"name": topic, "topic_id": bytes(16)}])
+            assert answer["throttle_time_ms"] > 0 and answer["topics"][0]["error_code"] == 0
+
 def create(client, version: int, *topics: tuple[str, int]) -> tuple[int, list[tuple[int, str | None]]]:
     answer = client.request(CREATE_TOPICS, version, {"topics": [
         {"name": name, "num_partitions": count, "replication_factor": 1, "assignments": [], "configs": []}
