@@ -17,8 +17,9 @@ partitions): its requests are then served one at a time, as they cost less that 
 A request joins a run when the one-pass decoder takes it (Produce v3+, kproto/produce_fast.py)
 and it has acks 1, -1 or 0 and no transactional batch; an acks=0 request ends its run (its
 failure closes the connection, and no request after it may have been appended). A connection
-makes runs on one broker (no replication), with no authorizer, no byte-rate quota, no request
-statistics, no tap on Produce and no SASL gate; anything else is handled one request at a time.
+makes runs on one broker (no replication), with no authorizer, no quota that may throttle, no
+request statistics, no tap on Produce and no SASL gate; anything else is handled one request at
+a time.
 ``KBROKER_PRODUCE_RUNS=0`` in the environment (or ``ProduceRun.enabled = False``) turns runs off,
 to compare the two paths.
 """
