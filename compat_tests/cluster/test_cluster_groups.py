@@ -3,12 +3,16 @@ partition, and the group keeps its committed offsets, and goes on, when that bro
 
 from __future__ import annotations
 
+import signal
 import time
 
+from broker.groups.offsets import OFFSETS_TOPIC, partition_for
 from broker.testing import RawClient
 from compat_tests.cluster.test_cluster_clients import create_rf3
 from compat_tests.clients import Out, produce
-from kproto.messages import FIND_COORDINATOR
+from compat_tests.raw_groups import stable_member
+from kproto.messages import DESCRIBE_GROUPS, FIND_COORDINATOR
+from storage.records import read_header
 
 
 def coordinator_of(cluster, group: str) -> int:
@@ -60,3 +64,71 @@ def test_a_group_keeps_its_offsets_and_goes_on_when_its_coordinator_dies(make_cl
     rest = consume_some(again, 30)
     again.close()
     assert rest == list(range(70, 100))
+
+
+def batches_on_disk(cluster, node: int, topic: str) -> dict[int, list[tuple[int, int, int]]]:
+    """Partition -> (base offset, CRC, leader epoch) of every whole batch of a broker's replicas
+    of ``topic`` that hold any, read from its files."""
+    found = {}
+    for directory in (cluster.brokers[node].data_dir).glob(f"{topic}-*"):
+        batches = []
+        for path in sorted(directory.glob("*.log")):
+            data, position = path.read_bytes(), 0
+            while position + 61 <= len(data):
+                header = read_header(data, position)
+                if header.batch_length <= 0 or position + header.size > len(data):
+                    break
+                batches.append((header.base_offset, header.crc, header.partition_leader_epoch))
+                position += header.size
+        if batches:
+            found[int(directory.name.rsplit("-", 1)[1])] = batches
+    return found
+
+
+def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_name):
+    """Leaderships move (a broker stops) and the survivors load the coordinator again: a broker
+    that only follows the group's partition of __consumer_offsets takes none of its groups. A
+    follower holding a copy of the group would end the member's session there and write that in
+    its own log, a batch its leader never wrote. The leader is paused meanwhile, so that the
+    follower cannot fetch (and cut such a batch away). The group's records are only in its
+    partition, and every batch of the follower's replica is the coordinator's, byte for byte.
+    Replication factor 2 of 3 brokers: not every broker holds every partition of the topic."""
+    cluster = make_cluster(3, group_min_session_timeout_ms=500, offsets_topic_replication_factor=2,
+                           zookeeper_session_timeout_ms=10000)   # outlasts the pause
+    create_rf3(cluster, topic_name, partitions=1)
+    group = f"{topic_name}-group"
+    coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
+                                   what="a coordinator")
+    partitions = cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"]
+    partition = partition_for(group, len(partitions))
+    follower, = set(partitions[partition]["replica_nodes"]) - {coordinator}
+    stopped, = set(cluster.brokers) - {coordinator, follower}
+
+    def on_disk(node: int) -> dict:
+        return batches_on_disk(cluster, node, OFFSETS_TOPIC)
+    with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
+        cluster.wait_for(lambda: raw.request(DESCRIBE_GROUPS, 5, {
+            "groups": [group], "include_authorized_operations": False})["groups"], what="the coordinator loaded")
+        stable_member(raw, group, topic_name, [0], session_ms=1000)
+    cluster.wait_for(lambda: on_disk(follower) == on_disk(coordinator), what="the follower caught up")
+    assert list(on_disk(coordinator)) == [partition]
+    follower_log = cluster.directory / f"broker-{follower}.log"
+    loads = follower_log.read_text().count("coordinating the groups of")
+    cluster.brokers[stopped].stop()   # its leaderships move to both survivors, which load again
+    cluster.wait_for(lambda: follower_log.read_text().count("coordinating the groups of") > loads,
+                     what="the follower loading again")
+    cluster.signal(coordinator, signal.SIGSTOP)
+    try:
+        time.sleep(1.5)   # a copy of the member loaded on the follower would have expired there by now
+        on_follower, on_coordinator = on_disk(follower), on_disk(coordinator)
+    finally:
+        cluster.signal(coordinator, signal.SIGCONT)
+    assert on_follower == on_coordinator
+    assert list(on_coordinator) == [partition]
+    try:   # the coordinator ends the member's session: the follower fetches that
+        cluster.wait_for(lambda: on_disk(follower) == on_disk(coordinator) and len(on_disk(coordinator)[partition])
+                         > len(on_coordinator[partition]), timeout_s=10, what="the same batches")
+    except TimeoutError:
+        pass
+    assert on_disk(follower) == on_disk(coordinator)
+    assert list(on_disk(coordinator)) == [partition]
