@@ -51,7 +51,7 @@ from .share.state import ShareStateStore
 from .consumer.coordinator import ConsumerGroupCoordinator, ConsumerGroupSettings
 from .coordinator import GroupCoordinator, legacy_leave_error
 from .group import GroupState
-from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore, partition_for
+from .offsets import COMMIT_TIME, CommittedOffset, OffsetsPlacement, OffsetStore
 from .responses import Completions, Token, join_response, sync_response
 from .snapshot import GroupChange
 
@@ -77,15 +77,16 @@ class _Parked:
 
 class GroupService:
     def __init__(self, config: GroupConfig, storage: Storage, *,
-                 verify_txn_offsets: TxnOffsetsVerifier | None = None, move_legacy: bool = True):
+                 verify_txn_offsets: TxnOffsetsVerifier | None = None, placement: OffsetsPlacement | None = None):
         """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``
-        (and move what an older kbroker kept outside Kafka's partitions, unless
-        ``move_legacy`` is False: cluster mode)."""
+        (and move what an older kbroker kept outside Kafka's partitions). ``placement``: cluster
+        mode's, which partitions are led here: only their groups are loaded, run and written,
+        and nothing is moved (offsets.py)."""
         self._config = config
         self._storage = storage
         self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
-        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, move_legacy=move_legacy)
+        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, placement=placement)
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
@@ -107,7 +108,7 @@ class GroupService:
                                heartbeat_interval_ms=config.group_share_heartbeat_interval_ms,
                                max_size=config.group_share_max_size),
             group_setting=self.group_configs.int_value)
-        self.share_state = ShareStateStore(storage, move_legacy=move_legacy)
+        self.share_state = ShareStateStore(storage, move_legacy=placement is None)
         self._topics_image: tuple[int, dict] = (-1, {})
         self._load_groups()
         self._coordinator.add_group_deleted_listener(self._group_deleted)
@@ -420,7 +421,7 @@ class GroupService:
 
     def offsets_partition(self, group_id: str) -> int:
         """The group's partition of ``__consumer_offsets`` (the topic made if it is not yet)."""
-        return partition_for(group_id, self._offsets.ensure_topic())
+        return self._offsets.partition_of(group_id)
 
     def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
         """A transaction's marker reached a partition of ``__consumer_offsets``: the offsets it

