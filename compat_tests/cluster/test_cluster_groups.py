@@ -100,9 +100,10 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
     group = f"{topic_name}-group"
     coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
                                    what="a coordinator")
-    partitions = cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"]
+    partitions = cluster.wait_for(lambda: cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"],
+                                  what="the coordinator's metadata of the topic")
     partition = partition_for(group, len(partitions))
-    follower, = set(partitions[partition]["replica_nodes"]) - {coordinator}
+    follower, = {r for p in partitions if p["partition_index"] == partition for r in p["replica_nodes"]} - {coordinator}
     stopped, = set(cluster.brokers) - {coordinator, follower}
 
     def on_disk(node: int) -> dict:
