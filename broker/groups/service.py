@@ -86,6 +86,7 @@ class GroupService:
         self._storage = storage
         self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
+        self._placement = placement
         self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, placement=placement)
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
@@ -509,6 +510,10 @@ class GroupService:
         return {"error_code": ErrorCode.NONE, "throttle_time_ms": 0, "topics": topics}
 
     def _num_partitions(self, topic: str) -> int:
+        """The topic's partition count (0: none): the cluster's in cluster mode, where this broker
+        may hold no replica of a topic its groups commit offsets of."""
+        if self._placement is not None:
+            return self._placement.num_partitions(topic)
         info = self._storage.topic(topic)
         return info.num_partitions if info is not None else 0
 

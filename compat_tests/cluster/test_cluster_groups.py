@@ -10,8 +10,8 @@ from broker.groups.offsets import OFFSETS_TOPIC, partition_for
 from broker.testing import RawClient
 from compat_tests.cluster.test_cluster_clients import create_rf3
 from compat_tests.clients import Out, produce
-from compat_tests.raw_groups import stable_member
-from kproto.messages import DESCRIBE_GROUPS, FIND_COORDINATOR
+from compat_tests.raw_groups import commit, stable_member
+from kproto.messages import CREATE_TOPICS, DESCRIBE_GROUPS, FIND_COORDINATOR
 from storage.records import read_header
 
 
@@ -93,10 +93,10 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
     follower cannot fetch (and cut such a batch away). The group's records are only in its
     partition (replication factor 2 of 3 brokers: a broker holds only some partitions of the
     topic, and places groups on the cluster's count), and the follower's replica holds the
-    coordinator's batches, byte for byte, and no other."""
+    coordinator's batches, byte for byte, and no other. The group commits offsets of a topic
+    whose one replica is on another broker: the coordinator checks them on the cluster's topics."""
     cluster = make_cluster(3, group_min_session_timeout_ms=500, offsets_topic_replication_factor=2,
                            zookeeper_session_timeout_ms=10000)   # outlasts the pause
-    create_rf3(cluster, topic_name, partitions=1)
     group = f"{topic_name}-group"
     coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
                                    what="a coordinator")
@@ -108,10 +108,19 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
 
     def on_disk(node: int) -> dict:
         return batches_on_disk(cluster, node, OFFSETS_TOPIC)
+    # the group's topic: one replica, on the follower; the coordinator knows it from the cluster
+    with RawClient(cluster.brokers[cluster.metadata()["controller_id"]].bootstrap) as raw:
+        assert raw.request(CREATE_TOPICS, 5, {"topics": [{
+            "name": topic_name, "num_partitions": -1, "replication_factor": -1, "configs": [],
+            "assignments": [{"partition_index": 0, "broker_ids": [follower]}]}], "timeout_ms": 10000,
+            "validate_only": False})["topics"][0]["error_code"] == 0
     with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
         cluster.wait_for(lambda: raw.request(DESCRIBE_GROUPS, 5, {
             "groups": [group], "include_authorized_operations": False})["groups"], what="the coordinator loaded")
-        stable_member(raw, group, topic_name, [0], session_ms=1000)
+        member_id, generation = stable_member(raw, group, topic_name, [0], session_ms=1000)
+        assert cluster.wait_for(lambda: cluster.leader(topic_name, via=coordinator) == follower, what="its metadata")
+        assert commit(raw, group, {(topic_name, 0): 5}, generation=generation, member_id=member_id) == {
+            (topic_name, 0): 0}
     cluster.wait_for(lambda: on_disk(follower) == on_disk(coordinator), what="the follower caught up")
     assert list(on_disk(coordinator)) == [partition]
     follower_log = cluster.directory / f"broker-{follower}.log"
