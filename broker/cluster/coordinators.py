@@ -14,9 +14,10 @@ those partitions (a follower's replica holds only its leader's batches). A broke
 partitions of the topic change loads the coordinator again from them, from its log, which the
 replication kept up to date: groups, members and committed offsets survive the loss of their
 coordinator's broker; JoinGroup and SyncGroup waiting on the coordinator replaced are answered
-NOT_COORDINATOR, so that their clients look for the new one. ListGroups lists the groups of the partitions led here. With the authorizer on, a group the
-client may not touch is refused by the handler on any broker before the gate looks at it
-(GROUP_AUTHORIZATION_FAILED, not NOT_COORDINATOR), as Kafka authorizes first.
+NOT_COORDINATOR, so that their clients look for the new one. ListGroups lists the groups of the
+partitions led here. With the authorizer on, a group the client may not touch is refused by the
+handler on any broker before the gate looks at it (GROUP_AUTHORIZATION_FAILED, not
+NOT_COORDINATOR), as Kafka authorizes first.
 
 Producer ids come in blocks from ZooKeeper's ``/latest_producer_id_block`` (Kafka's
 ZkProducerIdManager), fetched ahead so InitProducerId never waits on ZooKeeper.

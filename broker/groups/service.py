@@ -421,7 +421,7 @@ class GroupService:
                 for p in topic["partitions"]]} for topic in req["topics"]]}
 
     def offsets_partition(self, group_id: str) -> int:
-        """The group's partition of ``__consumer_offsets`` (the topic made if it is not yet)."""
+        """The group's partition of ``__consumer_offsets`` (one broker: the topic made if it is not yet)."""
         return self._offsets.partition_of(group_id)
 
     def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
