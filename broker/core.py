@@ -263,7 +263,7 @@ class Broker:
             from broker.groups.service import GroupService
 
             self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets,
-                                        move_legacy=self.cluster is None)
+                                        placement=None if self.cluster is None else self.cluster.gate)
             self._topic_listeners.append(self._groups)
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process
@@ -277,8 +277,8 @@ class Broker:
 
     def reload_groups(self) -> GroupService | None:
         """Forget the group coordinator (its timers stop); the next use loads it again from
-        ``__consumer_offsets``. Cluster mode does this when this broker comes to lead more of
-        that topic's partitions. Returns the one forgotten."""
+        ``__consumer_offsets`` (cluster mode: from the partitions led here). Cluster mode does
+        this when the partitions of that topic this broker leads change. Returns the one forgotten."""
         old, self._groups = self._groups, None
         if self._groups_scope is not None:
             self._groups_scope.cancel()

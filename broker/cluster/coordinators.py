@@ -7,12 +7,17 @@ brokers are alive, as Kafka does) and answers COORDINATOR_NOT_AVAILABLE until it
 
 The group APIs pass a gate: a broker answers for a group only while it leads the group's
 partition (else NOT_COORDINATOR, so the client looks again), and not while it loads that
-partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). A broker that comes to lead
-more partitions of the topic loads the group coordinator again from its log, which the
-replication kept up to date: groups, members and committed offsets survive the loss of
-their coordinator's broker. ListGroups lists the groups of the partitions led here. With the authorizer on, a group the
-client may not touch is refused by the handler on any broker before the gate looks at it
-(GROUP_AUTHORIZATION_FAILED, not NOT_COORDINATOR), as Kafka authorizes first.
+partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). The group coordinator holds
+only the groups of the partitions led here, as Kafka's coordinator runtime loads a partition
+when it comes to lead it and unloads it when it stops: it runs their timers and writes only to
+those partitions (a follower's replica holds only its leader's batches). A broker whose led
+partitions of the topic change loads the coordinator again from them, from its log, which the
+replication kept up to date: groups, members and committed offsets survive the loss of their
+coordinator's broker; JoinGroup and SyncGroup waiting on the coordinator replaced are answered
+NOT_COORDINATOR, so that their clients look for the new one. ListGroups lists the groups of the
+partitions led here. With the authorizer on, a group the client may not touch is refused by the
+handler on any broker before the gate looks at it (GROUP_AUTHORIZATION_FAILED, not
+NOT_COORDINATOR), as Kafka authorizes first.
 
 Producer ids come in blocks from ZooKeeper's ``/latest_producer_id_block`` (Kafka's
 ZkProducerIdManager), fetched ahead so InitProducerId never waits on ZooKeeper.
@@ -83,20 +88,29 @@ class CoordinatorGate:
     def error(self, group_id: str | None) -> int:
         return coordinator_error(partition_for(group_id or "", self.partitions), self.loading, self.led)
 
+    def owns(self, partition: int) -> bool:
+        """A partition whose groups the coordinator here loads, runs and writes: led here."""
+        p = self.node.replicas.partitions.get((OFFSETS_TOPIC, partition))
+        return p is not None and p.is_leader
+
+    def num_partitions(self, topic: str) -> int:
+        """The cluster's count (0: no such topic), whether or not this broker holds a replica."""
+        return self.node.metadata.num_partitions(topic)
+
     def _leadership_changed(self, topic: str, partition: int, leading: bool) -> None:
         if topic != OFFSETS_TOPIC:
             return
-        if not leading:
+        if leading:
+            self.loading.add(partition)
+        else:
             self.led.discard(partition)
             self.loading.discard(partition)
-            return
-        self.loading.add(partition)
-        if not self._reloading:
+        if not self._reloading:   # gained or lost: the coordinator keeps only what is led here
             self._reloading = True
             self.node.task_group.start_soon(self._reload)
 
     async def _reload(self) -> None:
-        """Load the group coordinator again from the log, now that more of it is led here."""
+        """Load the group coordinator again from the partitions led here, now that they changed."""
         await anyio.sleep(RELOAD_GATHER_S)
         self._reloading = False
         loading = set(self.loading)
@@ -104,14 +118,10 @@ class CoordinatorGate:
         old = broker.reload_groups()
         if old is not None:
             _release_parked(old)
-        broker.groups   # noqa: B018 - replays __consumer_offsets now
+        broker.groups   # noqa: B018 - replays the led partitions of __consumer_offsets now
         self.loading -= loading
-        self.led |= {p for p in loading if self._leads(p)}
+        self.led = {p for p in self.led | loading if self.owns(p)}
         log.info("coordinating the groups of %d partitions of %s", len(self.led), OFFSETS_TOPIC)
-
-    def _leads(self, partition: int) -> bool:
-        p = self.node.replicas.partitions.get((OFFSETS_TOPIC, partition))
-        return p is not None and p.is_leader
 
 
 def _release_parked(service) -> None:

@@ -23,9 +23,16 @@ its own partition in one batch, then tombstones for them to the old one. A stop 
 two leaves both copies, and the next start finds the group's own partition holding the key
 and only writes the tombstones: nothing committed is lost or goes back. A group with a
 transaction still open in its old partition stays there until the transaction's marker
-(written there) ends it; it moves at the next start. In cluster mode nothing is moved (a
-partition's writes belong to its leader, and the two partitions may have different leaders):
-the replay still reads what this broker's replicas hold, key by key as above.
+(written there) ends it; it moves at the next start.
+
+Cluster mode (a ``placement``): as Kafka's coordinator runtime, the store holds only the groups
+of the partitions this broker leads (``placement.owns``), and writes only there: a follower's
+replica holds only its leader's batches. A group's partition is counted on the cluster's
+partition count (``placement.partitions``), not on the local topic, which holds only the
+partitions this broker has replicas of. A write to a partition not led here (leadership just
+lost, the store not yet unloaded) is dropped with a warning. Nothing is moved (a partition's
+writes belong to its leader, and the two partitions may have different leaders): a record
+found outside its group's partition is loaded only when both partitions are led here.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from broker.partitioner import coordinator_partition, legacy_coordinator_partition
 from kproto.coordinator_records import (
@@ -71,6 +79,21 @@ def group_of_key(key: bytes) -> str:
         return bytes(key[4:4 + length]).decode()
     except UnicodeDecodeError as exc:
         raise DecodeError(f"a group id that is not UTF-8: {exc}") from None
+
+
+class OffsetsPlacement(Protocol):
+    """Cluster mode's view of ``__consumer_offsets`` (broker.cluster.coordinators.CoordinatorGate)."""
+
+    @property
+    def partitions(self) -> int:
+        """The topic's partition count in the cluster."""
+
+    def owns(self, partition: int) -> bool:
+        """Is the partition led here: are its groups coordinated, and written, by this broker?"""
+
+    def num_partitions(self, topic: str) -> int:
+        """A topic's partition count in the cluster (0: no such topic), whether or not this
+        broker holds a replica of it: what OffsetCommit checks a committed partition against."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +143,14 @@ def group_snapshot(group_id: str, value: dict) -> GroupSnapshot:
 
 
 class OffsetStore:
-    def __init__(self, storage: Storage, num_partitions: int, *, move_legacy: bool = True):
+    def __init__(self, storage: Storage, num_partitions: int, *, move_legacy: bool = True,
+                 placement: OffsetsPlacement | None = None):
+        """placement: cluster mode's (see the module's docstring); None: one broker, which owns
+        every partition and makes the topic on first use."""
         self._storage = storage
         self._num_partitions = num_partitions
-        self._move_legacy = move_legacy   # False in cluster mode: see the module's docstring
+        self._placement = placement
+        self._move_legacy = move_legacy and placement is None   # see the module's docstring
         self._offsets: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
         # The value of the last GroupMetadata record of each group found at start
         # (tombstones delete), decoded only when taken: a group has many records.
@@ -187,13 +214,13 @@ class OffsetStore:
         from kproto import group_records
 
         by_partition: dict[int, list[Record]] = {}
-        partitions = self.ensure_topic()
+        partitions = self.partition_count()
         for group_id, record_type, key, value in changes:
             by_partition.setdefault(partition_for(group_id, partitions), []).append(Record(
                 timestamp=now_ms, key=group_records.encode_key(record_type, key),
                 value=None if value is None else group_records.encode_value(record_type, value)))
         for partition, records in by_partition.items():
-            self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
+            self._write(partition, build_batch(records), now_ms)
 
     # -- writing -------------------------------------------------------------------
 
@@ -201,9 +228,10 @@ class OffsetStore:
         """Append the commits durably, then make them visible."""
         if not offsets:
             return
-        self._append(group_id, [
-            Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
-            for (topic, partition), c in offsets.items()], now_ms)
+        if not self._append(group_id, [
+                Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, partition), value=encode_value(c))
+                for (topic, partition), c in offsets.items()], now_ms):
+            return
         self._offsets.setdefault(group_id, {}).update(offsets)
         for pending in (self._pending, self._legacy_pending):
             if pending:
@@ -217,21 +245,20 @@ class OffsetStore:
         as the log refuses it); they stay pending until the transaction ends."""
         if not offsets:
             return
-        partition = partition_for(group_id, self.ensure_topic())
         batch = build_batch([
             Record(timestamp=now_ms, key=encode_offset_key(group_id, topic, index), value=encode_value(c))
             for (topic, index), c in offsets.items()],
             producer_id=producer_id, producer_epoch=producer_epoch, is_transactional=True)
-        result = self._storage.partition(OFFSETS_TOPIC, partition).append(batch, now_ms, from_coordinator=True)
-        self._pending.add(producer_id, group_id, offsets, result.base_offset)
+        result = self._write(self.partition_of(group_id), batch, now_ms, from_coordinator=True)
+        if result is not None:
+            self._pending.add(producer_id, group_id, offsets, result.base_offset)
 
     def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
         """The producer's transaction ended in this partition: its offsets there become the
         committed ones (commit) or are dropped (abort)."""
-        info = self._storage.topic(OFFSETS_TOPIC)
-        if info is None or not (self._pending or self._legacy_pending):
+        if self._storage.topic(OFFSETS_TOPIC) is None or not (self._pending or self._legacy_pending):
             return
-        count = info.num_partitions
+        count = self.partition_count()
         for group_id, offsets in self._pending.complete(
                 producer_id, lambda group_id: partition_for(group_id, count) == partition, committed):
             self._offsets.setdefault(group_id, {}).update(offsets)
@@ -252,8 +279,9 @@ class OffsetStore:
         keys = [k for k in keys if k in group]
         if not keys:
             return
-        self._append(group_id, [Record(timestamp=now_ms, key=encode_offset_key(group_id, t, p), value=None)
-                                for t, p in keys], now_ms)
+        if not self._append(group_id, [Record(timestamp=now_ms, key=encode_offset_key(group_id, t, p), value=None)
+                                       for t, p in keys], now_ms):
+            return
         for key in keys:
             del group[key]
         if not group:
@@ -271,13 +299,13 @@ class OffsetStore:
         if not changes:
             return
         by_partition: dict[int, list[Record]] = {}
-        partitions = self.ensure_topic()
+        partitions = self.partition_count()
         for group_id, snapshot in changes:
             value = None if snapshot is None else encode_group_metadata_value(group_metadata_value(snapshot))
             by_partition.setdefault(partition_for(group_id, partitions), []).append(
                 Record(timestamp=now_ms, key=encode_group_metadata_key(group_id), value=value))
         for partition, records in by_partition.items():
-            self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
+            self._write(partition, build_batch(records), now_ms)
 
     def delete_topic(self, topic: str, now_ms: int) -> None:
         for group_id in list(self._offsets):
@@ -308,9 +336,31 @@ class OffsetStore:
             removed += len(expired)
         return removed
 
-    def _append(self, group_id: str, records: list[Record], now_ms: int) -> None:
-        partition = partition_for(group_id, self.ensure_topic())
-        self._storage.partition(OFFSETS_TOPIC, partition).append(build_batch(records), now_ms)
+    def _append(self, group_id: str, records: list[Record], now_ms: int) -> bool:
+        """Append to the group's partition; False if it is not this broker's to write (dropped)."""
+        return self._write(self.partition_of(group_id), build_batch(records), now_ms) is not None
+
+    def _write(self, partition: int, batch, now_ms: int, **options):
+        """Append a batch to a partition of the topic, if this broker owns it (cluster mode: leads
+        it); else drop it with a warning, since a follower's replica holds only its leader's
+        batches. The append's result, or None when dropped."""
+        if self._placement is not None and not self._placement.owns(partition):
+            log.warning("not writing to %s-%d: this broker does not lead it (any more)", OFFSETS_TOPIC, partition)
+            return None
+        return self._storage.partition(OFFSETS_TOPIC, partition).append(batch, now_ms, **options)
+
+    def partition_count(self) -> int:
+        """The topic's partition count, on which groups are placed: the cluster's (cluster mode),
+        or the local topic's, made on first use."""
+        return self._placement.partitions if self._placement is not None else self.ensure_topic()
+
+    def partition_of(self, group_id: str) -> int:
+        """The group's partition of the topic."""
+        return partition_for(group_id, self.partition_count())
+
+    def owns(self, partition: int) -> bool:
+        """Are the groups of this partition loaded, and written, here?"""
+        return self._placement is None or self._placement.owns(partition)
 
     def ensure_topic(self) -> int:
         """The partition count of __consumer_offsets, made with it when it does not exist yet."""
@@ -326,13 +376,15 @@ class OffsetStore:
         info = self._storage.topic(OFFSETS_TOPIC)
         if info is None:
             return
-        self._count = info.num_partitions
+        self._count = self.partition_count()
         # records found outside their group's partition: key -> (partition, group id, value),
         # the newest of each key, in the order they were last written
         self._foreign: dict[bytes, tuple[int, str, bytes]] = {}
         self._partition_of: dict[bytes, int] = {}   # group id (UTF-8) -> its partition: hashed once per group
         count = 0
         for partition in range(info.num_partitions):
+            if not self.owns(partition):
+                continue   # cluster mode: another broker coordinates that partition's groups
             plog = self._storage.partition(OFFSETS_TOPIC, partition)
             if not _holds_transactional_batches(plog):
                 # the newest record of each key is the end state (the log is compacted): only those are decoded
@@ -386,7 +438,14 @@ class OffsetStore:
         """The records an older kbroker left outside their groups' partitions: each one whose
         key the group's own partition does not hold is loaded, then (one broker) appended to
         that partition; then every one is tombstoned where it was. A group with a transaction
-        open there is loaded, not moved. Returns the offsets loaded."""
+        open there is loaded, not moved. Returns the offsets loaded. Cluster mode: only those
+        of groups whose own partition is led here."""
+        if self._placement is not None:
+            self._foreign = {key: found for key, found in self._foreign.items()
+                             if self.owns(partition_for(found[1], self._count))}
+            for group_id in self._legacy_pending.groups():
+                if not self.owns(partition_for(group_id, self._count)):
+                    self._legacy_pending.drop_group(group_id)
         open_groups = self._legacy_pending.groups()
         home_partitions = {partition_for(g, self._count) for _, g, _ in self._foreign.values()} | {
             partition_for(g, self._count) for g in open_groups}

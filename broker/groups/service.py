@@ -51,7 +51,7 @@ from .share.state import ShareStateStore
 from .consumer.coordinator import ConsumerGroupCoordinator, ConsumerGroupSettings
 from .coordinator import GroupCoordinator, legacy_leave_error
 from .group import GroupState
-from .offsets import COMMIT_TIME, CommittedOffset, OffsetStore, partition_for
+from .offsets import COMMIT_TIME, CommittedOffset, OffsetsPlacement, OffsetStore
 from .responses import Completions, Token, join_response, sync_response
 from .snapshot import GroupChange
 
@@ -77,15 +77,17 @@ class _Parked:
 
 class GroupService:
     def __init__(self, config: GroupConfig, storage: Storage, *,
-                 verify_txn_offsets: TxnOffsetsVerifier | None = None, move_legacy: bool = True):
+                 verify_txn_offsets: TxnOffsetsVerifier | None = None, placement: OffsetsPlacement | None = None):
         """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``
-        (and move what an older kbroker kept outside Kafka's partitions, unless
-        ``move_legacy`` is False: cluster mode)."""
+        (and move what an older kbroker kept outside Kafka's partitions). ``placement``: cluster
+        mode's, which partitions are led here: only their groups are loaded, run and written,
+        and nothing is moved (offsets.py)."""
         self._config = config
         self._storage = storage
         self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
-        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, move_legacy=move_legacy)
+        self._placement = placement
+        self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, placement=placement)
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
         self._deadline_moved = anyio.Event()
@@ -107,7 +109,7 @@ class GroupService:
                                heartbeat_interval_ms=config.group_share_heartbeat_interval_ms,
                                max_size=config.group_share_max_size),
             group_setting=self.group_configs.int_value)
-        self.share_state = ShareStateStore(storage, move_legacy=move_legacy)
+        self.share_state = ShareStateStore(storage, move_legacy=placement is None)
         self._topics_image: tuple[int, dict] = (-1, {})
         self._load_groups()
         self._coordinator.add_group_deleted_listener(self._group_deleted)
@@ -419,8 +421,8 @@ class GroupService:
                 for p in topic["partitions"]]} for topic in req["topics"]]}
 
     def offsets_partition(self, group_id: str) -> int:
-        """The group's partition of ``__consumer_offsets`` (the topic made if it is not yet)."""
-        return partition_for(group_id, self._offsets.ensure_topic())
+        """The group's partition of ``__consumer_offsets`` (one broker: the topic made if it is not yet)."""
+        return self._offsets.partition_of(group_id)
 
     def complete_transaction(self, producer_id: int, partition: int, committed: bool) -> None:
         """A transaction's marker reached a partition of ``__consumer_offsets``: the offsets it
@@ -508,6 +510,10 @@ class GroupService:
         return {"error_code": ErrorCode.NONE, "throttle_time_ms": 0, "topics": topics}
 
     def _num_partitions(self, topic: str) -> int:
+        """The topic's partition count (0: none): the cluster's in cluster mode, where this broker
+        may hold no replica of a topic its groups commit offsets of."""
+        if self._placement is not None:
+            return self._placement.num_partitions(topic)
         info = self._storage.topic(topic)
         return info.num_partitions if info is not None else 0
 

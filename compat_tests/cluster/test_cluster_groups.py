@@ -3,12 +3,16 @@ partition, and the group keeps its committed offsets, and goes on, when that bro
 
 from __future__ import annotations
 
+import signal
 import time
 
+from broker.groups.offsets import OFFSETS_TOPIC, partition_for
 from broker.testing import RawClient
 from compat_tests.cluster.test_cluster_clients import create_rf3
 from compat_tests.clients import Out, produce
-from kproto.messages import FIND_COORDINATOR
+from compat_tests.raw_groups import commit, stable_member
+from kproto.messages import CREATE_TOPICS, DESCRIBE_GROUPS, FIND_COORDINATOR
+from storage.records import read_header
 
 
 def coordinator_of(cluster, group: str) -> int:
@@ -60,3 +64,77 @@ def test_a_group_keeps_its_offsets_and_goes_on_when_its_coordinator_dies(make_cl
     rest = consume_some(again, 30)
     again.close()
     assert rest == list(range(70, 100))
+
+
+def batches_on_disk(cluster, node: int, topic: str) -> dict[int, list[tuple[int, int, int]]]:
+    """Partition -> (base offset, CRC, leader epoch) of every whole batch of a broker's replicas
+    of ``topic`` that hold any, read from its files."""
+    found = {}
+    for directory in (cluster.brokers[node].data_dir).glob(f"{topic}-*"):
+        batches = []
+        for path in sorted(directory.glob("*.log")):
+            data, position = path.read_bytes(), 0
+            while position + 61 <= len(data):
+                header = read_header(data, position)
+                if header.batch_length <= 0 or position + header.size > len(data):
+                    break
+                batches.append((header.base_offset, header.crc, header.partition_leader_epoch))
+                position += header.size
+        if batches:
+            found[int(directory.name.rsplit("-", 1)[1])] = batches
+    return found
+
+
+def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_name):
+    """Leaderships move (a broker stops) and the survivors load the coordinator again: a broker
+    that only follows the group's partition of __consumer_offsets takes none of its groups. A
+    follower holding a copy of the group would end the member's session there and write that in
+    its own log, a batch its leader never wrote. The leader is paused meanwhile, so that the
+    follower cannot fetch (and cut such a batch away). The group's records are only in its
+    partition (replication factor 2 of 3 brokers: a broker holds only some partitions of the
+    topic, and places groups on the cluster's count), and the follower's replica holds the
+    coordinator's batches, byte for byte, and no other. The group commits offsets of a topic
+    whose one replica is on another broker: the coordinator checks them on the cluster's topics."""
+    cluster = make_cluster(3, group_min_session_timeout_ms=500, offsets_topic_replication_factor=2,
+                           zookeeper_session_timeout_ms=10000)   # outlasts the pause
+    group = f"{topic_name}-group"
+    coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
+                                   what="a coordinator")
+    partitions = cluster.wait_for(lambda: cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"],
+                                  what="the coordinator's metadata of the topic")
+    partition = partition_for(group, len(partitions))
+    follower, = {r for p in partitions if p["partition_index"] == partition for r in p["replica_nodes"]} - {coordinator}
+    stopped, = set(cluster.brokers) - {coordinator, follower}
+
+    def on_disk(node: int) -> dict:
+        return batches_on_disk(cluster, node, OFFSETS_TOPIC)
+    # the group's topic: one replica, on the follower; the coordinator knows it from the cluster
+    with RawClient(cluster.brokers[cluster.metadata()["controller_id"]].bootstrap) as raw:
+        assert raw.request(CREATE_TOPICS, 5, {"topics": [{
+            "name": topic_name, "num_partitions": -1, "replication_factor": -1, "configs": [],
+            "assignments": [{"partition_index": 0, "broker_ids": [follower]}]}], "timeout_ms": 10000,
+            "validate_only": False})["topics"][0]["error_code"] == 0
+    with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
+        cluster.wait_for(lambda: raw.request(DESCRIBE_GROUPS, 5, {
+            "groups": [group], "include_authorized_operations": False})["groups"], what="the coordinator loaded")
+        member_id, generation = stable_member(raw, group, topic_name, [0], session_ms=1000)
+        assert cluster.wait_for(lambda: cluster.leader(topic_name, via=coordinator) == follower, what="its metadata")
+        assert commit(raw, group, {(topic_name, 0): 5}, generation=generation, member_id=member_id) == {
+            (topic_name, 0): 0}
+    cluster.wait_for(lambda: on_disk(follower) == on_disk(coordinator), what="the follower caught up")
+    assert list(on_disk(coordinator)) == [partition]
+    follower_log = cluster.directory / f"broker-{follower}.log"
+    loads = follower_log.read_text().count("coordinating the groups of")
+    cluster.brokers[stopped].stop()   # its leaderships move to both survivors, which load again
+    cluster.wait_for(lambda: follower_log.read_text().count("coordinating the groups of") > loads,
+                     what="the follower loading again")
+    cluster.signal(coordinator, signal.SIGSTOP)
+    try:
+        time.sleep(1.5)   # a copy of the member loaded on the follower would have expired there by now
+        on_follower, on_coordinator = on_disk(follower), on_disk(coordinator)
+    finally:
+        cluster.signal(coordinator, signal.SIGCONT)
+    assert list(on_coordinator) == [partition]
+    assert set(on_follower) <= {partition}
+    # what the follower holds is the coordinator's (which may have written more meanwhile)
+    assert on_follower.get(partition, []) == on_coordinator[partition][:len(on_follower.get(partition, []))]
