@@ -112,12 +112,21 @@ def produce_raw(bootstrap: str, topic: str, acks: int = -1, partition: int = 0) 
     return response["responses"][0]["partition_responses"][0]["error_code"]
 
 
+def first_produce(cluster, topic: str) -> int:
+    """The partition's leader, once it takes a produce: the first broker's metadata may name it
+    before the leader itself has taken the leadership (UNKNOWN_TOPIC_OR_PARTITION or
+    NOT_LEADER_OR_FOLLOWER meanwhile, which a client retries, as with Kafka)."""
+    leader = cluster.leader(topic)
+    cluster.wait_for(lambda: produce_raw(cluster.brokers[leader].bootstrap, topic) == 0,
+                     what="the leader taking a produce")
+    return leader
+
+
 def test_min_insync_replicas_with_two_brokers_down_refuses_then_resumes(make_cluster, topic_name):
     cluster = make_cluster(3)
     create_rf3(cluster, topic_name, partitions=1, configs={"min.insync.replicas": "2"})
-    leader = cluster.leader(topic_name)
+    leader = first_produce(cluster, topic_name)
     others = [b for b in cluster.brokers if b != leader]
-    assert produce_raw(cluster.brokers[leader].bootstrap, topic_name) == 0
     for broker_id in others:
         cluster.brokers[broker_id].kill()
     cluster.wait_for(lambda: cluster.partition(topic_name, via=leader)["isr_nodes"] == [leader], what="ISR of one")
@@ -134,10 +143,9 @@ def test_a_stopped_follower_leaves_the_isr_and_rejoins(make_cluster, topic_name)
     # the session outlives the pause: the leader, not the session, decides (replica.lag.time.max.ms)
     cluster = make_cluster(3, zookeeper_session_timeout_ms=15000, replica_lag_time_max_ms=1500)
     create_rf3(cluster, topic_name, partitions=1)
-    leader = cluster.leader(topic_name)
+    leader = first_produce(cluster, topic_name)
     controller = cluster.metadata()["controller_id"]   # the ISR changes through it: it keeps running
     follower = next(b for b in cluster.brokers if b not in (leader, controller))
-    assert produce_raw(cluster.brokers[leader].bootstrap, topic_name) == 0
     cluster.signal(follower, signal.SIGSTOP)
     try:
         cluster.wait_for(lambda: follower not in cluster.partition(topic_name, via=leader)["isr_nodes"],
