@@ -7,11 +7,11 @@ brokers are alive, as Kafka does) and answers COORDINATOR_NOT_AVAILABLE until it
 
 The group APIs pass a gate: a broker answers for a group only while it leads the group's
 partition (else NOT_COORDINATOR, so the client looks again), and not while it loads that
-partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS); a request about several groups
+partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). A request about several groups
 (DescribeGroups, ConsumerGroupDescribe, ShareGroupDescribe, DeleteGroups, OffsetFetch v8+,
-DescribeShareGroupOffsets) answers each group so, on its own, as Kafka's coordinator answers
-partition by partition. The group coordinator holds
-only the groups of the partitions led here, as Kafka's coordinator runtime loads a partition
+DescribeShareGroupOffsets) answers each group on its own, one of those errors or its answer, as
+Kafka's coordinator answers partition by partition. The group coordinator holds only the
+groups of the partitions led here, as Kafka's coordinator runtime loads a partition
 when it comes to lead it and unloads it when it stops: it runs their timers and writes only to
 those partitions (a follower's replica holds only its leader's batches). A broker whose led
 partitions of the topic change loads the coordinator again from them, from its log, which the
