@@ -7,8 +7,11 @@ brokers are alive, as Kafka does) and answers COORDINATOR_NOT_AVAILABLE until it
 
 The group APIs pass a gate: a broker answers for a group only while it leads the group's
 partition (else NOT_COORDINATOR, so the client looks again), and not while it loads that
-partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). The group coordinator holds
-only the groups of the partitions led here, as Kafka's coordinator runtime loads a partition
+partition's groups and offsets (COORDINATOR_LOAD_IN_PROGRESS). A request about several groups
+(DescribeGroups, ConsumerGroupDescribe, ShareGroupDescribe, DeleteGroups, OffsetFetch v8+,
+DescribeShareGroupOffsets) answers each group on its own, one of those errors or its answer, as
+Kafka's coordinator answers partition by partition. The group coordinator holds only the
+groups of the partitions led here, as Kafka's coordinator runtime loads a partition
 when it comes to lead it and unloads it when it stops: it runs their timers and writes only to
 those partitions (a follower's replica holds only its leader's batches). A broker whose led
 partitions of the topic change loads the coordinator again from them, from its log, which the
@@ -150,20 +153,72 @@ def _group_ids(message, req: dict, api_version: int) -> list[str]:
     return [req["group_id"]]
 
 
+# The requests about several groups that answer each group on its own: (request's list,
+# response's list). Kafka's coordinator runs such a request partition by partition of
+# __consumer_offsets, so a group not coordinated here (or still loading) gets its own entry with
+# NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS) and defaults, and the others their answers.
+PER_GROUP = {
+    DESCRIBE_GROUPS: ("groups", "groups"), CONSUMER_GROUP_DESCRIBE: ("group_ids", "groups"),
+    SHARE_GROUP_DESCRIBE: ("group_ids", "groups"), DELETE_GROUPS: ("groups_names", "results"),
+    DESCRIBE_SHARE_GROUP_OFFSETS: ("groups", "groups"), OFFSET_FETCH: ("groups", "groups"),
+}
+FIRST_MULTI_GROUP_OFFSET_FETCH = 8
+
+
+def _per_group(message, api_version: int) -> tuple[str, str] | None:
+    if message is OFFSET_FETCH and api_version < FIRST_MULTI_GROUP_OFFSET_FETCH:
+        return None
+    return PER_GROUP.get(message)
+
+
+def _entry_group(entry) -> str:
+    """The group id of an entry of a request's list: the id itself, or a dict naming it."""
+    return (entry if not isinstance(entry, dict) else entry["group_id"]) or ""
+
+
 def _gated(message, handler, error_response):
     is_async = SERVED[message.api_key].is_async
 
-    async def gated(ctx, req: dict):
-        code = _gate_error(ctx, message, req)
-        if code:
-            return error_response(req, ctx.api_version, code)
+    async def call(ctx, req: dict, group_ids: list[str]):
+        """The handler, answered once what it wrote to the groups' partitions is in the ISR."""
         node = ctx.broker.cluster
-        partitions = {partition_for(g or "", node.gate.partitions) for g in _group_ids(message, req, ctx.api_version)}
+        partitions = {partition_for(g or "", node.gate.partitions) for g in group_ids}
         replicas = [p for p in (node.replicas.partitions.get((OFFSETS_TOPIC, i)) for i in partitions) if p is not None]
         ends = [p.log.log_end_offset for p in replicas]
         response = await handler(ctx, req) if is_async else handler(ctx, req)
         await replicated(node, OFFSETS_TOPIC, replicas, ends)
         return response
+
+    async def gated(ctx, req: dict):
+        lists = _per_group(message, ctx.api_version)
+        if lists is not None:
+            return await per_group(ctx, req, *lists)
+        code = _gate_error(ctx, message, req)
+        if code:
+            return error_response(req, ctx.api_version, code)
+        return await call(ctx, req, _group_ids(message, req, ctx.api_version))
+
+    async def per_group(ctx, req: dict, request_list: str, response_list: str):
+        """The groups answerable here go to the handler; each other one is answered with its
+        gate's error (a group refused by its ACLs is the handler's to answer, on any broker)."""
+        gate = ctx.broker.cluster.gate
+        gated_ids = {g or "" for g in _gated_groups(ctx, message, req)}
+        here, away = [], {}
+        for entry in req[request_list]:
+            group_id = _entry_group(entry)
+            code = gate.error(group_id) if group_id in gated_ids else ErrorCode.NONE
+            (away.setdefault(code, []) if code else here).append(entry)
+        if not away:
+            return await call(ctx, req, [_entry_group(e) for e in here])
+        version = ctx.api_version
+        if here:
+            response = await call(ctx, {**req, request_list: here}, [_entry_group(e) for e in here])
+        else:
+            response = error_response({**req, request_list: []}, version, ErrorCode.NONE)
+        for code, entries in away.items():
+            response[response_list] += error_response({**req, request_list: entries}, version, code)[response_list]
+        return response
+
     return gated
 
 

@@ -20,7 +20,14 @@ from kproto.messages import DESCRIBE_GROUPS
 FIRST_NOT_FOUND_VERSION = 6
 
 
-@handles(DESCRIBE_GROUPS, "0-6")
+def _error(req: dict, api_version: int, code: int) -> dict:
+    """Each group with the error, its other fields empty, as Kafka's getErrorDescribedGroupList."""
+    return {"throttle_time_ms": 0, "groups": [
+        {"error_code": code, "group_id": g, "group_state": "", "protocol_type": "", "protocol_data": "",
+         "members": []} for g in req["groups"]]}
+
+
+@handles(DESCRIBE_GROUPS, "0-6", error_response=_error)
 def describe_groups(ctx, req: dict) -> dict:
     groups = ctx.broker.groups
     allowed, refused = split(ctx, Op.DESCRIBE, Resource.GROUP, [{"name": g} for g in req["groups"]])
@@ -37,7 +44,6 @@ def describe_groups(ctx, req: dict) -> dict:
         for group in response["groups"]:
             if group["error_code"] == ErrorCode.NONE:   # as Kafka: only for a group described
                 group["authorized_operations"] = ctx.authorized_operations(Resource.GROUP, group["group_id"])
-    response["groups"] += [{"error_code": ErrorCode.GROUP_AUTHORIZATION_FAILED, "group_id": g["name"],
-                            "group_state": "", "protocol_type": "", "protocol_data": "", "members": []}
-                           for g in refused]
+    response["groups"] += _error({"groups": [g["name"] for g in refused]}, ctx.api_version,
+                                 ErrorCode.GROUP_AUTHORIZATION_FAILED)["groups"]
     return response

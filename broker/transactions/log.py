@@ -6,12 +6,18 @@ the partition of the id (Java's ``Utils.abs(transactionalId.hashCode()) %
 transaction.state.log.num.partitions``); an id that expires is a tombstone. The topic is
 compacted (cleanup.policy=compact), as Kafka makes it: only the last record of each id
 matters. At start every partition is replayed once and the last record of each id is loaded.
+
+Cluster mode (a ``placement``): as Kafka's coordinator, the log holds only the ids of the
+partitions this broker leads (``placement.owns``) and writes only there. An id's partition is
+counted on the cluster's partition count (``placement.partitions``, the count FindCoordinator
+and the gate use), not on the local topic, which ends at the last partition this broker has a
+replica of.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Protocol
 
 from broker.partitioner import coordinator_partition, java_string_hash  # noqa: F401 - tests import it here
 from kproto.coordinator_records import (
@@ -78,32 +84,49 @@ class NotLeadingState(Exception):
     (any more), so it may not write there."""
 
 
+class TransactionLogPlacement(Protocol):
+    """Cluster mode's view of ``__transaction_state`` (broker.cluster.transactions.TransactionPlacement)."""
+
+    @property
+    def partitions(self) -> int:
+        """The topic's partition count in the cluster."""
+
+    def owns(self, partition: int) -> bool:
+        """Is the partition led here: are its ids coordinated, and written, by this broker?"""
+
+
 class TransactionLog:
     def __init__(self, storage: Storage, config: TransactionConfig,
-                 owns: Callable[[int], bool] | None = None):
-        """owns: cluster mode's test of a partition of the topic (led here); None: one broker,
-        which owns every partition and makes the topic on first use."""
+                 placement: TransactionLogPlacement | None = None):
+        """placement: cluster mode's (see the module's docstring); None: one broker, which owns
+        every partition and makes the topic on first use."""
         self._storage = storage
         self._config = config
-        self._owns = owns
+        self._placement = placement
 
     def write(self, transit: Transit, now_ms: int) -> None:
         """Append the transit's record (a tombstone for Dead): durable before it takes effect."""
         value = None if transit.state is TransactionState.DEAD else encode_transaction_log_value(log_value(transit))
         record = Record(timestamp=now_ms, key=encode_transaction_log_key(transit.transactional_id), value=value)
-        partition = partition_for(transit.transactional_id, self._ensure_topic())
-        if self._owns is not None and not self._owns(partition):
+        partition = partition_for(transit.transactional_id, self._partition_count())
+        if not self._owns(partition):
             raise NotLeadingState(f"{TRANSACTION_STATE_TOPIC}-{partition} is not led by this broker")
         self._storage.partition(TRANSACTION_STATE_TOPIC, partition).append(build_batch([record]), now_ms)
 
-    def _ensure_topic(self) -> int:
+    def _partition_count(self) -> int:
+        """The count ids are placed on: the cluster's (cluster mode, where the controller makes
+        the topic), or the local topic's, made on first use."""
+        if self._placement is not None:
+            return self._placement.partitions
         info = self._storage.topic(TRANSACTION_STATE_TOPIC)
-        if info is None and self._owns is not None:   # cluster mode: the controller makes it
-            raise NotLeadingState(f"{TRANSACTION_STATE_TOPIC} does not exist here yet")
         if info is None:
             info = self._storage.create_topic(TRANSACTION_STATE_TOPIC, self._config.transaction_state_log_num_partitions,
                                               topic_configs(self._config), internal=True)
         return info.num_partitions
+
+    def _owns(self, partition: int) -> bool:
+        """Are the ids of this partition loaded, and written, here?"""
+        return self._placement is None or self._placement.owns(partition)
 
     def load(self) -> list[Transit]:
         """The last record of every id that has not expired, from every partition."""
@@ -112,7 +135,7 @@ class TransactionLog:
             return []
         last: dict[str, bytes | None] = {}
         for partition in range(info.num_partitions):
-            if self._owns is not None and not self._owns(partition):
+            if not self._owns(partition):
                 continue   # cluster mode: another broker coordinates that partition's ids
             plog = self._storage.partition(TRANSACTION_STATE_TOPIC, partition)
             for batch, header, start in plog.batches_from_start(READ_CHUNK_BYTES):

@@ -102,7 +102,7 @@ class TransactionService:
         self._coordinator = TransactionCoordinator(config, new_producer_id=peers.new_producer_id)
         placement = peers.placement
         self._placement = placement
-        self._log = TransactionLog(storage, config, None if placement is None else placement.owns)
+        self._log = TransactionLog(storage, config, placement)
         self._marked: dict[MarkerJob, set[tuple[str, int]]] = {}   # partitions of a job already marked
         self._sent: set[tuple[MarkerJob, str, int]] = set()   # markers sent to other leaders, unanswered
         for transit in self._log.load():

@@ -160,3 +160,49 @@ def test_delete_records_on_the_leader_moves_every_replicas_log_start(shared_clus
     shared_cluster.wait_for(follower_start_moved, what="the follower's log start at 30")
     got = consume("confluent", shared_cluster.bootstrap, topic_name, 1, 21)
     assert [r.offset for r in got] == list(range(30, 51))
+
+
+def test_the_wrong_broker_answers_each_group_of_a_request_on_its_own(shared_cluster, topic_name):
+    """A request about several groups, sent to the coordinator of only some: each of those is
+    answered as when asked alone, each other one gets its own entry, NOT_COORDINATOR and empty
+    fields (not an empty list, nor one error for all), as Kafka answers partition by partition."""
+    from broker.testing import RawClient
+    from kproto.errors import ErrorCode
+    from kproto.messages import (CONSUMER_GROUP_DESCRIBE, DELETE_GROUPS, DESCRIBE_GROUPS, DESCRIBE_SHARE_GROUP_OFFSETS,
+                                 FIND_COORDINATOR, OFFSET_FETCH, SHARE_GROUP_DESCRIBE)
+
+    requests = [   # (message, version, request about the groups, response's list)
+        (DESCRIBE_GROUPS, 5, lambda ids: {"groups": ids, "include_authorized_operations": False}, "groups"),
+        (CONSUMER_GROUP_DESCRIBE, 0, lambda ids: {"group_ids": ids, "include_authorized_operations": False}, "groups"),
+        (SHARE_GROUP_DESCRIBE, 1, lambda ids: {"group_ids": ids, "include_authorized_operations": False}, "groups"),
+        (DELETE_GROUPS, 2, lambda ids: {"groups_names": ids}, "results"),
+        (OFFSET_FETCH, 8, lambda ids: {"groups": [{"group_id": g, "topics": None} for g in ids],
+                                       "require_stable": False}, "groups"),
+        (DESCRIBE_SHARE_GROUP_OFFSETS, 0, lambda ids: {"groups": [{"group_id": g, "topics": None} for g in ids]},
+         "groups"),
+    ]
+    groups = [f"{topic_name}-group-{i}" for i in range(12)]
+
+    def coordinators() -> dict[str, int] | None:
+        with RawClient(shared_cluster.bootstrap.split(",")[0]) as client:
+            answer = client.request(FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": groups})
+        if all(c["error_code"] == 0 for c in answer["coordinators"]):
+            return {c["key"]: c["node_id"] for c in answer["coordinators"]}
+        return None
+    found = shared_cluster.wait_for(coordinators, what="the groups' coordinators")
+    here = groups[0]
+    away = next(g for g in groups if found[g] != found[here])
+    with RawClient(shared_cluster.brokers[found[here]].bootstrap) as client:
+        shared_cluster.wait_for(lambda: client.request(DESCRIBE_GROUPS, 5, requests[0][2]([here]))["groups"][0][
+            "error_code"] == 0, what="the group's partition loaded")
+        for message, version, body, answers in requests:
+            alone = client.request(message, version, body([here]))[answers]
+            mixed = {a["group_id"]: a for a in client.request(message, version, body([away, here]))[answers]}
+            elsewhere = client.request(message, version, body([away]))[answers]
+            assert mixed[here] == alone[0], message.name
+            assert mixed[away] == elsewhere[0], message.name
+            assert [(a["group_id"], a["error_code"]) for a in elsewhere] == [(away, ErrorCode.NOT_COORDINATOR)]
+            if message is DESCRIBE_GROUPS:
+                assert elsewhere[0] == {"error_code": ErrorCode.NOT_COORDINATOR, "group_id": away, "group_state": "",
+                                        "protocol_type": "", "protocol_data": "", "members": [],
+                                        "authorized_operations": -2147483648, "error_message": None}

@@ -116,7 +116,8 @@ def test_only_the_coordinator_writes_its_groups_partition(make_cluster, topic_na
             "validate_only": False})["topics"][0]["error_code"] == 0
     with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
         cluster.wait_for(lambda: raw.request(DESCRIBE_GROUPS, 5, {
-            "groups": [group], "include_authorized_operations": False})["groups"], what="the coordinator loaded")
+            "groups": [group], "include_authorized_operations": False})["groups"][0]["error_code"] == 0,
+            what="the coordinator loaded")
         member_id, generation = stable_member(raw, group, topic_name, [0], session_ms=1000)
         assert cluster.wait_for(lambda: cluster.leader(topic_name, via=coordinator) == follower, what="its metadata")
         assert commit(raw, group, {(topic_name, 0): 5}, generation=generation, member_id=member_id) == {

@@ -4,13 +4,17 @@ transaction's state survives its coordinator's loss."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
 
 from broker.testing import RawClient
+from broker.transactions.log import TRANSACTION_STATE_TOPIC, partition_for
 from compat_tests.cluster.test_cluster_clients import create_rf3
+from kproto.coordinator_records import decode_transaction_log_key
 from kproto.messages import CREATE_TOPICS, FIND_COORDINATOR
+from storage.records import decode_records, read_header
 
 TRANSACTION = 1
 
@@ -162,3 +166,57 @@ def test_offsets_sent_to_a_transaction_are_committed_with_it(txn_cluster, topic_
     # a partition the unkeyed records missed has no committed offset (OFFSET_INVALID, negative)
     assert sum(max(tp.offset, 0) for tp in committed) == 30
     assert sorted(read_committed(cluster.bootstrap, target, 30)) == sorted(b"%d" % i for i in range(30))
+
+
+def transactional_ids_on_disk(cluster, node: int) -> dict[str, set[int]]:
+    """Transactional id -> the partitions of __transaction_state whose files on a broker hold a
+    record of it, read from its segment files."""
+    found: dict[str, set[int]] = {}
+    for directory in cluster.brokers[node].data_dir.glob(f"{TRANSACTION_STATE_TOPIC}-*"):
+        index = int(directory.name.rsplit("-", 1)[1])
+        for path in sorted(directory.glob("*.log")):
+            data, position = path.read_bytes(), 0
+            while position + 61 <= len(data):
+                header = read_header(data, position)
+                if header.batch_length <= 0 or position + header.size > len(data):
+                    break
+                if not header.is_control:
+                    for record in decode_records(data[position:position + header.size]):
+                        found.setdefault(decode_transaction_log_key(record.key), set()).add(index)
+                position += header.size
+    return found
+
+
+def test_a_transactional_id_is_placed_on_the_clusters_partition_count(make_cluster, topic_name):
+    """A broker's local copy of __transaction_state ends at the last partition it has a replica
+    of (replication factor 2 of 3): one broker lacks the last partition, so it holds fewer
+    partitions than the cluster. An id it coordinates is still written to, and loaded from,
+    Kafka's ``abs(hash(id)) % partitions`` of the cluster's count, where FindCoordinator placed
+    it: its records are in that partition only, and the broker that takes the partition over
+    when the coordinator dies knows the open transaction and commits it."""
+    count = 10
+    cluster = make_cluster(3, transaction_state_log_num_partitions=count, transaction_state_log_replication_factor=2)
+    create_rf3(cluster, topic_name)
+    cluster.wait_for(lambda: transaction_coordinator_of(cluster, topic_name) > 0, what="__transaction_state led")
+    replicas = {p["partition_index"]: p["replica_nodes"]
+                for p in cluster.metadata(topics=[TRANSACTION_STATE_TOPIC])["topics"][0]["partitions"]}
+    assert len(replicas) == count
+    short, = set(cluster.brokers) - set(replicas[count - 1])
+    local = max(i for i, nodes in replicas.items() if short in nodes) + 1   # its local copy's count
+    transactional_id = next(t for t in (f"{topic_name}-{i}" for i in itertools.count())
+                            if transaction_coordinator_of(cluster, t) == short
+                            and partition_for(t, count) != partition_for(t, local))
+    partition = partition_for(transactional_id, count)
+    producer = transactional_producer(cluster, transactional_id)
+    producer.begin_transaction()
+    producer.produce(topic_name, b"first", partition=0)
+    producer.commit_transaction(30)
+    producer.begin_transaction()
+    producer.produce(topic_name, b"second", partition=1)
+    assert producer.flush(30) == 0   # the transaction is open, its partition added, its record written
+    assert transactional_ids_on_disk(cluster, short)[transactional_id] == {partition}
+    cluster.brokers[short].kill()
+    cluster.wait_for(lambda: transaction_coordinator_of(cluster, transactional_id) not in (-1, short),
+                     what="a new transaction coordinator")
+    producer.commit_transaction(60)
+    assert sorted(read_committed(cluster.bootstrap, topic_name, 2)) == [b"first", b"second"]
