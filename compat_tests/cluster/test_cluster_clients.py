@@ -160,3 +160,63 @@ def test_delete_records_on_the_leader_moves_every_replicas_log_start(shared_clus
     shared_cluster.wait_for(follower_start_moved, what="the follower's log start at 30")
     got = consume("confluent", shared_cluster.bootstrap, topic_name, 1, 21)
     assert [r.offset for r in got] == list(range(30, 51))
+
+
+def test_kip848_and_share_groups_get_a_topic_with_no_replica_on_their_coordinator(shared_cluster, topic_name):
+    """The group coordinators assign the cluster's topics, not this broker's replicas: a topic
+    whose partitions all live on the other brokers is assigned to a KIP-848 consumer (a regex
+    subscription too) and to a share consumer of groups coordinated here, which read it."""
+    import time
+
+    from confluent_kafka import Consumer, Producer, ShareConsumer
+    from broker.groups.offsets import OFFSETS_TOPIC, partition_for
+    from broker.testing import RawClient
+    from compat_tests.cluster.test_cluster_groups import coordinator_of
+    from kproto.messages import CREATE_TOPICS
+
+    cluster = shared_cluster
+    group = f"{topic_name}-group"
+    coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
+                                   what="a coordinator")
+    count = len(cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"])
+    share_group = next(g for g in (f"{topic_name}-share-{i}" for i in range(1000))
+                       if partition_for(g, count) == partition_for(group, count))   # the same coordinator
+    others = sorted(set(cluster.brokers) - {coordinator})
+    with RawClient(cluster.brokers[cluster.metadata()["controller_id"]].bootstrap) as raw:
+        assert raw.request(CREATE_TOPICS, 5, {"topics": [{
+            "name": topic_name, "num_partitions": -1, "replication_factor": -1, "configs": [],
+            "assignments": [{"partition_index": i, "broker_ids": [b]} for i, b in enumerate(others)]}],
+            "timeout_ms": 10000, "validate_only": False})["topics"][0]["error_code"] == 0
+    cluster.wait_for(lambda: {cluster.leader(topic_name, i, via=coordinator) for i in (0, 1)} == set(others),
+                     what="the coordinator's metadata")
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 0})
+
+    def produce_one_each(prefix: str) -> None:
+        for partition in (0, 1):
+            producer.produce(topic_name, f"{prefix}-{partition}".encode(), partition=partition)
+        producer.flush(10)
+
+    produce_one_each("before")
+    consumers = {
+        "consumer": Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "group.protocol": "consumer",
+                              "auto.offset.reset": "earliest"}),
+        "share": ShareConsumer({"bootstrap.servers": cluster.bootstrap, "group.id": share_group})}
+    consumers["consumer"].subscribe([f"^{topic_name}$"])   # a regex, resolved by the coordinator
+    consumers["share"].subscribe([topic_name])
+    got: dict[str, set[tuple[int, str]]] = {kind: set() for kind in consumers}
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(
+                {p for p, _ in received} == {0, 1} for received in got.values()):
+            produce_one_each("during")   # the share group starts at the end of the log: records keep coming
+            message = consumers["consumer"].poll(0.1)
+            if message is not None and message.error() is None:
+                got["consumer"].add((message.partition(), message.value().decode()))
+            for message in consumers["share"].poll(0.1):
+                if message.error() is None:
+                    got["share"].add((message.partition(), message.value().decode()))
+    finally:
+        for c in consumers.values():
+            c.close()
+    assert {p for p, _ in got["share"]} == {0, 1}, got
+    assert {(0, "before-0"), (1, "before-1")} <= got["consumer"], got
