@@ -165,14 +165,16 @@ def test_delete_records_on_the_leader_moves_every_replicas_log_start(shared_clus
 def test_kip848_and_share_groups_get_a_topic_with_no_replica_on_their_coordinator(shared_cluster, topic_name):
     """The group coordinators assign the cluster's topics, not this broker's replicas: a topic
     whose partitions all live on the other brokers is assigned to a KIP-848 consumer (a regex
-    subscription too) and to a share consumer of groups coordinated here, which read it."""
+    subscription too) and to a share consumer of groups coordinated here, which read it. Deleted
+    in the cluster, it takes the group's committed offsets with it there."""
     import time
 
     from confluent_kafka import Consumer, Producer, ShareConsumer
+    from confluent_kafka.admin import AdminClient
     from broker.groups.offsets import OFFSETS_TOPIC, partition_for
     from broker.testing import RawClient
     from compat_tests.cluster.test_cluster_groups import coordinator_of
-    from kproto.messages import CREATE_TOPICS
+    from kproto.messages import CREATE_TOPICS, OFFSET_FETCH
 
     cluster = shared_cluster
     group = f"{topic_name}-group"
@@ -217,6 +219,16 @@ def test_kip848_and_share_groups_get_a_topic_with_no_replica_on_their_coordinato
                     got["share"].add((message.partition(), message.value().decode()))
     finally:
         for c in consumers.values():
-            c.close()
+            c.close()   # the KIP-848 consumer commits what it read
     assert {p for p, _ in got["share"]} == {0, 1}, got
     assert {(0, "before-0"), (1, "before-1")} <= got["consumer"], got
+
+    def committed() -> list[str]:
+        with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
+            return [t["name"] for t in raw.request(OFFSET_FETCH, 8, {"groups": [{"group_id": group, "topics": None}],
+                                                                     "require_stable": False})["groups"][0]["topics"]]
+    assert committed() == [topic_name]
+    # deleted in the cluster: the coordinator, which had no copy of it, drops its offsets too
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.delete_topics([topic_name])[topic_name].result(30)
+    cluster.wait_for(lambda: committed() == [], what="the offsets of the deleted topic gone")
