@@ -206,6 +206,11 @@ class Broker:
         if info is not None:
             for index in range(info.num_partitions):
                 self.notify_append(name, index)
+        self.topic_gone(name)
+
+    def topic_gone(self, name: str) -> None:
+        """Tell the topic listeners a topic is deleted (cluster mode: also one this broker
+        holds no replica of, whose groups' committed offsets go with it, as Kafka's)."""
         for listener in self._topic_listeners:
             listener.topic_deleted(name)
 
@@ -263,7 +268,8 @@ class Broker:
             from broker.groups.service import GroupService
 
             self._groups = GroupService(self.config.groups, self.storage, verify_txn_offsets=self._verify_txn_offsets,
-                                        placement=None if self.cluster is None else self.cluster.gate)
+                                        placement=None if self.cluster is None else self.cluster.gate,
+                                        topics=None if self.cluster is None else self.cluster.cluster_topics)
             self._topic_listeners.append(self._groups)
             if self.freeze_loaded:
                 gc.freeze()   # the coordinator and the offsets it loaded live as long as the process

@@ -96,10 +96,6 @@ class CoordinatorGate:
         p = self.node.replicas.partitions.get((OFFSETS_TOPIC, partition))
         return p is not None and p.is_leader
 
-    def num_partitions(self, topic: str) -> int:
-        """The cluster's count (0: no such topic), whether or not this broker holds a replica."""
-        return self.node.metadata.num_partitions(topic)
-
     def _leadership_changed(self, topic: str, partition: int, leading: bool) -> None:
         if topic != OFFSETS_TOPIC:
             return

@@ -52,8 +52,9 @@ def update_metadata(ctx, req: dict) -> dict:
         return {"error_code": ErrorCode.STALE_CONTROLLER_EPOCH}
     node.replicas.controller_epoch = req["controller_epoch"]
     for topic in node.metadata.update(req):   # deleted now: what is left of it here goes
-        if node.broker.storage.topic(topic) is not None and not any(
-                key[0] == topic for key in node.replicas.partitions):
+        if node.broker.storage.topic(topic) is None:
+            node.broker.topic_gone(topic)   # no copy here: the groups coordinated here forget it
+        elif not any(key[0] == topic for key in node.replicas.partitions):
             log.info("topic %s is no longer in the cluster: deleting this broker's copy", topic)
             node.broker.delete_topic(topic)
     if req["type"] == FULL:   # the whole view: say which local topics the cluster does not have (kept)

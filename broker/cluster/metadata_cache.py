@@ -5,6 +5,11 @@ partition; a leader of -2 means the topic is being deleted), topic ids, and the 
 Metadata, FindCoordinator, DescribeCluster and the NOT_LEADER_OR_FOLLOWER hints all answer
 from here, so every broker gives the same answer once the controller has told it.
 ``version`` changes with every update, for answers kept encoded.
+
+``ClusterTopics`` lends the group coordinators this view in storage's shape (``topics()``,
+``topic(name)``, ``topics_version``): they assign, resolve regexes against and check offsets
+of every topic of the cluster, as Kafka's coordinator reads the metadata image, not only the
+topics this broker holds a replica of.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Callable
 import anyio
 
 from broker.cluster.znodes import LEADER_DURING_DELETE, NO_LEADER
+from storage.topics import TopicInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +145,28 @@ class MetadataCache:
             if address is not None:
                 entries.append({"node_id": b.broker_id, "host": address[0], "port": address[1], "rack": b.rack})
         return entries
+
+
+class ClusterTopics:
+    """The cluster's topics as storage gives its own: ``{name: TopicInfo}`` (id, partition
+    count; internal: a name starting with ``__``, as Metadata says in cluster mode), made once
+    per change of the cache and shared read-only; ``topics_version`` is the cache's."""
+
+    def __init__(self, cache: MetadataCache):
+        self._cache = cache
+        self._image: tuple[int, dict[str, TopicInfo]] = (-1, {})
+
+    @property
+    def topics_version(self) -> int:
+        return self._cache.version
+
+    def topics(self) -> dict[str, TopicInfo]:
+        cache = self._cache
+        if self._image[0] != cache.version:
+            self._image = (cache.version, {
+                name: TopicInfo(name, cache.topic_ids[name], len(partitions), internal=name.startswith("__"))
+                for name, partitions in cache.topics.items() if partitions and name in cache.topic_ids})
+        return self._image[1]
+
+    def topic(self, name: str) -> TopicInfo | None:
+        return self.topics().get(name)

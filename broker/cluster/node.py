@@ -28,7 +28,7 @@ from broker.cluster.configs import ConfigChanges
 from broker.cluster.controller.controller import Controller
 from broker.cluster.coord import CoordinationError, NodeExists
 from broker.cluster.coordinators import CoordinatorGate, ProducerIdBlocks
-from broker.cluster.metadata_cache import MetadataCache
+from broker.cluster.metadata_cache import ClusterTopics, MetadataCache
 from broker.cluster.replica_manager import ReplicaManager
 from broker.cluster.transactions import TransactionPlacement
 from broker.cluster.serving import Replication
@@ -64,6 +64,7 @@ class ClusterNode:
         self.coord = ZooKeeperCoordination(config.zookeeper_connect, config.zookeeper_session_timeout_ms,
                                            config.zookeeper_connection_timeout_ms)
         self.metadata = MetadataCache(self.broker_id, inter_broker_listener.name)
+        self.cluster_topics = ClusterTopics(self.metadata)   # what the group coordinators assign
         self.replicas = ReplicaManager(self)
         self.replication = Replication(self)
         broker.replication = self.replication

@@ -91,10 +91,6 @@ class OffsetsPlacement(Protocol):
     def owns(self, partition: int) -> bool:
         """Is the partition led here: are its groups coordinated, and written, by this broker?"""
 
-    def num_partitions(self, topic: str) -> int:
-        """A topic's partition count in the cluster (0: no such topic), whether or not this
-        broker holds a replica of it: what OffsetCommit checks a committed partition against."""
-
 
 @dataclass(frozen=True)
 class CommittedOffset:

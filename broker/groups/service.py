@@ -24,8 +24,10 @@ coordinator (consumer/classic.py).
 The broker tells the service of deleted topics through ``topic_deleted`` (its
 ``TopicListener``), and of transactions that ended through ``complete_transaction``; it
 lends the service one check, ``verify_txn_offsets`` (is this group's offsets partition in
-the producer's transaction?), and asks ``offsets_partition``. The service knows nothing
-else of the broker.
+the producer's transaction?), and asks ``offsets_partition``. The topics the coordinators
+assign, resolve regexes against and check offsets of are a ``TopicsSource``: storage's on
+one broker, the cluster's metadata in cluster mode (a topic may have no replica on the
+coordinator's broker). The service knows nothing else of the broker.
 """
 
 from __future__ import annotations
@@ -67,6 +69,18 @@ class TxnOffsetsVerifier(Protocol):
                  group_id: str) -> ErrorCode: ...
 
 
+class TopicsSource(Protocol):
+    """Every topic by name (``TopicInfo``: id, partition count, internal), and a version that
+    changes whenever they change: ``storage.Storage`` is one, cluster mode lends another."""
+
+    @property
+    def topics_version(self) -> int: ...
+
+    def topics(self) -> dict: ...
+
+    def topic(self, name: str): ...
+
+
 class _Parked:
     __slots__ = ("event", "response")
 
@@ -77,16 +91,17 @@ class _Parked:
 
 class GroupService:
     def __init__(self, config: GroupConfig, storage: Storage, *,
-                 verify_txn_offsets: TxnOffsetsVerifier | None = None, placement: OffsetsPlacement | None = None):
+                 verify_txn_offsets: TxnOffsetsVerifier | None = None, placement: OffsetsPlacement | None = None,
+                 topics: TopicsSource | None = None):
         """Load the groups and committed offsets kept in ``storage``'s ``__consumer_offsets``
         (and move what an older kbroker kept outside Kafka's partitions). ``placement``: cluster
         mode's, which partitions are led here: only their groups are loaded, run and written,
-        and nothing is moved (offsets.py)."""
+        and nothing is moved (offsets.py). ``topics``: the cluster's topics (storage's when None)."""
         self._config = config
         self._storage = storage
         self._verify_txn_offsets = verify_txn_offsets
         self._coordinator = GroupCoordinator(config)
-        self._placement = placement
+        self._topics = storage if topics is None else topics
         self._offsets = OffsetStore(storage, config.offsets_topic_num_partitions, placement=placement)
         self._parked: dict[Token, _Parked] = {}
         self._tokens = itertools.count()
@@ -144,11 +159,16 @@ class GroupService:
         """A coordinator's next deadline may have moved: the timer task looks again."""
         self._deadline_moved.set()
 
+    @property
+    def topics_version(self) -> int:
+        """Changes whenever the topics change (storage's, or the cluster's metadata)."""
+        return self._topics.topics_version
+
     def topics_image(self) -> dict:
-        """The topics by name, as storage has them (copied once per change of topics)."""
-        version = self._storage.topics_version
+        """The topics by name (copied once per change of topics; shared, never changed)."""
+        version = self._topics.topics_version
         if self._topics_image[0] != version:
-            self._topics_image = (version, self._storage.topics())
+            self._topics_image = (version, self._topics.topics())
         return self._topics_image[1]
 
     def store_records(self, changes: list, now: int) -> None:
@@ -200,9 +220,8 @@ class GroupService:
         view = self._coordinator.migration_view(group_id)
         if view is None:
             return ErrorCode.NONE
-        storage = self._storage
         try:
-            group = self.consumer_coordinator.group_from_classic(view, storage.topics(), storage.topics_version)
+            group = self.consumer_coordinator.group_from_classic(view, self.topics_image(), self.topics_version)
         except ApiError as exc:
             log.info("%s", exc.message)
             return exc.message
@@ -252,11 +271,10 @@ class GroupService:
         if not config.group_min_session_timeout_ms <= session_timeout_ms <= config.group_max_session_timeout_ms:
             response = join_response(error_code=ErrorCode.INVALID_SESSION_TIMEOUT, member_id=req["member_id"])
         else:
-            storage = self._storage
             response = self.consumer_coordinator.classic_join(
                 now, req["group_id"], req["member_id"], req["group_instance_id"], ctx.client_id or "",
                 "/" + ctx.client_host, session_timeout_ms, rebalance_timeout_ms, req["protocol_type"], protocols,
-                ctx.api_version >= 4, storage.topics(), storage.topics_version)
+                ctx.api_version >= 4, self.topics_image(), self.topics_version)
         self.write_consumer_changes()
         return response
 
@@ -512,9 +530,7 @@ class GroupService:
     def _num_partitions(self, topic: str) -> int:
         """The topic's partition count (0: none): the cluster's in cluster mode, where this broker
         may hold no replica of a topic its groups commit offsets of."""
-        if self._placement is not None:
-            return self._placement.num_partitions(topic)
-        info = self._storage.topic(topic)
+        info = self._topics.topic(topic)
         return info.num_partitions if info is not None else 0
 
     # -- the door: DescribeGroups, ListGroups, DeleteGroups --------------------------

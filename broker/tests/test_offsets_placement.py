@@ -26,9 +26,6 @@ class Led:
     def owns(self, partition: int) -> bool:
         return partition in self.led
 
-    def num_partitions(self, topic: str) -> int:
-        return {"t": 1}.get(topic, 0)
-
 
 def groups_in(count: int) -> dict[int, str]:
     """One group id per partition of ``count``."""

@@ -206,3 +206,75 @@ def test_the_wrong_broker_answers_each_group_of_a_request_on_its_own(shared_clus
                 assert elsewhere[0] == {"error_code": ErrorCode.NOT_COORDINATOR, "group_id": away, "group_state": "",
                                         "protocol_type": "", "protocol_data": "", "members": [],
                                         "authorized_operations": -2147483648, "error_message": None}
+
+
+def test_kip848_and_share_groups_get_a_topic_with_no_replica_on_their_coordinator(shared_cluster, topic_name):
+    """The group coordinators assign the cluster's topics, not this broker's replicas: a topic
+    whose partitions all live on the other brokers is assigned to a KIP-848 consumer (a regex
+    subscription too) and to a share consumer of groups coordinated here, which read it. Deleted
+    in the cluster, it takes the group's committed offsets with it there."""
+    import time
+
+    from confluent_kafka import Consumer, Producer, ShareConsumer
+    from confluent_kafka.admin import AdminClient
+    from broker.groups.offsets import OFFSETS_TOPIC, partition_for
+    from broker.testing import RawClient
+    from compat_tests.cluster.test_cluster_groups import coordinator_of
+    from kproto.messages import CREATE_TOPICS, OFFSET_FETCH
+
+    cluster = shared_cluster
+    group = f"{topic_name}-group"
+    coordinator = cluster.wait_for(lambda: coordinator_of(cluster, group) > 0 and coordinator_of(cluster, group),
+                                   what="a coordinator")
+    count = len(cluster.metadata(coordinator, [OFFSETS_TOPIC])["topics"][0]["partitions"])
+    share_group = next(g for g in (f"{topic_name}-share-{i}" for i in range(1000))
+                       if partition_for(g, count) == partition_for(group, count))   # the same coordinator
+    others = sorted(set(cluster.brokers) - {coordinator})
+    with RawClient(cluster.brokers[cluster.metadata()["controller_id"]].bootstrap) as raw:
+        assert raw.request(CREATE_TOPICS, 5, {"topics": [{
+            "name": topic_name, "num_partitions": -1, "replication_factor": -1, "configs": [],
+            "assignments": [{"partition_index": i, "broker_ids": [b]} for i, b in enumerate(others)]}],
+            "timeout_ms": 10000, "validate_only": False})["topics"][0]["error_code"] == 0
+    cluster.wait_for(lambda: {cluster.leader(topic_name, i, via=coordinator) for i in (0, 1)} == set(others),
+                     what="the coordinator's metadata")
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 0})
+
+    def produce_one_each(prefix: str) -> None:
+        for partition in (0, 1):
+            producer.produce(topic_name, f"{prefix}-{partition}".encode(), partition=partition)
+        producer.flush(10)
+
+    produce_one_each("before")
+    consumers = {
+        "consumer": Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "group.protocol": "consumer",
+                              "auto.offset.reset": "earliest"}),
+        "share": ShareConsumer({"bootstrap.servers": cluster.bootstrap, "group.id": share_group})}
+    consumers["consumer"].subscribe([f"^{topic_name}$"])   # a regex, resolved by the coordinator
+    consumers["share"].subscribe([topic_name])
+    got: dict[str, set[tuple[int, str]]] = {kind: set() for kind in consumers}
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(
+                {p for p, _ in received} == {0, 1} for received in got.values()):
+            produce_one_each("during")   # the share group starts at the end of the log: records keep coming
+            message = consumers["consumer"].poll(0.1)
+            if message is not None and message.error() is None:
+                got["consumer"].add((message.partition(), message.value().decode()))
+            for message in consumers["share"].poll(0.1):
+                if message.error() is None:
+                    got["share"].add((message.partition(), message.value().decode()))
+    finally:
+        for c in consumers.values():
+            c.close()   # the KIP-848 consumer commits what it read
+    assert {p for p, _ in got["share"]} == {0, 1}, got
+    assert {(0, "before-0"), (1, "before-1")} <= got["consumer"], got
+
+    def committed() -> list[str]:
+        with RawClient(cluster.brokers[coordinator].bootstrap) as raw:
+            return [t["name"] for t in raw.request(OFFSET_FETCH, 8, {"groups": [{"group_id": group, "topics": None}],
+                                                                     "require_stable": False})["groups"][0]["topics"]]
+    assert committed() == [topic_name]
+    # deleted in the cluster: the coordinator, which had no copy of it, drops its offsets too
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.delete_topics([topic_name])[topic_name].result(30)
+    cluster.wait_for(lambda: committed() == [], what="the offsets of the deleted topic gone")

@@ -16,8 +16,9 @@ and reconcile the member towards it (reconcile.py). The answer carries the assig
 when it changed or the request was a full one.
 
 Topics come in with each call as ``{name: TopicInfo}`` (anything with ``topic_id`` and
-``num_partitions``) and the storage's ``topics_version``, so the coordinator notices new,
-deleted and grown topics without asking anyone.
+``num_partitions``) and their ``topics_version`` (storage's on one broker, the cluster's
+metadata in cluster mode), so the coordinator notices new, deleted and grown topics
+without asking anyone.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The door of KIP-848 consumer groups: ConsumerGroupHeartbeat and ConsumerGroupDescribe.
 
 Each method reads the request at its version, calls the coordinator with ``now_ms`` and
-the topics as storage has them, has the shell write the records the call queued, and
-shapes the response. Group ids are one namespace with classic groups: a heartbeat for an
+the service's topics (storage's, or the cluster's), has the shell write the records the
+call queued, and shapes the response. Group ids are one namespace with classic groups: a heartbeat for an
 empty classic group converts it (its committed offsets stay); a joining heartbeat for a
 classic group with members upgrades it online (consumer/classic.py) when
 ``group.consumer.migration.policy`` allows and the group uses the "consumer" embedded
@@ -42,9 +42,8 @@ class ConsumerGroupDoor:
                     return _error(ErrorCode.GROUP_ID_NOT_FOUND, refused)
             if other == "share":
                 return _error(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group.")
-        storage = service.storage
         response = self._coordinator.heartbeat(now, req, ctx.client_id or "", "/" + ctx.client_host,
-                                               ctx.api_version, storage.topics(), storage.topics_version,
+                                               ctx.api_version, service.topics_image(), service.topics_version,
                                                describable)
         service.write_consumer_changes()
         response["throttle_time_ms"] = 0
@@ -52,8 +51,8 @@ class ConsumerGroupDoor:
 
     def describe(self, ctx: Caller, req: dict) -> dict:
         """ConsumerGroupDescribe 0-1: GROUP_ID_NOT_FOUND for a group that is not a consumer group."""
-        storage = self._service.storage
-        groups = self._coordinator.describe(req["group_ids"], storage.topics(), storage.topics_version)
+        service = self._service
+        groups = self._coordinator.describe(req["group_ids"], service.topics_image(), service.topics_version)
         for g in groups:
             if g["error_code"] == ErrorCode.GROUP_ID_NOT_FOUND and self._service.group_type(g["group_id"]):
                 g["error_message"] = f"Group {g['group_id']} is not a consumer group."
