@@ -66,20 +66,24 @@ def test_a_group_keeps_its_offsets_and_goes_on_when_its_coordinator_dies(make_cl
     assert rest == list(range(70, 100))
 
 
+def file_batches(directory):
+    """(header, bytes) of every whole batch in a partition directory's segment files, in order."""
+    for path in sorted(directory.glob("*.log")):
+        data, position = path.read_bytes(), 0
+        while position + 61 <= len(data):
+            header = read_header(data, position)
+            if header.batch_length <= 0 or position + header.size > len(data):
+                break
+            yield header, data[position:position + header.size]
+            position += header.size
+
+
 def batches_on_disk(cluster, node: int, topic: str) -> dict[int, list[tuple[int, int, int]]]:
     """Partition -> (base offset, CRC, leader epoch) of every whole batch of a broker's replicas
     of ``topic`` that hold any, read from its files."""
     found = {}
     for directory in (cluster.brokers[node].data_dir).glob(f"{topic}-*"):
-        batches = []
-        for path in sorted(directory.glob("*.log")):
-            data, position = path.read_bytes(), 0
-            while position + 61 <= len(data):
-                header = read_header(data, position)
-                if header.batch_length <= 0 or position + header.size > len(data):
-                    break
-                batches.append((header.base_offset, header.crc, header.partition_leader_epoch))
-                position += header.size
+        batches = [(h.base_offset, h.crc, h.partition_leader_epoch) for h, _ in file_batches(directory)]
         if batches:
             found[int(directory.name.rsplit("-", 1)[1])] = batches
     return found

@@ -12,9 +12,10 @@ import pytest
 from broker.testing import RawClient
 from broker.transactions.log import TRANSACTION_STATE_TOPIC, partition_for
 from compat_tests.cluster.test_cluster_clients import create_rf3
+from compat_tests.cluster.test_cluster_groups import file_batches
 from kproto.coordinator_records import decode_transaction_log_key
 from kproto.messages import CREATE_TOPICS, FIND_COORDINATOR
-from storage.records import decode_records, read_header
+from storage.records import decode_records
 
 TRANSACTION = 1
 
@@ -174,16 +175,10 @@ def transactional_ids_on_disk(cluster, node: int) -> dict[str, set[int]]:
     found: dict[str, set[int]] = {}
     for directory in cluster.brokers[node].data_dir.glob(f"{TRANSACTION_STATE_TOPIC}-*"):
         index = int(directory.name.rsplit("-", 1)[1])
-        for path in sorted(directory.glob("*.log")):
-            data, position = path.read_bytes(), 0
-            while position + 61 <= len(data):
-                header = read_header(data, position)
-                if header.batch_length <= 0 or position + header.size > len(data):
-                    break
-                if not header.is_control:
-                    for record in decode_records(data[position:position + header.size]):
-                        found.setdefault(decode_transaction_log_key(record.key), set()).add(index)
-                position += header.size
+        for header, batch in file_batches(directory):
+            if not header.is_control:
+                for record in decode_records(batch):
+                    found.setdefault(decode_transaction_log_key(record.key), set()).add(index)
     return found
 
 
